@@ -1,0 +1,50 @@
+# The two quick-start commands live here: `make run` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DATA ?= data
+PYTHON ?= python3
+
+.PHONY: run test setup setup-test node lint typecheck pytest bench
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.installed
+setup-test: $(VENV)/.installed-test node_modules/.installed
+node: node_modules/.installed
+
+# Command 1: set up and run the bridge on its embedded defaults.
+run: setup
+	@test -f $(DATA)/config.toml || $(VENV)/bin/parley init --dir $(DATA)
+	$(VENV)/bin/parley run --config $(DATA)/config.toml
+
+lint: setup-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup-test
+	$(VENV)/bin/mypy
+
+pytest: setup-test
+	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+# Command 2: install what the tests need and run them all.
+test: setup-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest -q
+
+bench: setup-test
+	$(PY) bench/crypto.py

@@ -1,0 +1,1 @@
+"""Platform adapters (Telegram, Discord) speaking the neutral types of bots.base."""

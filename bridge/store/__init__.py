@@ -1,0 +1,135 @@
+"""The SQLite store: one aiosqlite connection, WAL mode, numbered migrations.
+
+Migrations are the files ``migrations/NNNN_name.sql``, applied in order inside one
+transaction each; ``schema_version`` records the highest applied number. A database written
+by a newer Parley (a higher number than this code knows) is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+__all__ = ["Migration", "SchemaTooNewError", "Store", "StoreError", "load_migrations"]
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used as it is."""
+
+
+class SchemaTooNewError(StoreError):
+    """The database was migrated by a newer Parley than this one."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    number: int
+    name: str
+    sql: str
+
+
+def load_migrations() -> list[Migration]:
+    found: list[Migration] = []
+    for entry in resources.files("bridge.store").joinpath("migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match is None:
+            continue
+        found.append(Migration(int(match.group(1)), match.group(2), entry.read_text("utf-8")))
+    found.sort(key=lambda m: m.number)
+    numbers = [m.number for m in found]
+    if numbers != list(range(1, len(found) + 1)):
+        raise StoreError(f"migrations must be numbered 1..N without gaps, found {numbers}")
+    return found
+
+
+class Store:
+    """The bridge's only database handle.
+
+    aiosqlite runs every statement on one worker thread; ``transaction()`` adds an asyncio
+    lock so that a multi-statement write is never interleaved with another coroutine's.
+    """
+
+    def __init__(self, db: aiosqlite.Connection, path: str) -> None:
+        self.db = db
+        self.path = path
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Store:
+        path_s = str(path)
+        if path_s != ":memory:":
+            Path(path_s).parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(path_s, isolation_level=None)
+        db.row_factory = aiosqlite.Row
+        try:
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA foreign_keys=ON")
+            await db.execute("PRAGMA synchronous=NORMAL")
+            await db.execute("PRAGMA busy_timeout=5000")
+            store = cls(db, path_s)
+            await store._migrate(load_migrations())
+        except BaseException:
+            await db.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def schema_version(self) -> int:
+        async with self.db.execute("SELECT MAX(version) FROM schema_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row is not None and row[0] is not None else 0
+
+    async def _migrate(self, migrations: list[Migration]) -> None:
+        await self.db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+            " applied_at INTEGER NOT NULL DEFAULT (unixepoch()))"
+        )
+        current = await self.schema_version()
+        known = migrations[-1].number if migrations else 0
+        if current > known:
+            raise SchemaTooNewError(
+                f"the database {self.path} has schema version {current}, but this Parley knows "
+                f"only up to {known}: it was written by a newer Parley. Upgrade Parley, or "
+                "restore a backup made before the upgrade."
+            )
+        for migration in migrations:
+            if migration.number <= current:
+                continue
+            async with self.transaction():
+                # executescript would COMMIT on its own; run statements one by one instead.
+                for statement in _split_sql(migration.sql):
+                    await self.db.execute(statement)
+                await self.db.execute(
+                    "INSERT INTO schema_version(version, name) VALUES (?, ?)",
+                    (migration.number, migration.name),
+                )
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction; commits on success, rolls back on any exception."""
+        async with self._lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            await self.db.execute("COMMIT")
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements (migrations contain no semicolons in literals)."""
+    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

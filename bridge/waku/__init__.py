@@ -1,0 +1,1 @@
+"""The Waku v2 messaging layer: WakuMessage, topics, hashing, and node clients."""

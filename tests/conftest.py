@@ -1,0 +1,21 @@
+"""Shared pytest fixtures for Parley's tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+# CI lays shared/ beside the clone; developers have it beside their work tree too.
+VECTORS = REPO.parent / "shared" / "vectors" / "js-waku-vectors.json"
+
+
+@pytest.fixture(scope="session")
+def js_waku_vectors() -> dict[str, Any]:
+    if not VECTORS.exists():
+        raise RuntimeError(f"the js-waku vectors are missing: expected {VECTORS}")
+    data: dict[str, Any] = json.loads(VECTORS.read_text())
+    return data
