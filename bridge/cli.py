@@ -1,0 +1,411 @@
+"""The ``parley`` command: init, run, check, keys.
+
+Exit status: 0 success; 1 an operational failure (a file exists, a service is unreachable, the
+key does not unlock); 2 the configuration (or the command line) is invalid.
+
+Startup stays fast: heavy modules (the bridge runtime, aiohttp, the chat SDKs, web3) are
+imported inside the command that needs them, never at import time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import re
+import signal
+import sys
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
+
+from bridge.config import ConfigError, Settings, load_config
+from bridge.keyfile import (
+    KeyfileError,
+    generate_passphrase,
+    keystore_address,
+    load_identity_key,
+    read_keystore,
+    write_keystore,
+    write_private_file,
+)
+
+if TYPE_CHECKING:
+    from bridge.app import Bridge
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_INVALID = 2
+
+DEFAULT_CONFIG = "config.toml"
+PASSPHRASE_ENV = "PARLEY_KEY_PASSPHRASE"  # noqa: S105 (a variable name, not a secret)
+CHECK_TIMEOUT = 3.0
+
+
+class CliError(Exception):
+    """A failure the user can act on; printed as ``error: <message>`` with exit status 1."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.func(args)
+    except ConfigError as exc:
+        _print_problems(exc, sys.stderr)
+        return EXIT_INVALID
+    except (CliError, KeyfileError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return EXIT_FAILURE
+    return status
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="parley", description="Bridge Telegram and Discord with Waku / Status."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_config(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--config",
+            type=Path,
+            default=Path(os.environ.get("PARLEY_CONFIG", DEFAULT_CONFIG)),
+            help="the config file (default: $PARLEY_CONFIG or ./config.toml)",
+        )
+
+    init = commands.add_parser(
+        "init", help="write a config file and a new encrypted bridge identity key"
+    )
+    init.add_argument("--dir", type=Path, required=True, help="directory to create them in")
+    init.add_argument("--force", action="store_true", help="overwrite an existing config/key")
+    init.add_argument(
+        "--scrypt-n",
+        type=_scrypt_n,
+        default=None,
+        help="scrypt work factor for the keystore, a power of two >= 2^14 (default 2^18, "
+        "which needs 256 MiB while unlocking; lower it only for small devices)",
+    )
+    init.set_defaults(func=_cmd_init)
+
+    run = commands.add_parser("run", help="run the bridge until SIGTERM/SIGINT")
+    with_config(run)
+    run.set_defaults(func=_cmd_run)
+
+    check = commands.add_parser("check", help="validate the config and try each configured service")
+    with_config(check)
+    check.add_argument("--timeout", type=float, default=CHECK_TIMEOUT, help="seconds per probe")
+    check.set_defaults(func=_cmd_check)
+
+    keys = commands.add_parser("keys", help="show the bridge identity (public information only)")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    address = key_commands.add_parser("address", help="print the bridge's Ethereum address")
+    with_config(address)
+    address.set_defaults(func=_cmd_keys_address)
+    show = key_commands.add_parser("show", help="unlock the key and print its public parts")
+    with_config(show)
+    show.set_defaults(func=_cmd_keys_show)
+    return parser
+
+
+def _scrypt_n(text: str) -> int:
+    n = int(text)
+    if n < 1 << 14 or n & (n - 1):
+        raise argparse.ArgumentTypeError("must be a power of two >= 16384")
+    return n
+
+
+def _print_problems(exc: ConfigError, stream: Any) -> None:
+    where = f" in {exc.source}" if exc.source is not None else ""
+    print(f"invalid configuration{where}:", file=stream)
+    for path, message in exc.problems:
+        print(f"  {path}: {message}" if path else f"  {message}", file=stream)
+
+
+def _load(path: Path) -> Settings:
+    if not path.is_file():
+        raise CliError(f"no config file at {path} (create one with `parley init --dir DIR`)")
+    return load_config(path)
+
+
+# --- init ----------------------------------------------------------------------------------
+
+
+def _example_config() -> str:
+    # The example ships inside the package; a source checkout also has it at the top level.
+    packaged = resources.files("bridge").joinpath("config.example.toml")
+    if packaged.is_file():
+        return packaged.read_text("utf-8")
+    return (Path(__file__).resolve().parent.parent / "config.example.toml").read_text("utf-8")
+
+
+def _set_key(text: str, section: str, key: str, value: str) -> str:
+    """Set ``key = value`` in ``[section]`` of the example, uncommenting the key if needed."""
+    start = re.search(rf"^\[{re.escape(section)}\]\s*$", text, re.MULTILINE)
+    if start is None:
+        raise RuntimeError(f"the example config has no [{section}]")
+    end = re.search(r"^\[", text[start.end() :], re.MULTILINE)
+    stop = start.end() + end.start() if end else len(text)
+    body, count = re.subn(
+        rf"^#? ?{re.escape(key)} = .*$",
+        lambda _: f"{key} = {value}",
+        text[start.end() : stop],
+        count=1,
+        flags=re.MULTILINE,
+    )
+    if count != 1:
+        raise RuntimeError(f"the example config has no {section}.{key}")
+    return text[: start.end()] + body + text[stop:]
+
+
+def _init_passphrase(directory: Path, force: bool) -> tuple[SecretStr, Path | None]:
+    """The new keystore's passphrase, and the file it was written to (if generated)."""
+    from_env = os.environ.get(PASSPHRASE_ENV)
+    if from_env:
+        return SecretStr(from_env), None
+    if sys.stdin.isatty():
+        first = getpass.getpass("New passphrase for the bridge identity key: ")
+        if not first:
+            raise CliError("the passphrase must not be empty")
+        if getpass.getpass("Repeat the passphrase: ") != first:
+            raise CliError("the passphrases differ")
+        return SecretStr(first), None
+    path = directory / "passphrase"
+    passphrase = generate_passphrase()
+    write_private_file(path, passphrase.get_secret_value() + "\n", overwrite=force)
+    return passphrase, path
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from crypto.keys import generate_private_key, public_key, to_address
+
+    directory: Path = args.dir.expanduser().resolve()
+    config_path = directory / "config.toml"
+    keystore_path = directory / "identity.json"
+    if not args.force:
+        existing = [p for p in (config_path, keystore_path) if p.exists()]
+        if existing:
+            names = ", ".join(str(p) for p in existing)
+            raise CliError(
+                f"refusing to overwrite {names}; pass --force to replace "
+                "(a replaced identity key changes the bridge's address for good)"
+            )
+    directory.mkdir(parents=True, exist_ok=True)
+
+    passphrase, passphrase_file = _init_passphrase(directory, args.force)
+    private_key = generate_private_key()
+    write_keystore(
+        keystore_path, private_key, passphrase, overwrite=args.force, scrypt_n=args.scrypt_n
+    )
+
+    text = _set_key(_example_config(), "bridge", "data_dir", '"."')
+    text = _set_key(text, "identity", "keystore", '"identity.json"')
+    if passphrase_file is not None:
+        text = _set_key(text, "identity", "passphrase_file", '"passphrase"')
+    tmp = config_path.with_name(".config.toml.tmp")
+    tmp.write_text(text, "utf-8")
+    os.replace(tmp, config_path)
+    # The written file must load as is (the example might have drifted from the code).
+    load_config(config_path, env={})
+
+    pub = public_key(private_key)
+    print(f"Wrote {config_path}")
+    print(f"Wrote {keystore_path} (encrypted identity keystore)")
+    print(f"Bridge address:    {to_address(pub)}")
+    print(f"Bridge public key: 0x{pub.hex()}")
+    if passphrase_file is not None:
+        print(
+            f"warning: {PASSPHRASE_ENV} was not set and no terminal is attached, so a random "
+            f"passphrase was written to {passphrase_file}. Move it into the environment "
+            f"({PASSPHRASE_ENV}), delete the file and remove [identity] passphrase_file.",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
+# --- run -----------------------------------------------------------------------------------
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from bridge.app import run_bridge, setup_logging
+
+    settings = _load(args.config)
+    setup_logging(settings.bridge.log_level, secrets=settings.secrets())
+    identity_key = load_identity_key(settings)
+
+    def ready(bridge: Bridge) -> None:
+        if bridge.waku_rest is not None:
+            print(f"Waku REST API listening on {bridge.waku_rest.url}", flush=True)
+        else:
+            print(f"Waku node: nwaku REST API at {settings.waku.nwaku_url}", flush=True)
+        if bridge.web is not None:
+            print(f"Web server listening on {bridge.web.url}", flush=True)
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run_bridge(settings, identity_key, stop=stop, on_ready=ready)
+
+    from bridge.store import StoreError
+
+    try:
+        asyncio.run(serve())
+    except (OSError, StoreError) as exc:
+        # Typically a port already in use (the message names the address) or a database
+        # written by a newer Parley.
+        raise CliError(f"cannot start the bridge: {exc}") from None
+    print("Stopped.", flush=True)
+    return EXIT_OK
+
+
+# --- check ---------------------------------------------------------------------------------
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    path: Path = args.config
+    if not path.is_file():
+        raise CliError(f"no config file at {path}")
+    try:
+        settings = load_config(path)
+    except ConfigError as exc:
+        _print_problems(exc, sys.stdout)
+        return EXIT_INVALID
+    print(f"Configuration OK: {path}")
+    results = asyncio.run(_probe_all(settings, args.timeout))
+    width = max((len(name) for name, _, _ in results), default=0)
+    for name, ok, detail in results:
+        print(f"  {name.ljust(width)}  {'reachable' if ok else 'UNREACHABLE'}  {detail}")
+    failed = [name for name, ok, _ in results if not ok]
+    if failed:
+        print(f"{len(failed)} of {len(results)} check(s) failed: {', '.join(failed)}")
+        return EXIT_FAILURE
+    print(f"All {len(results)} check(s) passed.")
+    return EXIT_OK
+
+
+async def _probe_all(settings: Settings, seconds: float) -> list[tuple[str, bool, str]]:
+    import aiohttp
+
+    secrets = settings.secrets()
+
+    def scrub(text: str) -> str:
+        for secret in secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    async def probe(name: str, coro: Any) -> tuple[str, bool, str]:
+        try:
+            ok, detail = await coro
+        except TimeoutError:
+            return name, False, f"no answer within {seconds:g}s"
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            return name, False, scrub(f"{type(exc).__name__}: {exc}")
+        return name, ok, scrub(detail)
+
+    client_timeout = aiohttp.ClientTimeout(total=seconds)
+    async with aiohttp.ClientSession(timeout=client_timeout) as http:
+        probes = [probe("identity", _check_keystore(settings))]
+        waku = settings.waku
+        if waku.mode == "nwaku" and waku.nwaku_url is not None:
+            probes.append(probe("waku", _check_nwaku(http, waku.nwaku_url)))
+        if settings.chain.rpc_url is not None:
+            probes.append(probe("chain", _check_chain(http, settings)))
+        if settings.telegram.token is not None:
+            probes.append(probe("telegram", _check_telegram(http, settings)))
+        if settings.discord.token is not None:
+            probes.append(probe("discord", _check_discord(http, settings)))
+        return list(await asyncio.gather(*probes))
+
+
+async def _check_keystore(settings: Settings) -> tuple[bool, str]:
+    keystore = read_keystore(settings.keystore_path)
+    address = keystore_address(keystore) or "address not declared"
+    return True, f"{settings.keystore_path} ({address})"
+
+
+async def _check_nwaku(http: Any, base_url: str) -> tuple[bool, str]:
+    async with http.get(f"{base_url}/health") as response:
+        if response.status != 200:
+            return False, f"{base_url}/health answered HTTP {response.status}"
+        body = await response.json(content_type=None)
+    node_health = body.get("nodeHealth", "?") if isinstance(body, dict) else "?"
+    return True, f"{base_url} (nodeHealth {node_health})"
+
+
+async def _check_chain(http: Any, settings: Settings) -> tuple[bool, str]:
+    url = settings.chain.rpc_url
+    request = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
+    async with http.post(url, json=request) as response:
+        if response.status != 200:
+            return False, f"eth_chainId answered HTTP {response.status}"
+        body = await response.json(content_type=None)
+    result = body.get("result") if isinstance(body, dict) else None
+    if not isinstance(result, str):
+        return False, f"eth_chainId gave no result: {str(body)[:200]}"
+    chain_id = int(result, 16)
+    if chain_id != settings.chain.chain_id:
+        return False, f"chain id {chain_id}, but chain.chain_id is {settings.chain.chain_id}"
+    return True, f"chain id {chain_id}"
+
+
+async def _check_telegram(http: Any, settings: Settings) -> tuple[bool, str]:
+    assert settings.telegram.token is not None
+    token = settings.telegram.token.get_secret_value()
+    async with http.get(f"{settings.telegram.api_base_url}{token}/getMe") as response:
+        body = await response.json(content_type=None)
+        if response.status != 200 or not body.get("ok"):
+            return False, f"getMe answered HTTP {response.status}: {body.get('description', '')}"
+    return True, f"bot @{body.get('result', {}).get('username', '?')}"
+
+
+async def _check_discord(http: Any, settings: Settings) -> tuple[bool, str]:
+    assert settings.discord.token is not None
+    token = settings.discord.token.get_secret_value()
+    headers = {"Authorization": f"Bot {token}"}
+    async with http.get(f"{settings.discord.api_base_url}/users/@me", headers=headers) as resp:
+        body = await resp.json(content_type=None)
+        if resp.status != 200:
+            return False, f"/users/@me answered HTTP {resp.status}"
+    return True, f"bot {body.get('username', '?')} ({body.get('id', '?')})"
+
+
+# --- keys ----------------------------------------------------------------------------------
+
+
+def _cmd_keys_address(args: argparse.Namespace) -> int:
+    settings = _load(args.config)
+    address = keystore_address(read_keystore(settings.keystore_path))
+    if address is None:
+        # Some keystores omit the clear-text address; derive it from the key itself.
+        from crypto.keys import public_key, to_address
+
+        address = to_address(public_key(load_identity_key(settings)))
+    print(address)
+    return EXIT_OK
+
+
+def _cmd_keys_show(args: argparse.Namespace) -> int:
+    from crypto.keys import public_key, to_address
+
+    settings = _load(args.config)
+    private_key = load_identity_key(settings)
+    pub = public_key(private_key)
+    print(f"keystore:              {settings.keystore_path}")
+    print(f"address:               {to_address(pub)}")
+    print(f"public key:            0x{pub.hex()}")
+    print(f"public key (compact):  0x{public_key(private_key, compressed=True).hex()}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

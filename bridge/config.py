@@ -1,0 +1,687 @@
+"""Parley's configuration: one TOML file plus environment overrides -> typed, frozen settings.
+
+This is the only place that reads raw configuration. Everything deeper in the bridge receives
+a ``Settings`` value (or one of its sections) and never looks at dicts or the environment.
+
+Rules the loader enforces, so that an operator sees every mistake at once:
+- unknown keys are errors, with a "did you mean" suggestion;
+- every problem is reported with its dotted key path (``waku.rest_port``, ``rooms[1].name``);
+- relative paths resolve against the directory of the config file, not the working directory;
+- any scalar key can be overridden from the environment as ``PARLEY_<SECTION>__<KEY>``, parsed
+  by the field's type (lists as JSON or comma-separated; an empty variable counts as unset);
+  ``PARLEY_TELEGRAM_TOKEN``, ``PARLEY_DISCORD_TOKEN`` and ``PARLEY_KEY_PASSPHRASE`` are
+  shortcuts for the secrets.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import os
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+__all__ = [
+    "AvatarSettings",
+    "BridgeSettings",
+    "ChainSettings",
+    "ConfigError",
+    "DiscordSettings",
+    "FeedSettings",
+    "IdentitySettings",
+    "Problem",
+    "RoomSettings",
+    "Settings",
+    "StoreSettings",
+    "TelegramSettings",
+    "WakuSettings",
+    "WebSettings",
+    "WebhookSettings",
+    "load_config",
+    "parse_config",
+]
+
+ENV_PREFIX = "PARLEY_"
+# Shortcuts for the secrets an operator is most likely to set by hand.
+ENV_SHORTCUTS: Mapping[str, tuple[str, str]] = {
+    "PARLEY_TELEGRAM_TOKEN": ("telegram", "token"),
+    "PARLEY_DISCORD_TOKEN": ("discord", "token"),
+    "PARLEY_KEY_PASSPHRASE": ("identity", "passphrase"),
+}
+
+Problem = tuple[str, str]
+
+
+class ConfigError(ValueError):
+    """The configuration is unusable; ``problems`` lists every (key path, message) found."""
+
+    def __init__(self, problems: Sequence[Problem], source: Path | None = None) -> None:
+        self.problems: list[Problem] = list(problems)
+        self.source = source
+        where = f" in {source}" if source is not None else ""
+        lines = [f"{len(self.problems)} configuration problem(s){where}:"]
+        lines += [f"  {path}: {message}" if path else f"  {message}" for path, message in problems]
+        super().__init__("\n".join(lines))
+
+
+# --- field types ---------------------------------------------------------------------------
+
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_PUBSUB_TOPIC = re.compile(r"^/waku/2/rs/(\d+)/(\d+)$")
+_HEX32 = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+
+
+def _empty_to_none(value: Any) -> Any:
+    # An empty token means "no token" (the bot stays off), not a token that fails later.
+    if value == "" or (isinstance(value, SecretStr) and not value.get_secret_value()):
+        return None
+    return value
+
+
+def _check_address(value: Any) -> Any:
+    if not isinstance(value, str) or not _ADDRESS.match(value):
+        raise ValueError("must be a 0x-prefixed 20-byte hex address (0x + 40 hex digits)")
+    body = value[2:]
+    if body != body.lower() and body != body.upper():
+        # Mixed case is an EIP-55 checksum claim: a typo must not silently pass.
+        from crypto.keys import checksum_address
+
+        expected = checksum_address(bytes.fromhex(body))[2:]
+        if body != expected:
+            raise ValueError("has mixed case but fails its EIP-55 checksum (a typo?)")
+    return value
+
+
+def _check_snowflake(value: Any) -> Any:
+    # Discord ids are 64-bit snowflakes; TOML operators write them as ints or quoted strings.
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return value
+
+
+def _check_http_url(value: Any) -> Any:
+    if isinstance(value, str) and not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+def _check_ws_url(value: Any) -> Any:
+    if isinstance(value, str) and not re.match(r"^wss?://[^\s/]+", value):
+        raise ValueError("must be a ws:// or wss:// URL")
+    return value
+
+
+def _strip_slash(value: str) -> str:
+    return value.rstrip("/")
+
+
+Address = Annotated[str, BeforeValidator(_check_address)]
+DiscordId = Annotated[int, Field(ge=0), BeforeValidator(_check_snowflake)]
+HttpUrl = Annotated[str, BeforeValidator(_check_http_url)]
+WsUrl = Annotated[str, BeforeValidator(_check_ws_url)]
+Secret = Annotated[SecretStr | None, BeforeValidator(_empty_to_none)]
+Port = Annotated[int, Field(ge=0, le=65535)]  # 0 = any free port (tests)
+ShardId = Annotated[int, Field(ge=0, le=1023)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _resolve_paths(cls, value: Any, info: ValidationInfo) -> Any:
+        # Relative paths are relative to the config file, wherever parley was started from.
+        base = info.context.get("base_dir") if isinstance(info.context, dict) else None
+        if isinstance(value, Path) and base is not None and not value.is_absolute():
+            return (Path(base) / value.expanduser()).resolve()
+        if isinstance(value, Path):
+            return value.expanduser()
+        return value
+
+
+# --- sections ------------------------------------------------------------------------------
+
+
+class BridgeSettings(_Section):
+    name: str = Field(default="parley", min_length=1)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    data_dir: Path = Field(default=Path("data"), validate_default=True)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+class StoreSettings(_Section):
+    # None until load: then "<data_dir>/parley.db".
+    path: Path | None = None
+
+
+class IdentitySettings(_Section):
+    # None until load: then "<data_dir>/identity.json".
+    keystore: Path | None = None
+    passphrase_file: Path | None = None
+    # Best set from the environment (PARLEY_KEY_PASSPHRASE), never written in the file.
+    passphrase: Secret = None
+
+
+class WakuSettings(_Section):
+    mode: Literal["embedded", "nwaku"] = "embedded"
+    rest_host: str = "127.0.0.1"
+    rest_port: Port = 8645
+    nwaku_url: HttpUrl | None = None
+    cluster_id: int = Field(default=16, ge=0, le=65535)
+    shards: list[ShardId] = Field(default_factory=lambda: [32, 64, 128, 256], min_length=1)
+    num_shards_in_network: int = Field(default=0, ge=0, le=1024)
+    relay_cache_capacity: int = Field(default=50, ge=1)
+    retention_messages: int = Field(default=100_000, ge=1)
+    retention_days: PositiveFloat = 30.0
+    poll_interval: PositiveFloat = 0.5
+    store_peer: str | None = None
+
+    @field_validator("nwaku_url", mode="after")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return None if value is None else _strip_slash(value)
+
+    @field_validator("store_peer", mode="after")
+    @classmethod
+    def _multiaddr(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("/"):
+            raise ValueError("must be a multiaddr such as /dns4/host/tcp/60000/p2p/16Uiu2...")
+        return value
+
+    @field_validator("shards", mode="after")
+    @classmethod
+    def _unique_shards(cls, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise ValueError("lists a shard more than once")
+        return value
+
+    @property
+    def pubsub_topics(self) -> list[str]:
+        """The static-sharding pubsub topics this bridge subscribes to."""
+        return [f"/waku/2/rs/{self.cluster_id}/{shard}" for shard in self.shards]
+
+    @property
+    def retention_seconds(self) -> int:
+        return max(1, round(self.retention_days * 86400))
+
+
+class WebSettings(_Section):
+    host: str = "127.0.0.1"
+    port: Port = 8080
+    public_url: HttpUrl = "http://127.0.0.1:8080"
+
+    @field_validator("public_url", mode="after")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return _strip_slash(value)
+
+
+class TelegramSettings(_Section):
+    token: Secret = None
+    api_base_url: HttpUrl = "https://api.telegram.org/bot"
+    file_base_url: HttpUrl = "https://api.telegram.org/file/bot"
+    admins: list[int] = Field(default_factory=list)
+
+    @property
+    def enabled(self) -> bool:
+        return self.token is not None
+
+
+class DiscordSettings(_Section):
+    token: Secret = None
+    api_base_url: HttpUrl = "https://discord.com/api/v10"
+    gateway_url: WsUrl = "wss://gateway.discord.gg/"
+    admins: list[DiscordId] = Field(default_factory=list)
+    application_id: DiscordId | None = None
+
+    @field_validator("api_base_url", mode="after")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return _strip_slash(value)
+
+    @property
+    def enabled(self) -> bool:
+        return self.token is not None
+
+
+class WebhookSettings(_Section):
+    channel: DiscordId
+    id: DiscordId
+    token: SecretStr
+
+
+class RoomSettings(_Section):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    telegram_chats: list[int] = Field(default_factory=list)
+    discord_channels: list[DiscordId] = Field(default_factory=list)
+    waku_chat: str | None = Field(default=None, min_length=1)
+    waku_key: Secret = None
+    waku_pubsub_topic: str = "/waku/2/rs/16/32"
+    webhooks: list[WebhookSettings] = Field(default_factory=list)
+
+    @field_validator("waku_key", mode="after")
+    @classmethod
+    def _key_hex(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _HEX32.match(value.get_secret_value()):
+            raise ValueError("must be 32 bytes as 64 hex digits (optionally 0x-prefixed)")
+        return value
+
+    @field_validator("waku_pubsub_topic", mode="after")
+    @classmethod
+    def _topic(cls, value: str) -> str:
+        if not _PUBSUB_TOPIC.match(value):
+            raise ValueError("must be a static-sharding topic /waku/2/rs/<cluster>/<shard>")
+        return value
+
+    @property
+    def waku_key_bytes(self) -> bytes | None:
+        if self.waku_key is None:
+            return None
+        return bytes.fromhex(self.waku_key.get_secret_value().removeprefix("0x"))
+
+
+class ChainSettings(_Section):
+    rpc_url: HttpUrl | None = None
+    chain_id: int = Field(default=1, ge=1)
+    confirmations: int = Field(default=3, ge=0)
+    tipjar: Address | None = None
+    feed_contract: Address | None = None
+    tokens: dict[str, Address] = Field(default_factory=dict)
+
+    @property
+    def enabled(self) -> bool:
+        return self.rpc_url is not None
+
+
+class FeedSettings(_Section):
+    waku_chat: str = Field(default="parley-feed", min_length=1)
+    anchor: Literal["none", "each", "batch"] = "none"
+    batch_interval: PositiveFloat = 3600.0
+    auto_post_rooms: list[str] = Field(default_factory=list)
+
+
+class AvatarSettings(_Section):
+    ipfs_gateway: HttpUrl = "https://ipfs.io/ipfs/"
+    arweave_gateway: HttpUrl = "https://arweave.net/"
+    max_image_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    fetch_timeout: PositiveFloat = 10.0
+    recheck_hours: PositiveFloat = 24.0
+
+
+class Settings(_Section):
+    bridge: BridgeSettings = Field(default_factory=BridgeSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    waku: WakuSettings = Field(default_factory=WakuSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    rooms: list[RoomSettings] = Field(default_factory=list)
+    chain: ChainSettings = Field(default_factory=ChainSettings)
+    feed: FeedSettings = Field(default_factory=FeedSettings)
+    # The TOML section may be called [nft] or [avatars]; it is one section.
+    nft: AvatarSettings = Field(default_factory=AvatarSettings)
+
+    @property
+    def avatars(self) -> AvatarSettings:
+        return self.nft
+
+    @property
+    def store_path(self) -> Path:
+        return self.store.path or self.bridge.data_dir / "parley.db"
+
+    @property
+    def keystore_path(self) -> Path:
+        return self.identity.keystore or self.bridge.data_dir / "identity.json"
+
+    def secrets(self) -> list[str]:
+        """Every secret value in the settings: the log formatter masks them."""
+        found: list[str] = []
+        for value in (
+            self.telegram.token,
+            self.discord.token,
+            self.identity.passphrase,
+            *(room.waku_key for room in self.rooms),
+            *(hook.token for room in self.rooms for hook in room.webhooks),
+        ):
+            if value is not None and value.get_secret_value():
+                found.append(value.get_secret_value())
+        return found
+
+
+_SECTION_ALIASES = {"avatars": "nft"}
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def load_config(path: Path, env: Mapping[str, str] | None = None) -> Settings:
+    """Read, override from ``env`` (default: ``os.environ``) and validate one config file.
+
+    Raises ``ConfigError`` listing every problem, or ``OSError`` if the file cannot be read.
+    """
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text("utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([("", f"not valid TOML: {exc}")], source=path) from exc
+    return parse_config(raw, base_dir=path.resolve().parent, env=env, source=path)
+
+
+def parse_config(
+    raw: Mapping[str, Any],
+    *,
+    base_dir: Path,
+    env: Mapping[str, str] | None = None,
+    source: Path | None = None,
+) -> Settings:
+    """Validate an already-parsed TOML document (see ``load_config``)."""
+    problems: list[Problem] = []
+    # Env overrides edit the document; the caller's copy stays as it was.
+    data = _canonical_sections(copy.deepcopy(dict(raw)), problems)
+    from_env = _apply_env(data, os.environ if env is None else env, problems)
+    problems += _unknown_keys(Settings, data, "")
+    for section in _sections():
+        # A missing section must still be validated (with the base_dir context), not built
+        # by its default factory, so that its default relative paths resolve too.
+        data.setdefault(section, {})
+    try:
+        settings = Settings.model_validate(data, context={"base_dir": base_dir})
+    except ValidationError as exc:
+        for path, message in _pydantic_problems(exc):
+            var = from_env.get(path)
+            problems.append((path, f"{message} (set by {var})" if var else message))
+        raise ConfigError(_dedupe(problems), source=source) from None
+    problems += _cross_checks(settings)
+    if problems:
+        raise ConfigError(_dedupe(problems), source=source)
+    return _fill_defaults(settings)
+
+
+def _canonical_sections(data: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
+    for alias, name in _SECTION_ALIASES.items():
+        if alias in data:
+            if name in data:
+                problems.append((alias, f"[{alias}] and [{name}] are the same section; keep one"))
+            data[name] = data.pop(alias)
+    return data
+
+
+def _fill_defaults(settings: Settings) -> Settings:
+    store = settings.store.model_copy(update={"path": settings.store_path})
+    identity = settings.identity.model_copy(update={"keystore": settings.keystore_path})
+    return settings.model_copy(update={"store": store, "identity": identity})
+
+
+# --- environment overrides -----------------------------------------------------------------
+
+
+def _apply_env(
+    data: dict[str, Any], env: Mapping[str, str], problems: list[Problem]
+) -> dict[str, str]:
+    """Apply overrides in place; returns which key paths came from which variable."""
+    applied: dict[str, str] = {}
+    for var in sorted(env):
+        if not var.startswith(ENV_PREFIX):
+            continue
+        value = env[var]
+        if value == "":
+            # An empty variable means "not set": compose passes unset ones as ${X:-}.
+            continue
+        if var in ENV_SHORTCUTS:
+            section, key = ENV_SHORTCUTS[var]
+        elif "__" in var:
+            section, _, key = var[len(ENV_PREFIX) :].lower().partition("__")
+            section = _SECTION_ALIASES.get(section, section)
+        else:
+            continue  # not ours to judge: PARLEY_* variables used by other tools
+        where = f"env {var}"
+        section_model = _section_model(section)
+        if section_model is None:
+            problems.append((where, f"unknown section {section!r}{_suggest(section, _sections())}"))
+            continue
+        field = section_model.model_fields.get(key)
+        if field is None:
+            known = list(section_model.model_fields)
+            problems.append(
+                (where, f"unknown key '{section}.{key}'{_suggest(key, known)}"),
+            )
+            continue
+        target = data.setdefault(section, {})
+        if not isinstance(target, dict):
+            problems.append((where, f"[{section}] in the file is not a table"))
+            continue
+        target[key] = _env_value(field.annotation, value)
+        applied[f"{section}.{key}"] = var
+    return applied
+
+
+def _sections() -> list[str]:
+    return [name for name, f in Settings.model_fields.items() if _model_of(f.annotation)]
+
+
+def _section_model(name: str) -> type[BaseModel] | None:
+    field = Settings.model_fields.get(name)
+    if field is None or name == "rooms":
+        return None
+    return _model_of(field.annotation)
+
+
+def _env_value(annotation: Any, value: str) -> Any:
+    """Lists come as JSON (``[32, 64]``) or comma-separated; scalars are left to pydantic's
+    lax parsing, which turns "9000" into 9000 for an int field."""
+    if _is_list(annotation):
+        stripped = value.strip()
+        if stripped.startswith("["):
+            try:
+                return json.loads(stripped)
+            except json.JSONDecodeError:
+                return value
+        return [item.strip() for item in stripped.split(",") if item.strip()]
+    return value
+
+
+# --- problem reporting ---------------------------------------------------------------------
+
+
+def _suggest(word: str, candidates: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return f" — did you mean {close[0]!r}?" if close else ""
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """The concrete types inside Optional/Annotated/unions."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        out: list[Any] = []
+        for arg in typing.get_args(annotation):
+            out += _unwrap(arg)
+        return out
+    return [annotation]
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    for candidate in _unwrap(annotation):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def _is_list(annotation: Any) -> bool:
+    return any(typing.get_origin(c) is list for c in _unwrap(annotation))
+
+
+def _list_item_model(annotation: Any) -> type[BaseModel] | None:
+    for candidate in _unwrap(annotation):
+        if typing.get_origin(candidate) is list:
+            return _model_of(typing.get_args(candidate)[0])
+    return None
+
+
+def _unknown_keys(model: type[BaseModel], data: Any, prefix: str) -> list[Problem]:
+    if not isinstance(data, dict):
+        return []  # pydantic reports the wrong type with its path
+    problems: list[Problem] = []
+    known = list(model.model_fields)
+    for key, value in data.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        field = model.model_fields.get(key)
+        if field is None:
+            what = "section" if not prefix and isinstance(value, dict | list) else "key"
+            problems.append((path, f"unknown {what} {path!r}{_suggest(str(key), known)}"))
+            continue
+        sub = _model_of(field.annotation)
+        if sub is not None:
+            problems += _unknown_keys(sub, value, path)
+            continue
+        item = _list_item_model(field.annotation)
+        if item is not None and isinstance(value, list):
+            for index, element in enumerate(value):
+                problems += _unknown_keys(item, element, f"{path}[{index}]")
+    return problems
+
+
+def _dotted(loc: Sequence[int | str]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.startswith(("function-", "lax-", "json-")) or part in {"str", "int"}:
+            continue  # pydantic's union-branch labels, not keys
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+# pydantic's wording names Python types; operators write TOML.
+_FRIENDLY = {
+    "model_type": "must be a table",
+    "model_attributes_type": "must be a table",
+    "dict_type": "must be a table",
+    "list_type": "must be an array",
+}
+
+
+def _pydantic_problems(exc: ValidationError) -> list[Problem]:
+    problems: list[Problem] = []
+    for error in exc.errors(include_input=False, include_url=False):
+        if error["type"] == "extra_forbidden":
+            continue  # already reported, with a suggestion, by _unknown_keys
+        message = _FRIENDLY.get(error["type"], str(error["msg"]).removeprefix("Value error, "))
+        problems.append((_dotted(error["loc"]), message))
+    return problems
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen: set[Problem] = set()
+    out: list[Problem] = []
+    for problem in problems:
+        if problem not in seen:
+            seen.add(problem)
+            out.append(problem)
+    return out
+
+
+def _cross_checks(settings: Settings) -> list[Problem]:
+    """Rules that span keys or sections; each problem still names a key path."""
+    problems: list[Problem] = []
+    waku = settings.waku
+    if waku.mode == "nwaku" and waku.nwaku_url is None:
+        problems.append(("waku.nwaku_url", "required when waku.mode is 'nwaku'"))
+    names: dict[str, int] = {}
+    telegram_owner: dict[int, str] = {}
+    discord_owner: dict[int, str] = {}
+    for index, room in enumerate(settings.rooms):
+        at = f"rooms[{index}]"
+        if room.name in names:
+            problems.append(
+                (
+                    f"{at}.name",
+                    f"room name {room.name!r} is already used by rooms[{names[room.name]}]",
+                )
+            )
+        names.setdefault(room.name, index)
+        for chat in room.telegram_chats:
+            if chat in telegram_owner and telegram_owner[chat] != room.name:
+                problems.append(
+                    (
+                        f"{at}.telegram_chats",
+                        f"chat {chat} is already in room {telegram_owner[chat]!r}",
+                    )
+                )
+            telegram_owner.setdefault(chat, room.name)
+        for channel in room.discord_channels:
+            if channel in discord_owner and discord_owner[channel] != room.name:
+                problems.append(
+                    (
+                        f"{at}.discord_channels",
+                        f"channel {channel} is already in room {discord_owner[channel]!r}",
+                    )
+                )
+            discord_owner.setdefault(channel, room.name)
+        for hook_index, hook in enumerate(room.webhooks):
+            if hook.channel not in room.discord_channels:
+                problems.append(
+                    (
+                        f"{at}.webhooks[{hook_index}].channel",
+                        f"channel {hook.channel} is not one of this room's discord_channels",
+                    )
+                )
+        match = _PUBSUB_TOPIC.match(room.waku_pubsub_topic)
+        if match is not None:
+            cluster, shard = int(match.group(1)), int(match.group(2))
+            if cluster != waku.cluster_id:
+                problems.append(
+                    (
+                        f"{at}.waku_pubsub_topic",
+                        f"cluster {cluster} differs from waku.cluster_id {waku.cluster_id}",
+                    )
+                )
+            elif shard not in waku.shards:
+                problems.append(
+                    (
+                        f"{at}.waku_pubsub_topic",
+                        f"shard {shard} is not in waku.shards {waku.shards}",
+                    )
+                )
+        if room.waku_key is not None and room.waku_chat is None:
+            problems.append((f"{at}.waku_key", "needs waku_chat (the room's name on Waku)"))
+    for index, room_name in enumerate(settings.feed.auto_post_rooms):
+        if room_name not in names:
+            problems.append(
+                (
+                    f"feed.auto_post_rooms[{index}]",
+                    f"no room named {room_name!r}{_suggest(room_name, list(names))}",
+                )
+            )
+    if settings.feed.anchor != "none" and settings.chain.feed_contract is None:
+        problems.append(
+            ("chain.feed_contract", f"required when feed.anchor is {settings.feed.anchor!r}")
+        )
+    if settings.feed.anchor != "none" and settings.chain.rpc_url is None:
+        problems.append(("chain.rpc_url", f"required when feed.anchor is {settings.feed.anchor!r}"))
+    return problems
