@@ -52,8 +52,10 @@ class HistoryQuery:
 
 @dataclass(frozen=True, slots=True)
 class HistoryPage:
-    messages: list[ReceivedMessage]
+    messages: list[ReceivedMessage]  # empty when the query had include_data=False
     cursor: bytes | None  # None: no further page
+    # The page's message hashes in page order; the only result of include_data=False queries.
+    hashes: list[bytes] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

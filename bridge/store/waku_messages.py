@@ -1,0 +1,147 @@
+"""The embedded Waku node's message archive: insert, store v3 page selection, retention."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bridge.store import Store
+from bridge.waku.message import WakuMessage
+
+__all__ = ["StoredMessage", "count", "insert", "prune", "select_page", "timestamp_of"]
+
+_COLUMNS = "hash, pubsub_topic, content_topic, payload, version, timestamp, meta, rate_limit_proof"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    hash: bytes
+    pubsub_topic: str | None  # None when selected without data
+    message: WakuMessage | None  # None when selected without data
+
+
+async def insert(
+    store: Store, msg_hash: bytes, pubsub_topic: str, message: WakuMessage, received_at: int
+) -> bool:
+    """Archive one message; False if its hash is already there (the copy on disk wins)."""
+    if message.timestamp is None:
+        raise ValueError("archived messages must carry a timestamp")
+    async with store.transaction() as db:
+        cur = await db.execute(
+            f"INSERT OR IGNORE INTO waku_messages ({_COLUMNS}, received_at)"  # noqa: S608
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                msg_hash,
+                pubsub_topic,
+                message.content_topic,
+                message.payload,
+                message.version,
+                message.timestamp,
+                message.meta,
+                message.rate_limit_proof,
+                received_at,
+            ),
+        )
+        inserted = cur.rowcount == 1
+        await cur.close()
+    return inserted
+
+
+async def count(store: Store) -> int:
+    async with store.db.execute("SELECT COUNT(*) FROM waku_messages") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row is not None else 0
+
+
+async def timestamp_of(store: Store, msg_hash: bytes) -> int | None:
+    """The timestamp of an archived message (what a store v3 cursor resolves to)."""
+    async with store.db.execute(
+        "SELECT timestamp FROM waku_messages WHERE hash = ?", (msg_hash,)
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row is not None else None
+
+
+async def select_page(
+    store: Store,
+    *,
+    pubsub_topic: str | None,
+    content_topics: Sequence[str],
+    start_time: int | None,
+    end_time: int | None,
+    hashes: Sequence[bytes],
+    after: tuple[int, bytes] | None,
+    ascending: bool,
+    limit: int,
+    include_data: bool,
+) -> list[StoredMessage]:
+    """Up to ``limit`` rows in (timestamp, hash) order, strictly past ``after`` in that order.
+
+    Times are inclusive. Rows come back in query order (newest first when descending).
+    """
+    where: list[str] = []
+    params: list[object] = []
+    if after is not None:
+        where.append("(timestamp, hash) > (?, ?)" if ascending else "(timestamp, hash) < (?, ?)")
+        params.extend(after)
+    if pubsub_topic is not None:
+        where.append("pubsub_topic = ?")
+        params.append(pubsub_topic)
+    if content_topics:
+        where.append(f"content_topic IN ({', '.join('?' * len(content_topics))})")
+        params.extend(content_topics)
+    if start_time is not None:
+        where.append("timestamp >= ?")
+        params.append(start_time)
+    if end_time is not None:
+        where.append("timestamp <= ?")
+        params.append(end_time)
+    if hashes:
+        where.append(f"hash IN ({', '.join('?' * len(hashes))})")
+        params.extend(hashes)
+    order = "ASC" if ascending else "DESC"
+    # Every fragment above is a fixed string; values only ever travel as bound parameters.
+    sql = (
+        f"SELECT {_COLUMNS if include_data else 'hash'} FROM waku_messages"  # noqa: S608
+        + (f" WHERE {' AND '.join(where)}" if where else "")
+        + f" ORDER BY timestamp {order}, hash {order} LIMIT ?"
+    )
+    params.append(limit)
+    async with store.db.execute(sql, params) as cur:
+        rows = await cur.fetchall()
+    if not include_data:
+        return [StoredMessage(bytes(r[0]), None, None) for r in rows]
+    return [
+        StoredMessage(
+            hash=bytes(r[0]),
+            pubsub_topic=str(r[1]),
+            message=WakuMessage(
+                payload=bytes(r[3]),
+                content_topic=str(r[2]),
+                version=int(r[4]),
+                timestamp=int(r[5]),
+                meta=None if r[6] is None else bytes(r[6]),
+                rate_limit_proof=None if r[7] is None else bytes(r[7]),
+            ),
+        )
+        for r in rows
+    ]
+
+
+async def prune(store: Store, *, keep: int, received_before: int) -> int:
+    """Delete all but the ``keep`` newest arrivals, and everything received before
+    ``received_before`` (ns). Returns the number of rows deleted."""
+    async with store.transaction() as db:
+        cur = await db.execute(
+            "DELETE FROM waku_messages WHERE received_at < ?", (received_before,)
+        )
+        deleted = max(cur.rowcount, 0)
+        await cur.close()
+        cur = await db.execute(
+            "DELETE FROM waku_messages WHERE id <= "
+            "(SELECT id FROM waku_messages ORDER BY id DESC LIMIT 1 OFFSET ?)",
+            (keep,),
+        )
+        deleted += max(cur.rowcount, 0)
+        await cur.close()
+    return deleted
