@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 DATA ?= data
 PYTHON ?= python3
 
-.PHONY: run test setup setup-test node lint typecheck pytest bench
+.PHONY: run test setup setup-test node lint typecheck pytest bench contracts contracts-check
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,3 +48,9 @@ test: setup-test
 
 bench: setup-test
 	$(PY) bench/crypto.py
+
+contracts: node_modules/.installed
+	node contracts/build.mjs
+
+contracts-check: node_modules/.installed
+	node contracts/build.mjs --check

@@ -1,0 +1,1 @@
+"""Tests of the Solidity contracts in contracts/ against anvil."""
