@@ -46,8 +46,8 @@ def load_migrations() -> list[Migration]:
         found.append(Migration(int(match.group(1)), match.group(2), entry.read_text("utf-8")))
     found.sort(key=lambda m: m.number)
     numbers = [m.number for m in found]
-    if numbers != list(range(1, len(found) + 1)):
-        raise StoreError(f"migrations must be numbered 1..N without gaps, found {numbers}")
+    if len(set(numbers)) != len(numbers):
+        raise StoreError(f"two migrations share a number: {numbers}")
     return found
 
 
@@ -98,6 +98,8 @@ class Store:
         )
         current = await self.schema_version()
         known = migrations[-1].number if migrations else 0
+        async with self.db.execute("SELECT version FROM schema_version") as cur:
+            applied = {int(row[0]) for row in await cur.fetchall()}
         if current > known:
             raise SchemaTooNewError(
                 f"the database {self.path} has schema version {current}, but this Parley knows "
@@ -105,7 +107,8 @@ class Store:
                 "restore a backup made before the upgrade."
             )
         for migration in migrations:
-            if migration.number <= current:
+            # Each number is applied once, whatever order the files arrived in.
+            if migration.number in applied:
                 continue
             async with self.transaction():
                 # executescript would COMMIT on its own; run statements one by one instead.
