@@ -1,0 +1,1 @@
+"""Wallet linking: EIP-4361 sign-in messages and the signatures that prove them."""

@@ -1,0 +1,1 @@
+"""NFT avatars: ownership checks, token URI resolution, SSRF-safe fetching and image cleaning."""
