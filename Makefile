@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 DATA ?= data
 PYTHON ?= python3
 
-.PHONY: run test setup setup-test node lint typecheck pytest bench contracts contracts-check
+.PHONY: run test setup setup-test node chromium lint typecheck pytest bench contracts contracts-check
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,13 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 setup: $(VENV)/.installed
-setup-test: $(VENV)/.installed-test node_modules/.installed
+# Browser tests drive Debian's chromium (no browser download at run time).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+setup-test: $(VENV)/.installed-test node_modules/.installed chromium
 node: node_modules/.installed
 
 # Command 1: set up and run the bridge on its embedded defaults.
