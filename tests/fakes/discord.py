@@ -146,6 +146,9 @@ class _Body:
         return value if isinstance(value, dict) else {}
 
 
+_BODY = web.RequestKey("body", _Body)
+
+
 @dataclass
 class GatewayEvent:
     """A dispatch (op 0) the fake put into a session, as the client receives it."""
@@ -1035,7 +1038,7 @@ class FakeDiscord:
         if request.path == "/":
             return await handler(request)
         body = await _read_body(request)
-        request["body"] = body
+        request[_BODY] = body
         path = (
             request.path[len(API_PREFIX) :] if request.path.startswith(API_PREFIX) else request.path
         )
@@ -1157,7 +1160,7 @@ class FakeDiscord:
 
     async def _create_dm(self, request: web.Request) -> web.StreamResponse:
         self._require_bot(request)
-        payload = request["body"].payload()
+        payload = request[_BODY].payload()
         user = self.users.get(_int(payload.get("recipient_id")))
         if user is None:
             raise ApiError(400, invalid_form("recipient_id", "NUMBER_TYPE_COERCE", "Unknown user"))
@@ -1189,7 +1192,7 @@ class FakeDiscord:
     async def _post_message(self, request: web.Request) -> web.StreamResponse:
         self._require_bot(request)
         channel = self._channel_from(request)
-        body: _Body = request["body"]
+        body: _Body = request[_BODY]
         message = self._create_message(channel, self.bot_user, body.payload(), body.files)
         return json_response(self._public(message))
 
@@ -1204,7 +1207,7 @@ class FakeDiscord:
         message = self._message_from(request, channel)
         if message["author"]["id"] != str(self.bot_user.id) or "webhook_id" in message:
             raise _error(403, 50005, "Cannot edit a message authored by another user")
-        body: _Body = request["body"]
+        body: _Body = request[_BODY]
         return json_response(self._public(self._edit_message(message, body.payload(), body.files)))
 
     async def _delete_message_route(self, request: web.Request) -> web.StreamResponse:
@@ -1260,7 +1263,7 @@ class FakeDiscord:
         self._require_bot(request)
         channel = self._channel_from(request)
         self._require_manage_webhooks(channel)
-        payload = request["body"].payload()
+        payload = request[_BODY].payload()
         name = payload.get("name")
         if not isinstance(name, str) or not 1 <= len(name) <= 80:
             raise ApiError(
@@ -1340,7 +1343,7 @@ class FakeDiscord:
         return None
 
     async def _execute_webhook(self, request: web.Request) -> web.StreamResponse:
-        body: _Body = request["body"]
+        body: _Body = request[_BODY]
         payload = body.payload()
         wait = request.query.get("wait", "false").lower() in ("1", "true")
         interaction = self._interaction_by_token(request)
@@ -1405,7 +1408,7 @@ class FakeDiscord:
         return json_response(self._public(message))
 
     async def _patch_webhook_message(self, request: web.Request) -> web.StreamResponse:
-        body: _Body = request["body"]
+        body: _Body = request[_BODY]
         payload = body.payload()
         interaction = self._interaction_by_token(request)
         if (
@@ -1450,7 +1453,7 @@ class FakeDiscord:
         scope = _int(request.match_info["guild_id"]) if "guild_id" in request.match_info else None
         if scope is not None and scope not in self.guilds:
             raise _error(404, 10004, "Unknown Guild")
-        body: _Body = request["body"]
+        body: _Body = request[_BODY]
         items = body.json if isinstance(body.json, list) else []
         existing = {(c["name"], c["type"]): c for c in self.commands.get(scope, [])}
         result: list[Json] = []
@@ -1508,7 +1511,7 @@ class FakeDiscord:
             raise _error(404, 10062, "Unknown interaction")
         if interaction.acknowledged:
             raise _error(400, 40060, "Interaction has already been acknowledged.")
-        body: _Body = request["body"]
+        body: _Body = request[_BODY]
         payload = body.payload()
         rtype = int(payload.get("type", 0))
         data = payload.get("data") or {}
