@@ -320,6 +320,7 @@ class FeedSettings(_Section):
     anchor: Literal["none", "each", "batch"] = "none"
     batch_interval: PositiveFloat = 3600.0
     auto_post_rooms: list[str] = Field(default_factory=list)
+    kubo_url: HttpUrl | None = None
 
 
 class AvatarSettings(_Section):
