@@ -1,0 +1,1 @@
+"""Static files of the bridge's web pages (a package so that they ship in the wheel)."""
