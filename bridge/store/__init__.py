@@ -8,6 +8,7 @@ by a newer Parley (a higher number than this code knows) is refused rather than 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -123,16 +124,26 @@ class Store:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction; commits on success, rolls back on any exception."""
         async with self._lock:
-            await self.db.execute("BEGIN IMMEDIATE")
+            # aiosqlite runs BEGIN on its own thread whether or not we are cancelled while
+            # waiting; if we are, let it finish and undo it, or the connection stays inside a
+            # transaction that nobody will ever close.
+            begin = asyncio.ensure_future(self.db.execute("BEGIN IMMEDIATE"))
+            try:
+                await asyncio.shield(begin)
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception):
+                    await begin
+                    await self.db.execute("ROLLBACK")
+                raise
             try:
                 yield self.db
             except BaseException:
-                await self.db.execute("ROLLBACK")
+                await asyncio.shield(self.db.execute("ROLLBACK"))
                 raise
-            await self.db.execute("COMMIT")
+            await asyncio.shield(self.db.execute("COMMIT"))
 
 
 def _split_sql(script: str) -> list[str]:
-    """Split a migration into statements (migrations contain no semicolons in literals)."""
-    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
+    """Split a migration into statements (no ``--`` or ``;`` inside string literals there)."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

@@ -1,0 +1,41 @@
+"""Small settings that must survive restarts, in the ``kv`` table (migration 0001).
+
+Values are text; callers own their key names (prefix them with their component, e.g.
+``waku.clock.<chat>``) and their encoding. Like the other store modules, the functions take a
+connection: ``store.db`` for reads, the one yielded by ``store.transaction()`` for writes.
+"""
+
+from __future__ import annotations
+
+import aiosqlite
+
+__all__ = ["delete", "get", "get_int", "set"]
+
+
+async def get(db: aiosqlite.Connection, key: str) -> str | None:
+    async with db.execute("SELECT value FROM kv WHERE key = ?", (key,)) as cur:
+        row = await cur.fetchone()
+    return None if row is None else str(row[0])
+
+
+async def get_int(db: aiosqlite.Connection, key: str) -> int | None:
+    """An integer value, or None when absent or not an integer (a hand-edited row)."""
+    raw = await get(db, key)
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return None
+
+
+async def set(db: aiosqlite.Connection, key: str, value: str | int) -> None:
+    await db.execute(
+        "INSERT INTO kv(key, value, updated_at) VALUES (?, ?, unixepoch())"
+        " ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        (key, str(value)),
+    )
+
+
+async def delete(db: aiosqlite.Connection, key: str) -> None:
+    await db.execute("DELETE FROM kv WHERE key = ?", (key,))

@@ -1,0 +1,732 @@
+"""The Waku adapter against a real embedded node, with an independent "Status client" made of
+the crypto and Status wire-format functions: what the bridge publishes must be readable the way
+status-go reads it, and only what status-go would accept may reach the router."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bridge.model import (
+    Attachment,
+    Author,
+    ChatId,
+    ChatRef,
+    DeleteMessage,
+    EditMessage,
+    Feature,
+    Inbound,
+    NativeId,
+    NewMessage,
+    OutboundDelete,
+    OutboundEdit,
+    OutboundMessage,
+    OutboundReaction,
+    PermanentError,
+    Reaction,
+    RetryableError,
+    RichText,
+    Span,
+    UserId,
+    WakuChatId,
+)
+from bridge.proto import chat_message_pb2 as chat_pb
+from bridge.router import Room, Router
+from bridge.status import (
+    AppMessageType,
+    BridgeMessageFields,
+    ChatMessageFields,
+    ChatType,
+    ContentType,
+    DeleteMessageFields,
+    EditMessageFields,
+    EmojiReactionFields,
+    ReactionType,
+    StatusEnvelope,
+    build_bridge_chat_message,
+    build_delete_message,
+    build_edit_message,
+    build_emoji_reaction,
+    build_status_payload,
+    chat_key,
+    chat_topic,
+    encode_application_message,
+    message_id_hex,
+    parse_status_payload,
+    wrap_protocol_message,
+)
+from bridge.store import Store, waku_messages
+from bridge.waku.adapter import (
+    WakuAdapter,
+    WakuRoomConfig,
+    emoji_for_reaction,
+    reaction_for_emoji,
+)
+from bridge.waku.embedded import EmbeddedNode
+from bridge.waku.message import WakuMessage, message_hash
+from bridge.waku.node import ReceivedMessage
+from bridge.waku.rest_client import NwakuRestClient
+from bridge.waku.rest_server import RestServer, create_rest_app
+from crypto.keys import generate_private_key, public_key, to_address
+from crypto.payload import DecryptionError, decrypt_symmetric, encrypt_symmetric
+
+TOPIC = "/waku/2/rs/16/32"
+CHAT = "parley-test-room"
+SECRET_CHAT = "parley-secret-room"
+WAKU = ChatRef.waku(WakuChatId(CHAT))
+TELEGRAM = ChatRef("telegram", ChatId("-1001"))
+BRIDGE_KEY = generate_private_key()
+ALICE = generate_private_key()
+MALLORY = generate_private_key()
+SECRET_KEY = os.urandom(32)
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+# --- an independent Status client --------------------------------------------------------
+
+
+class Inbox:
+    """Collects what the node delivers on a pubsub topic (the Status client's view)."""
+
+    def __init__(self) -> None:
+        self.items: list[ReceivedMessage] = []
+        self.changed = asyncio.Event()
+
+    async def __call__(self, received: ReceivedMessage) -> None:
+        self.items.append(received)
+        self.changed.set()
+
+    async def wait_for(self, n: int) -> list[ReceivedMessage]:
+        async with asyncio.timeout(10):
+            while len(self.items) < n:
+                self.changed.clear()
+                await self.changed.wait()
+        return self.items
+
+
+def read_status(received: ReceivedMessage, key: bytes | None = None) -> StatusEnvelope:
+    """Open a message the way status-go does, insisting on the bridge's signature."""
+    message = received.message
+    assert message.version == 1 and message.timestamp and not message.ephemeral
+    decoded = decrypt_symmetric(message.payload, key or chat_key(CHAT))
+    assert decoded.signer == public_key(BRIDGE_KEY)
+    envelope = parse_status_payload(decoded.payload, message.timestamp // 1_000_000)
+    assert envelope.signer == decoded.signer
+    return envelope
+
+
+def chat_message(
+    text: str,
+    *,
+    chat_id: str = CHAT,
+    display_name: str = "",
+    response_to: str = "",
+    content_type: int = ContentType.TEXT_PLAIN,
+) -> bytes:
+    ms = now_ms()
+    return chat_pb.ChatMessage(
+        clock=ms,
+        timestamp=ms,
+        text=text,
+        chat_id=chat_id,
+        response_to=response_to,
+        message_type=chat_pb.MessageType.ValueType(ChatType.COMMUNITY_CHAT),
+        content_type=chat_pb.ChatMessage.ContentType.ValueType(content_type),
+        display_name=display_name,
+    ).SerializeToString()
+
+
+def status_waku_message(
+    inner: bytes,
+    message_type: AppMessageType = AppMessageType.CHAT_MESSAGE,
+    *,
+    key: bytes = ALICE,
+    waku_signer: bytes | None = ALICE,
+    room_key: bytes | None = None,
+    chat_id: str = CHAT,
+) -> tuple[WakuMessage, NativeId]:
+    out = build_status_payload(inner, message_type, key, "alice-phone")
+    payload = encrypt_symmetric(out.payload, room_key or chat_key(chat_id), waku_signer)
+    message = WakuMessage(payload, chat_topic(chat_id), version=1, timestamp=time.time_ns())
+    return message, NativeId(message_id_hex(out.message_id))
+
+
+# --- the bridge side ---------------------------------------------------------------------
+
+
+class Sink:
+    """The router as the adapter's sink, recording every event it was given."""
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+        self.events: list[Inbound] = []
+        self.changed = asyncio.Event()
+
+    async def __call__(self, event: Inbound) -> None:
+        await self.router.handle(event)
+        self.events.append(event)
+        self.changed.set()
+
+    async def wait_for(self, n: int) -> list[Inbound]:
+        async with asyncio.timeout(10):
+            while len(self.events) < n:
+                self.changed.clear()
+                await self.changed.wait()
+        return self.events
+
+
+class Clock:
+    """A frozen Unix-ns clock (at real time, so the node archives what the adapter sends)."""
+
+    def __init__(self) -> None:
+        self.now = time.time_ns()
+
+    def __call__(self) -> int:
+        return self.now
+
+
+ROOMS = {
+    CHAT: WakuRoomConfig(chat_id=CHAT),
+    SECRET_CHAT: WakuRoomConfig(chat_id=SECRET_CHAT, key=SECRET_KEY),
+}
+AdapterFactory = Callable[..., Awaitable[WakuAdapter]]
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    s = await Store.open(tmp_path / "parley.db")
+    yield s
+    await s.close()
+
+
+@pytest.fixture
+async def node(store: Store) -> AsyncIterator[EmbeddedNode]:
+    n = EmbeddedNode(store)
+    await n.start()
+    yield n
+    await n.stop()
+
+
+@pytest.fixture
+def sink(store: Store) -> Sink:
+    rooms = [
+        Room("main", (WAKU, TELEGRAM)),
+        Room("secret", (ChatRef.waku(WakuChatId(SECRET_CHAT)), ChatRef("discord", ChatId("7")))),
+    ]
+    return Sink(Router(store, rooms))
+
+
+@pytest.fixture
+async def make_adapter(
+    node: EmbeddedNode, store: Store, sink: Sink
+) -> AsyncIterator[AdapterFactory]:
+    started: list[WakuAdapter] = []
+
+    async def make(**kw: object) -> WakuAdapter:
+        options: dict[str, object] = {
+            "node": node,
+            "store": store,
+            "identity_key": BRIDGE_KEY,
+            "rooms": ROOMS,
+        }
+        options.update(kw)
+        adapter = WakuAdapter(**options)  # type: ignore[arg-type]
+        await adapter.start(sink)
+        started.append(adapter)
+        return adapter
+
+    yield make
+    for adapter in started:
+        await adapter.stop()
+
+
+@pytest.fixture
+async def adapter(make_adapter: AdapterFactory) -> WakuAdapter:
+    return await make_adapter()
+
+
+@pytest.fixture
+async def status(node: EmbeddedNode) -> Inbox:
+    inbox = Inbox()
+    await node.subscribe([TOPIC], inbox)
+    return inbox
+
+
+AUTHOR = Author(
+    "telegram",
+    UserId("42"),
+    "Ann\u202e Example",
+    username="ann",
+    avatar_url="https://example.org/ann.png",
+)
+
+
+def outbound(
+    text: str = "hello *Status*",
+    *,
+    key: str = "row-1",
+    reply_to: NativeId | None = None,
+    attachments: tuple[Attachment, ...] = (),
+    target: ChatRef = WAKU,
+) -> OutboundMessage:
+    return OutboundMessage(
+        target=target,
+        idempotency_key=key,
+        room="main",
+        source=TELEGRAM,
+        author=AUTHOR,
+        text=RichText(text, (Span("bold", 0, 5),)) if len(text) >= 5 else RichText(text),
+        sent_at=datetime.now(UTC),
+        reply_to=reply_to,
+        attachments=attachments,
+    )
+
+
+# --- outbound ----------------------------------------------------------------------------
+
+
+async def test_send_is_a_signed_bridge_message_that_status_can_read(
+    adapter: WakuAdapter, status: Inbox
+) -> None:
+    photo = Attachment("photo", "cat.jpg", "image/jpeg", url="https://files.example/cat.jpg")
+    first = await adapter.send(outbound(attachments=(photo,)))
+    reply = await adapter.send(outbound("a reply", key="row-2", reply_to=first))
+    one, two = await status.wait_for(2)
+    assert one.pubsub_topic == TOPIC and one.message.content_topic == chat_topic(CHAT)
+
+    envelope = read_status(one)
+    assert envelope.message_type == AppMessageType.CHAT_MESSAGE
+    assert envelope.message_id_hex == first
+    content = envelope.content
+    assert isinstance(content, ChatMessageFields)
+    assert content.chat_id == CHAT and content.chat_type == ChatType.COMMUNITY_CHAT
+    assert content.content_type == ContentType.BRIDGE_MESSAGE
+    assert content.display_name == "parley" and content.response_to == ""
+    assert content.bridge == BridgeMessageFields(
+        bridge_name="telegram",
+        user_name="Ann Example",  # the bidi override is gone
+        content="hello *Status*\n[photo: cat.jpg] https://files.example/cat.jpg",
+        user_avatar="https://example.org/ann.png",
+        user_id="42",
+        message_id="telegram:-1001:row-1",
+    )
+    assert content.text.startswith("Ann Example: hello")  # for clients without bridge support
+
+    second = read_status(two)
+    assert second.message_id_hex == reply
+    assert isinstance(second.content, ChatMessageFields)
+    assert second.content.response_to == first
+    assert second.content.clock > content.clock
+    # One stable installation id, UUID-shaped like status-go's.
+    assert envelope.installation_id == second.installation_id
+    assert len(envelope.installation_id) == 36
+
+
+async def test_clock_keeps_increasing_across_a_restart(
+    make_adapter: AdapterFactory, status: Inbox
+) -> None:
+    clock = Clock()  # frozen: only the persisted Lamport clock can make the values grow
+    first = await make_adapter(clock=clock)
+    await first.send(outbound(key="a"))
+    await first.send(outbound(key="b"))
+    await first.stop()
+    second = await make_adapter(clock=clock)
+    await second.send(outbound(key="c"))
+    clocks = []
+    for received in await status.wait_for(3):
+        content = read_status(received).content
+        assert isinstance(content, ChatMessageFields)
+        clocks.append(content.clock)
+    start = clock.now // 1_000_000
+    assert clocks == [start, start + 1, start + 2]
+
+
+async def test_long_text_is_truncated_with_a_notice(adapter: WakuAdapter, status: Inbox) -> None:
+    await adapter.send(outbound("x" * 5000))
+    (received,) = await status.wait_for(1)
+    content = read_status(received).content
+    assert isinstance(content, ChatMessageFields) and content.bridge is not None
+    assert len(content.bridge.content) == 4096
+    assert content.bridge.content.endswith("… [truncated]")
+    assert len(received.message.encode()) < 100 * 1024
+
+
+async def test_edit_delete_and_reactions_go_out_as_status_messages(
+    adapter: WakuAdapter, status: Inbox
+) -> None:
+    target = await adapter.send(outbound())
+    await adapter.edit(OutboundEdit(WAKU, "e", target, "main", TELEGRAM, AUTHOR, RichText("fixed")))
+    await adapter.react(OutboundReaction(WAKU, "r1", target, "👍🏽", True, AUTHOR))
+    await adapter.react(OutboundReaction(WAKU, "r2", target, "🦄", True, AUTHOR))  # skipped
+    await adapter.react(OutboundReaction(WAKU, "r3", target, "❤️", False, AUTHOR))
+    await adapter.delete(OutboundDelete(WAKU, "d", target))
+    _, edit, up, down, delete = (read_status(r) for r in await status.wait_for(5))
+
+    assert edit.message_type == AppMessageType.EDIT_MESSAGE
+    assert edit.content == EditMessageFields(
+        clock=edit.content.clock if edit.content else 0,
+        chat_id=CHAT,
+        target_id=target,
+        text="fixed",
+        chat_type=ChatType.COMMUNITY_CHAT,
+        content_type=ContentType.BRIDGE_MESSAGE,
+    )
+    assert up.message_type == AppMessageType.EMOJI_REACTION
+    assert isinstance(up.content, EmojiReactionFields)
+    assert (up.content.target_id, up.content.emoji, up.content.retracted) == (
+        target,
+        ReactionType.THUMBS_UP,
+        False,
+    )
+    assert isinstance(down.content, EmojiReactionFields)
+    assert (down.content.emoji, down.content.retracted) == (ReactionType.LOVE, True)
+    assert delete.message_type == AppMessageType.DELETE_MESSAGE
+    assert isinstance(delete.content, DeleteMessageFields)
+    assert delete.content.target_id == target
+
+
+async def test_delivery_errors(adapter: WakuAdapter, node: EmbeddedNode) -> None:
+    with pytest.raises(PermanentError):
+        await adapter.send(outbound(target=ChatRef.waku(WakuChatId("not-configured"))))
+    with pytest.raises(PermanentError):
+        await adapter.delete(OutboundDelete(WAKU, "d", NativeId("123")))
+    await node.stop()
+    with pytest.raises(RetryableError):
+        await adapter.send(outbound())
+
+
+async def test_recover_finds_a_send_by_its_bridge_message_id(adapter: WakuAdapter) -> None:
+    delivery = outbound(key="in-doubt")
+    native = await adapter.send(delivery)
+    await adapter.send(outbound(key="another"))
+    assert await adapter.recover(delivery) == native
+    assert await adapter.recover(outbound(key="never-sent")) is None
+
+
+def test_capabilities_and_reaction_mapping() -> None:
+    caps = WakuAdapter.capabilities
+    for feature in (Feature.EDIT, Feature.DELETE, Feature.REPLY, Feature.REACT, Feature.IDENTITY):
+        assert feature in caps
+    assert Feature.ATTACHMENTS not in caps and caps.max_text_length == 4096
+    assert reaction_for_emoji("👍🏿") == ReactionType.THUMBS_UP
+    assert reaction_for_emoji("❤️") == reaction_for_emoji("❤") == ReactionType.LOVE
+    assert reaction_for_emoji("🦄") is None
+    for reaction in set(ReactionType) - {ReactionType.UNKNOWN_EMOJI_REACTION_TYPE}:
+        emoji = emoji_for_reaction(reaction)
+        assert emoji is not None and reaction_for_emoji(emoji) == reaction
+    with pytest.raises(ValueError):
+        WakuRoomConfig(chat_id=CHAT, key=b"short")
+    with pytest.raises(ValueError):
+        WakuRoomConfig(chat_id=CHAT, chat_type=ChatType.ONE_TO_ONE)
+
+
+# --- inbound -----------------------------------------------------------------------------
+
+
+async def test_a_status_users_message_reaches_the_router(
+    adapter: WakuAdapter, node: EmbeddedNode, sink: Sink
+) -> None:
+    parent = NativeId("0x" + "ab" * 32)
+    message, native = status_waku_message(
+        chat_message("gm from Status", display_name="Alice", response_to=parent)
+    )
+    await node.publish(TOPIC, message)
+    (event,) = await sink.wait_for(1)
+    assert isinstance(event, NewMessage)
+    assert event.source == WAKU and event.native_id == native and event.reply_to == parent
+    assert event.text == RichText("gm from Status")
+    assert event.author == Author(
+        "waku",
+        UserId("0x" + public_key(ALICE).hex()),
+        "Alice",
+        username=to_address(public_key(ALICE)),
+    )
+    assert event.timestamp.tzinfo is UTC
+
+    # No display name: a short form of the address; another bridge's message: its user's name.
+    anonymous, _ = status_waku_message(chat_message("hi"), key=MALLORY, waku_signer=MALLORY)
+    bridged = build_bridge_chat_message(
+        chat_id=CHAT,
+        bridge=BridgeMessageFields("discord", "Bob", "from discord", "https://x.example/b.png"),
+        clock=now_ms(),
+        timestamp_ms=now_ms(),
+    )
+    other_bridge, _ = status_waku_message(bridged, key=MALLORY, waku_signer=MALLORY)
+    await node.publish(TOPIC, anonymous)
+    await node.publish(TOPIC, other_bridge)
+    _, short, bob = await sink.wait_for(3)
+    address = to_address(public_key(MALLORY))
+    assert isinstance(short, NewMessage) and short.author.display_name == (
+        f"{address[:6]}…{address[-4:]}"
+    )
+    assert isinstance(bob, NewMessage) and bob.text.text == "from discord"
+    assert bob.author.display_name == "Bob (discord)"
+    assert bob.author.avatar_url == "https://x.example/b.png"
+    assert adapter.stats["relayed"] == 3
+
+
+async def test_hostile_and_foreign_messages_never_reach_the_sink(
+    adapter: WakuAdapter, node: EmbeddedNode, sink: Sink
+) -> None:
+    inner = chat_message("evil")
+    unsigned, _ = status_waku_message(inner, waku_signer=None)
+    wrong_key, _ = status_waku_message(inner, room_key=os.urandom(32))
+    # The app-level signature covers other bytes than the payload (tampered in transit).
+    app = encode_application_message(inner, AppMessageType.CHAT_MESSAGE, ALICE)
+    tampered_app = app.replace(b"evil", b"good")
+    tampered = WakuMessage(
+        encrypt_symmetric(wrap_protocol_message(tampered_app, "x"), chat_key(CHAT), ALICE),
+        chat_topic(CHAT),
+        version=1,
+        timestamp=time.time_ns(),
+    )
+    mismatch, _ = status_waku_message(inner, key=MALLORY, waku_signer=ALICE)
+    garbage = WakuMessage(os.urandom(300), chat_topic(CHAT), version=1, timestamp=time.time_ns())
+    not_status = WakuMessage(
+        encrypt_symmetric(b"\x00\xff not a protobuf", chat_key(CHAT), ALICE),
+        chat_topic(CHAT),
+        version=1,
+        timestamp=time.time_ns(),
+    )
+    other_topic = dataclasses.replace(unsigned, content_topic="/waku/1/0x01020304/rfc26")
+    # Right topic and key, but a ChatMessage for another chat id: not this room's.
+    other_chat, _ = status_waku_message(chat_message("elsewhere", chat_id="other"))
+    own, _ = status_waku_message(inner, key=BRIDGE_KEY, waku_signer=BRIDGE_KEY)
+    pin, _ = status_waku_message(inner, AppMessageType.PIN_MESSAGE)
+    for bad in (
+        unsigned,
+        wrong_key,
+        tampered,
+        mismatch,
+        garbage,
+        not_status,
+        other_topic,
+        other_chat,
+        own,
+        pin,
+    ):
+        await node.publish(TOPIC, bad)
+    good, native = status_waku_message(chat_message("the only one"))
+    await node.publish(TOPIC, good)
+    # Delivery is in order: once the good message is in, every bad one has been handled.
+    (event,) = await sink.wait_for(1)
+    assert isinstance(event, NewMessage) and event.native_id == native
+    assert adapter.stats["unsigned"] == 1
+    assert adapter.stats["undecryptable"] == 2  # wrong key, garbage
+    assert adapter.stats["signer_mismatch"] == 2  # tampered, mismatch
+    assert adapter.stats["malformed"] == 1
+    assert adapter.stats["unknown_topic"] == 1
+    assert adapter.stats["own"] == 1
+    assert adapter.stats["unsupported"] == 1
+    assert adapter.stats["other_chat"] == 1
+    assert adapter.stats["relayed"] == 1
+
+
+async def test_the_bridges_own_messages_do_not_come_back(
+    adapter: WakuAdapter, node: EmbeddedNode, sink: Sink, status: Inbox
+) -> None:
+    await adapter.send(outbound())
+    good, _ = status_waku_message(chat_message("after"))
+    await node.publish(TOPIC, good)
+    (event,) = await sink.wait_for(1)
+    assert isinstance(event, NewMessage) and event.text.text == "after"
+    # Skipped by hash before decrypting; the signer check is the second line (tested above).
+    assert adapter.stats["repeated"] == 1
+
+
+async def test_edits_deletes_and_reactions_from_status(
+    adapter: WakuAdapter, node: EmbeddedNode, sink: Sink
+) -> None:
+    original, target = status_waku_message(chat_message("typo", display_name="Alice"))
+    await node.publish(TOPIC, original)
+    await sink.wait_for(1)
+
+    def edit(text: str, key: bytes) -> WakuMessage:
+        inner = build_edit_message(
+            chat_id=CHAT,
+            target_id=target,
+            text=text,
+            clock=now_ms(),
+            content_type=ContentType.TEXT_PLAIN,
+        )
+        return status_waku_message(inner, AppMessageType.EDIT_MESSAGE, key=key, waku_signer=key)[0]
+
+    def react(emoji: ReactionType, retracted: bool) -> WakuMessage:
+        inner = build_emoji_reaction(
+            chat_id=CHAT, target_id=target, emoji=emoji, clock=now_ms(), retracted=retracted
+        )
+        return status_waku_message(
+            inner, AppMessageType.EMOJI_REACTION, key=MALLORY, waku_signer=MALLORY
+        )[0]
+
+    delete_inner = build_delete_message(chat_id=CHAT, target_id=target, clock=now_ms())
+    mallory_delete, _ = status_waku_message(
+        delete_inner, AppMessageType.DELETE_MESSAGE, key=MALLORY, waku_signer=MALLORY
+    )
+    alice_delete, _ = status_waku_message(delete_inner, AppMessageType.DELETE_MESSAGE)
+    for message in (
+        edit("not yours", MALLORY),  # only the author may edit ...
+        mallory_delete,  # ... or delete
+        edit("fixed", ALICE),
+        react(ReactionType.LAUGH, False),
+        react(ReactionType.LAUGH, True),
+        alice_delete,
+    ):
+        await node.publish(TOPIC, message)
+    _, edited, laugh, unlaugh, deleted = await sink.wait_for(5)
+    assert isinstance(edited, EditMessage)
+    assert (edited.source, edited.native_id, edited.text) == (WAKU, target, RichText("fixed"))
+    mallory = UserId("0x" + public_key(MALLORY).hex())
+    assert isinstance(laugh, Reaction) and laugh.author.user_id == mallory
+    assert laugh == Reaction(WAKU, target, "😂", True, laugh.author)
+    assert isinstance(unlaugh, Reaction) and unlaugh.added is False
+    assert deleted == DeleteMessage(WAKU, target)
+    assert adapter.stats["not_author"] == 2
+
+
+async def test_catch_up_after_a_restart(
+    make_adapter: AdapterFactory, node: EmbeddedNode, sink: Sink
+) -> None:
+    first = await make_adapter()
+    await first.stop()
+    missed, native = status_waku_message(chat_message("while you were away"))
+    await node.publish(TOPIC, missed)
+    second = await make_adapter()
+    # start() returns after the catch-up: the missed message is already with the router.
+    assert [e.native_id for e in sink.events if isinstance(e, NewMessage)] == [native]
+    assert second.is_connected()
+    live, live_id = status_waku_message(chat_message("live again"))
+    await node.publish(TOPIC, live)
+    _, event = await sink.wait_for(2)
+    assert isinstance(event, NewMessage) and event.native_id == live_id
+    await second.stop()
+    assert not second.is_connected()
+
+
+async def test_a_private_key_room(adapter: WakuAdapter, node: EmbeddedNode, sink: Sink) -> None:
+    secret = ChatRef.waku(WakuChatId(SECRET_CHAT))
+    inbox = Inbox()
+    await node.subscribe([TOPIC], inbox)
+    native = await adapter.send(outbound("for members only", target=secret))
+    (received,) = await inbox.wait_for(1)
+    assert received.message.content_topic == chat_topic(SECRET_CHAT)
+    with pytest.raises(DecryptionError):
+        decrypt_symmetric(received.message.payload, chat_key(SECRET_CHAT))
+    assert read_status(received, SECRET_KEY).message_id_hex == native
+
+    # Inbound: the public PBKDF2 key of the same chat id does not get in; the room key does.
+    public, _ = status_waku_message(
+        chat_message("outsider", chat_id=SECRET_CHAT), chat_id=SECRET_CHAT
+    )
+    member, member_id = status_waku_message(
+        chat_message("insider", chat_id=SECRET_CHAT), room_key=SECRET_KEY, chat_id=SECRET_CHAT
+    )
+    await node.publish(TOPIC, public)
+    await node.publish(TOPIC, member)
+    (event,) = await sink.wait_for(1)
+    assert isinstance(event, NewMessage) and event.source == secret
+    assert event.native_id == member_id and event.text.text == "insider"
+    assert adapter.stats["undecryptable"] == 1
+
+
+async def test_through_an_nwaku_rest_api(node: EmbeddedNode, store: Store, sink: Sink) -> None:
+    """The same adapter over the REST client, as it runs against a real nwaku."""
+    server = RestServer(create_rest_app(node, cache_capacity=100))
+    await server.start()
+    client = NwakuRestClient(server.url, poll_interval=0.01, request_timeout=5, max_backoff=0.05)
+    await client.start()
+    adapter = WakuAdapter(node=client, store=store, identity_key=BRIDGE_KEY, rooms=ROOMS)
+    try:
+        await adapter.start(sink)
+        assert adapter.is_connected()
+        status = Inbox()
+        await node.subscribe([TOPIC], status)
+        native = await adapter.send(outbound())
+        (received,) = await status.wait_for(1)
+        assert read_status(received).message_id_hex == native
+        message, inbound_id = status_waku_message(chat_message("via REST"))
+        await node.publish(TOPIC, message)
+        (event,) = await sink.wait_for(1)
+        assert isinstance(event, NewMessage) and event.native_id == inbound_id
+    finally:
+        await adapter.stop()
+        await client.stop()
+        await server.stop()
+
+
+async def test_the_first_start_does_not_replay_the_rooms_history(
+    node: EmbeddedNode, make_adapter: AdapterFactory, sink: Sink
+) -> None:
+    old, _ = status_waku_message(chat_message("before the bridge existed"))
+    await node.publish(TOPIC, old)
+    await make_adapter()
+    new, native = status_waku_message(chat_message("after"))
+    await node.publish(TOPIC, new)
+    (event,) = await sink.wait_for(1)
+    assert isinstance(event, NewMessage) and event.native_id == native
+
+
+async def test_catch_up_when_the_node_becomes_ready_again(
+    node: EmbeddedNode, store: Store, make_adapter: AdapterFactory, sink: Sink
+) -> None:
+    adapter = await make_adapter(health_interval=0.01)
+    await node.stop()
+    for _ in range(1000):  # the health loop notices within a few of its 10 ms rounds
+        if not adapter.is_connected():
+            break
+        await asyncio.sleep(0.01)
+    assert not adapter.is_connected()
+    # What the network's store nodes kept while our relay link was down.
+    missed, native = status_waku_message(chat_message("during the outage"))
+    await waku_messages.insert(
+        store, message_hash(TOPIC, missed), TOPIC, missed, missed.timestamp or 0
+    )
+    await node.start()
+    (event,) = await sink.wait_for(1)
+    assert isinstance(event, NewMessage) and event.native_id == native
+    assert adapter.is_connected()
+
+
+async def test_a_community_channel_on_the_universal_topic(
+    node: EmbeddedNode, store: Store, status: Inbox
+) -> None:
+    community = "0x02" + "11" * 32
+    channel = community + "c0ffee00-0000-4000-8000-000000000000"
+    universal = community + "-memberUpdate"
+    config = WakuRoomConfig(chat_id=channel, topic_chat_id=universal)
+    events: list[Inbound] = []
+    got = asyncio.Event()
+
+    async def record(event: Inbound) -> None:
+        events.append(event)
+        got.set()
+
+    adapter = WakuAdapter(node=node, store=store, identity_key=BRIDGE_KEY, rooms={channel: config})
+    await adapter.start(record)
+    try:
+        await adapter.send(outbound(target=ChatRef.waku(WakuChatId(channel))))
+        (received,) = await status.wait_for(1)
+        # Sent on the community's shared topic and key, naming the channel inside.
+        assert received.message.content_topic == chat_topic(universal)
+        content = read_status(received, chat_key(universal)).content
+        assert isinstance(content, ChatMessageFields) and content.chat_id == channel
+        # Older clients still send on the channel's own topic: heard too.
+        legacy, native = status_waku_message(
+            chat_message("old client", chat_id=channel), chat_id=channel
+        )
+        await node.publish(TOPIC, legacy)
+        async with asyncio.timeout(10):
+            await got.wait()
+        assert [e.native_id for e in events if isinstance(e, NewMessage)] == [native]
+    finally:
+        await adapter.stop()
