@@ -1,0 +1,395 @@
+"""The neutral vocabulary shared by the core and the platform adapters.
+
+Everything an adapter hands to the router (``Inbound``) and everything the outbox hands to an
+adapter (``Delivery``) is one of the frozen values below; the ``Adapter`` base class and the two
+delivery errors complete the contract. Platform SDK types never cross this line: an adapter
+converts once, at its edge. ``bots.base`` re-exports all of this for adapter authors.
+
+Ids: every id is a ``str`` on the neutral side (Telegram and Discord ints are rendered in
+decimal) but carries a distinct ``NewType`` so that mypy catches a message id passed where a
+chat id belongs; the per-platform constructors of ``ChatRef`` take the platform-typed ids.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar, Literal, NewType, get_args
+
+__all__ = [
+    "PLATFORMS",
+    "Adapter",
+    "Attachment",
+    "AttachmentKind",
+    "Author",
+    "Capabilities",
+    "ChatId",
+    "ChatRef",
+    "DeleteMessage",
+    "Delivery",
+    "DeliveryError",
+    "DeliveryKind",
+    "DiscordChannelId",
+    "EditMessage",
+    "Feature",
+    "Inbound",
+    "InboundSink",
+    "MessageId",
+    "NativeId",
+    "NewMessage",
+    "OutboundDelete",
+    "OutboundEdit",
+    "OutboundMessage",
+    "OutboundReaction",
+    "PermanentError",
+    "Platform",
+    "Reaction",
+    "RetryableError",
+    "RichText",
+    "Span",
+    "SpanKind",
+    "TelegramChatId",
+    "UserId",
+    "WakuChatId",
+]
+
+Platform = Literal["telegram", "discord", "waku"]
+PLATFORMS: tuple[Platform, ...] = get_args(Platform)
+
+ChatId = NewType("ChatId", str)
+"""A chat as its platform names it: Telegram chat id, Discord channel id, Waku chat name."""
+NativeId = NewType("NativeId", str)
+"""A message id as its platform names it (unique within one chat)."""
+UserId = NewType("UserId", str)
+"""A user id as its platform names it (Waku: the signer's public key or address)."""
+MessageId = NewType("MessageId", int)
+"""The bridge's own id of a relayed message (one per message, across all its copies)."""
+
+TelegramChatId = NewType("TelegramChatId", int)
+DiscordChannelId = NewType("DiscordChannelId", int)
+WakuChatId = NewType("WakuChatId", str)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRef:
+    """One chat on one platform: the unit that rooms are made of and deliveries go to."""
+
+    platform: Platform
+    chat_id: ChatId
+
+    @classmethod
+    def telegram(cls, chat: TelegramChatId) -> ChatRef:
+        return cls("telegram", ChatId(str(chat)))
+
+    @classmethod
+    def discord(cls, channel: DiscordChannelId) -> ChatRef:
+        return cls("discord", ChatId(str(channel)))
+
+    @classmethod
+    def waku(cls, chat: WakuChatId) -> ChatRef:
+        return cls("waku", ChatId(chat))
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.chat_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """Who wrote a message, as the source platform shows them."""
+
+    platform: Platform
+    user_id: UserId
+    display_name: str
+    username: str | None = None
+    avatar_url: str | None = None
+    is_bot: bool = False
+
+
+SpanKind = Literal["bold", "italic", "underline", "strike", "spoiler", "code", "pre", "link"]
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """One formatting run over ``RichText.text[start:end]``.
+
+    Offsets are Python ``str`` indices (Unicode code points), not UTF-16 units (Telegram) nor
+    bytes; converters translate at the edge. ``url`` is set for ``link`` only, ``language``
+    (optional) for ``pre`` only. Spans may nest and overlap.
+    """
+
+    kind: SpanKind
+    start: int
+    end: int
+    url: str | None = None
+    language: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start < self.end:
+            raise ValueError(f"span [{self.start}, {self.end}) is empty or negative")
+        if (self.url is not None) != (self.kind == "link"):
+            raise ValueError("a span has a url exactly when it is a link")
+        if self.language is not None and self.kind != "pre":
+            raise ValueError("only a pre span has a language")
+
+
+@dataclass(frozen=True, slots=True)
+class RichText:
+    """Plain text plus formatting spans; the one text type every platform converts to and from."""
+
+    text: str
+    spans: tuple[Span, ...] = ()
+
+    def __post_init__(self) -> None:
+        for span in self.spans:
+            if span.end > len(self.text):
+                raise ValueError(f"span {span} runs past the end of a {len(self.text)}-char text")
+
+    @classmethod
+    def plain(cls, text: str) -> RichText:
+        return cls(text)
+
+
+AttachmentKind = Literal["photo", "video", "audio", "voice", "animation", "sticker", "file"]
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file carried with a message.
+
+    The bytes are either inline (``data``, for small files) or behind ``url``, which must be
+    fetchable by the bridge without the source platform's credentials (a Telegram file URL
+    embeds the bot token, so the Telegram adapter passes ``data`` or a bridge-served URL).
+    Both are stored with the message, so they survive a restart until delivery.
+    """
+
+    kind: AttachmentKind
+    filename: str
+    mime: str
+    size: int | None = None
+    url: str | None = None
+    data: bytes | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.url is None and self.data is None:
+            raise ValueError("an attachment needs a url or inline data")
+
+
+# --- inbound: adapter -> router -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message written in ``source``. ``reply_to`` is the parent's id in the same chat."""
+
+    source: ChatRef
+    native_id: NativeId
+    author: Author
+    text: RichText
+    timestamp: datetime
+    reply_to: NativeId | None = None
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EditMessage:
+    """The author changed the text of ``native_id`` in ``source``."""
+
+    source: ChatRef
+    native_id: NativeId
+    text: RichText
+    timestamp: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteMessage:
+    """``native_id`` was deleted in ``source``."""
+
+    source: ChatRef
+    native_id: NativeId
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    """``author`` added or removed ``emoji`` on ``native_id`` (a message as ``source`` knows it)."""
+
+    source: ChatRef
+    native_id: NativeId
+    emoji: str
+    added: bool
+    author: Author
+
+
+Inbound = NewMessage | EditMessage | DeleteMessage | Reaction
+InboundSink = Callable[[Inbound], Awaitable[None]]
+"""The router's entry point. It returns once the event is committed to disk (or ignored); an
+adapter that awaits it before acknowledging a platform update loses nothing on a crash."""
+
+
+# --- outbound: outbox -> adapter ------------------------------------------------------------
+
+DeliveryKind = Literal["send", "edit", "delete", "react"]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """Post a copy of a message into ``target``.
+
+    ``reply_to`` is the parent's id *in target* (resolved through the id map), or None when the
+    message is not a reply or the parent never reached ``target``. ``idempotency_key`` is the
+    same on every attempt of this delivery, including attempts after a restart.
+    """
+
+    kind: ClassVar[DeliveryKind] = "send"
+    target: ChatRef
+    idempotency_key: str
+    room: str
+    source: ChatRef
+    author: Author
+    text: RichText
+    sent_at: datetime
+    reply_to: NativeId | None = None
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundEdit:
+    """Replace the text of ``native_id`` (the bridge's copy in ``target``)."""
+
+    kind: ClassVar[DeliveryKind] = "edit"
+    target: ChatRef
+    idempotency_key: str
+    native_id: NativeId
+    room: str
+    source: ChatRef
+    author: Author
+    text: RichText
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundDelete:
+    """Delete ``native_id`` in ``target``. Deleting an already deleted message must succeed."""
+
+    kind: ClassVar[DeliveryKind] = "delete"
+    target: ChatRef
+    idempotency_key: str
+    native_id: NativeId
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundReaction:
+    """``author`` (a user elsewhere) added or removed ``emoji`` on ``native_id`` in ``target``."""
+
+    kind: ClassVar[DeliveryKind] = "react"
+    target: ChatRef
+    idempotency_key: str
+    native_id: NativeId
+    emoji: str
+    added: bool
+    author: Author
+
+
+Delivery = OutboundMessage | OutboundEdit | OutboundDelete | OutboundReaction
+
+
+# --- the adapter contract -------------------------------------------------------------------
+
+
+class DeliveryError(Exception):
+    """An adapter could not carry out a delivery; the subclass tells the outbox what to do."""
+
+
+class RetryableError(DeliveryError):
+    """Try again later: 429, 5xx, a timeout, the connection is down.
+
+    ``retry_after`` (seconds) is honoured exactly when the platform said how long to wait;
+    otherwise the outbox backs off exponentially with jitter.
+    """
+
+    def __init__(self, reason: str = "", retry_after: float | None = None) -> None:
+        super().__init__(reason or "retryable delivery error")
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class PermanentError(DeliveryError):
+    """Never retry: 400-class errors, forbidden, too big, unsupported. The row is failed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Feature(enum.Flag):
+    """What a platform can do with a delivery; the outbox skips what the target cannot."""
+
+    NONE = 0
+    EDIT = enum.auto()
+    DELETE = enum.auto()
+    REPLY = enum.auto()
+    REACT = enum.auto()
+    IDENTITY = enum.auto()
+    """Each message can show its own author name and avatar (Discord webhooks, Status)."""
+    ATTACHMENTS = enum.auto()
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    features: Feature
+    max_text_length: int
+    """In code points; longer text is the adapter's to truncate or split."""
+
+    def __contains__(self, feature: Feature) -> bool:
+        return feature in self.features
+
+
+class Adapter(ABC):
+    """One platform's bot. Subclass it in ``bots/`` and implement the abstract members.
+
+    Lifecycle: ``start(sink)`` connects and begins calling ``sink`` with every inbound event
+    (awaiting it: it returns once the event is durable); ``stop()`` disconnects.
+    The adapter must drop its own echoes (messages, edits and reactions the bridge itself
+    made) before they reach ``sink``: the echo can arrive before ``send`` has returned, so the
+    router's id-map check alone cannot catch it.
+
+    Delivery methods are called by the outbox, one at a time per target chat, in order. They
+    raise ``RetryableError`` or ``PermanentError``; any other exception counts as retryable.
+    ``send`` returns the native id of the posted message: the same id the adapter would report
+    for that message in inbound events (the router uses it for replies, edits and loops).
+    """
+
+    platform: ClassVar[Platform]
+    capabilities: ClassVar[Capabilities]
+
+    @abstractmethod
+    async def start(self, sink: InboundSink) -> None: ...
+
+    @abstractmethod
+    async def stop(self) -> None: ...
+
+    @abstractmethod
+    def is_connected(self) -> bool:
+        """False while the outbox should hold deliveries back (no attempts are counted)."""
+
+    @abstractmethod
+    async def send(self, delivery: OutboundMessage) -> NativeId: ...
+
+    async def edit(self, delivery: OutboundEdit) -> None:
+        raise PermanentError(f"{self.platform} cannot edit")
+
+    async def delete(self, delivery: OutboundDelete) -> None:
+        raise PermanentError(f"{self.platform} cannot delete")
+
+    async def react(self, delivery: OutboundReaction) -> None:
+        raise PermanentError(f"{self.platform} cannot react")
+
+    async def recover(self, delivery: OutboundMessage) -> NativeId | None:
+        """Was ``delivery`` already posted by an attempt cut short by a crash?
+
+        Called once, after a restart, for a send that was in flight. Return the native id if
+        the platform shows the message (found by ``idempotency_key``), else None, and the
+        outbox sends again. The default cannot tell, which makes such a send at-least-once.
+        """
+        return None

@@ -1,0 +1,259 @@
+"""Stored outbox rows: one pending action (send/edit/delete/react) of a message on one target.
+
+A row is *open* while ``pending`` (waiting for its turn or its retry time) or ``sending`` (an
+attempt started and its outcome is not recorded: after a crash, in doubt). It ends
+``delivered``, ``failed`` (permanent error, attempts or age exhausted) or ``skipped`` (the
+target cannot do it, or the original never reached the target). Functions take a connection
+inside ``store.transaction()`` for writes, ``store.db`` for reads; none commits.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+import aiosqlite
+
+from bridge.model import Author, ChatId, ChatRef, DeliveryKind, MessageId, NativeId, RichText
+from bridge.store.messages import (
+    decode_author,
+    decode_text,
+    encode_author,
+    encode_text,
+    platform_of,
+)
+
+__all__ = [
+    "NewRow",
+    "OutboxRow",
+    "OutboxState",
+    "ReactPayload",
+    "count_open",
+    "decode_edit",
+    "decode_react",
+    "encode_edit",
+    "encode_react",
+    "finish",
+    "followup_targets",
+    "get",
+    "insert",
+    "mark_delivered",
+    "mark_sending",
+    "new_key",
+    "open_rows",
+    "open_targets",
+    "prune",
+    "reschedule",
+]
+
+OutboxState = Literal["pending", "sending", "delivered", "failed", "skipped"]
+
+
+def new_key() -> str:
+    # 20 characters: fits Discord's 25-character nonce; 80 random bits never collide in practice.
+    return secrets.token_hex(10)
+
+
+@dataclass(frozen=True, slots=True)
+class NewRow:
+    message_id: MessageId
+    target: ChatRef
+    kind: DeliveryKind
+    payload: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    message_id: MessageId
+    target: ChatRef
+    kind: DeliveryKind
+    payload: str | None
+    state: OutboxState
+    attempts: int
+    created_at: float
+    next_attempt_at: float
+    last_error: str | None
+    native_id: NativeId | None
+    idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReactPayload:
+    emoji: str
+    added: bool
+    author: Author
+
+
+def encode_edit(text: RichText) -> str:
+    return encode_text(text)
+
+
+def decode_edit(payload: str | None) -> RichText:
+    if payload is None:
+        raise ValueError("an edit row has no text")
+    return decode_text(payload)
+
+
+def encode_react(emoji: str, added: bool, author: Author) -> str:
+    return json.dumps([emoji, added, encode_author(author)])
+
+
+def decode_react(payload: str | None) -> ReactPayload:
+    if payload is None:
+        raise ValueError("a react row has no reaction")
+    emoji, added, author = json.loads(payload)
+    return ReactPayload(emoji, bool(added), decode_author(author))
+
+
+async def _one(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) -> Any | None:
+    # execute_fetchall is one round trip to the database thread; a cursor would be three.
+    return next(iter(await db.execute_fetchall(sql, params)), None)
+
+
+async def _all(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) -> list[Any]:
+    return list(await db.execute_fetchall(sql, params))
+
+
+_COLUMNS = (
+    "id, message_id, target_platform, target_chat, kind, payload, state, attempts,"
+    " created_at, next_attempt_at, last_error, native_id, idempotency_key"
+)
+
+
+def _row(r: Any) -> OutboxRow:
+    return OutboxRow(
+        id=r[0],
+        message_id=MessageId(r[1]),
+        target=ChatRef(platform_of(r[2]), ChatId(r[3])),
+        kind=cast(DeliveryKind, r[4]),
+        payload=r[5],
+        state=cast(OutboxState, r[6]),
+        attempts=r[7],
+        created_at=r[8],
+        next_attempt_at=r[9],
+        last_error=r[10],
+        native_id=None if r[11] is None else NativeId(r[11]),
+        idempotency_key=r[12],
+    )
+
+
+async def insert(db: aiosqlite.Connection, rows: Sequence[NewRow], now: float) -> None:
+    await db.executemany(
+        "INSERT INTO relay_outbox(message_id, target_platform, target_chat, kind, payload,"
+        " created_at, next_attempt_at, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                r.message_id,
+                r.target.platform,
+                r.target.chat_id,
+                r.kind,
+                r.payload,
+                now,
+                now,
+                new_key(),
+            )
+            for r in rows
+        ],
+    )
+
+
+async def get(db: aiosqlite.Connection, row_id: int) -> OutboxRow | None:
+    sql = f"SELECT {_COLUMNS} FROM relay_outbox WHERE id = ?"  # noqa: S608 - constant columns
+    row = await _one(db, sql, (row_id,))
+    return None if row is None else _row(row)
+
+
+async def open_rows(db: aiosqlite.Connection, target: ChatRef, limit: int) -> list[OutboxRow]:
+    """The target's open rows in delivery order."""
+    rows = await _all(
+        db,
+        f"SELECT {_COLUMNS} FROM relay_outbox"  # noqa: S608 - constant column list
+        " WHERE target_platform = ? AND target_chat = ? AND state IN ('pending', 'sending')"
+        " ORDER BY id LIMIT ?",
+        (target.platform, target.chat_id, limit),
+    )
+    return [_row(r) for r in rows]
+
+
+async def open_targets(db: aiosqlite.Connection) -> list[ChatRef]:
+    rows = await _all(
+        db,
+        "SELECT DISTINCT target_platform, target_chat FROM relay_outbox"
+        " WHERE state IN ('pending', 'sending')",
+        (),
+    )
+    return [ChatRef(platform_of(r[0]), ChatId(r[1])) for r in rows]
+
+
+async def count_open(db: aiosqlite.Connection) -> int:
+    row = await _one(
+        db, "SELECT COUNT(*) FROM relay_outbox WHERE state IN ('pending', 'sending')", ()
+    )
+    return 0 if row is None else int(row[0])
+
+
+async def followup_targets(db: aiosqlite.Connection, message_id: MessageId) -> list[ChatRef]:
+    """Targets whose copy of the message exists or may still appear (send not failed)."""
+    rows = await _all(
+        db,
+        "SELECT DISTINCT target_platform, target_chat FROM relay_outbox"
+        " WHERE message_id = ? AND kind = 'send'"
+        " AND state IN ('pending', 'sending', 'delivered')",
+        (message_id,),
+    )
+    return [ChatRef(platform_of(r[0]), ChatId(r[1])) for r in rows]
+
+
+# The writers below take many rows at once: the outbox commits its workers' outcomes in
+# batches (one executemany per kind of change, one transaction per batch).
+
+
+async def mark_sending(db: aiosqlite.Connection, row_ids: Sequence[int]) -> None:
+    await db.executemany(
+        "UPDATE relay_outbox SET state = 'sending' WHERE id = ?", [(i,) for i in row_ids]
+    )
+
+
+async def mark_delivered(
+    db: aiosqlite.Connection, rows: Sequence[tuple[int, NativeId | None]]
+) -> None:
+    await db.executemany(
+        "UPDATE relay_outbox SET state = 'delivered', native_id = ?, last_error = NULL"
+        " WHERE id = ?",
+        [(native_id, row_id) for row_id, native_id in rows],
+    )
+
+
+async def reschedule(db: aiosqlite.Connection, rows: Sequence[tuple[int, int, float, str]]) -> None:
+    """(row id, attempts, next attempt at, error) for each row."""
+    await db.executemany(
+        "UPDATE relay_outbox SET state = 'pending', attempts = ?, next_attempt_at = ?,"
+        " last_error = ? WHERE id = ?",
+        [(attempts, at, error, row_id) for row_id, attempts, at, error in rows],
+    )
+
+
+async def finish(
+    db: aiosqlite.Connection,
+    rows: Sequence[tuple[int, Literal["failed", "skipped"], str, int]],
+) -> None:
+    """(row id, final state, reason, attempts) for each row."""
+    await db.executemany(
+        "UPDATE relay_outbox SET state = ?, last_error = ?, attempts = ? WHERE id = ?",
+        [(state, reason, attempts, row_id) for row_id, state, reason, attempts in rows],
+    )
+
+
+async def prune(db: aiosqlite.Connection, before: float) -> int:
+    """Delete finished rows created before ``before``; open rows are kept whatever their age."""
+    cur = await db.execute(
+        "DELETE FROM relay_outbox WHERE created_at < ?"
+        " AND state IN ('delivered', 'failed', 'skipped')",
+        (before,),
+    )
+    await cur.close()
+    return cur.rowcount
