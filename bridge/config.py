@@ -308,6 +308,7 @@ class ChainSettings(_Section):
     confirmations: int = Field(default=3, ge=0)
     tipjar: Address | None = None
     feed_contract: Address | None = None
+    explorer_tx_url: str | None = Field(default=None, pattern=r"^https://[^\s]*\{tx\}[^\s]*$")
     tokens: dict[str, Address] = Field(default_factory=dict)
 
     @property
