@@ -840,6 +840,33 @@ class DiscordAdapter(Adapter):
                 if exc.code != _UNKNOWN_EMOJI:
                     raise
 
+    # ------------------------------------------------------------------ bridge services
+
+    def watch_channel(self, channel_id: int) -> None:
+        """Relay ``channel_id`` from now on (a room joined at runtime with ``/room join``)."""
+        self._channels = self._channels | {int(channel_id)}
+
+    def unwatch_channel(self, channel_id: int) -> None:
+        self._channels = self._channels - {int(channel_id)}
+
+    async def send_private(self, user_id: str, text: str) -> bool:
+        """Send ``text`` (plain) to one user as a DM; False when Discord refuses (DMs closed,
+        unknown user) or the bot is not connected. Never raises for that."""
+        client = self._client
+        if client is None or not self.is_connected():
+            return False
+        try:
+            user = client.get_user(int(user_id)) or await client.fetch_user(int(user_id))
+            channel = await user.create_dm()
+            for part in split_for_discord(RichText.plain(text)):
+                await channel.send(part, allowed_mentions=discord.AllowedMentions.none())
+        except ValueError:
+            return False
+        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.info("Discord: private message to %s not sent: %s", user_id, exc)
+            return False
+        return True
+
     # ------------------------------------------------------------------ webhooks
 
     def _configured_webhook(self, client: _Client, channel_id: int) -> discord.Webhook | None:

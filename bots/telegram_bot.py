@@ -99,6 +99,7 @@ __all__ = [
     "DOWNLOAD_LIMIT",
     "TELEGRAM_REACTIONS",
     "UPLOAD_LIMIT",
+    "VERIFIED_MARK",
     "TelegramAdapter",
 ]
 
@@ -113,6 +114,8 @@ TELEGRAM_REACTIONS: Final[frozenset[str]] = frozenset(e.value for e in ReactionE
 """The only emoji a bot may react with (anything else is ``REACTION_INVALID``)."""
 ALLOWED_UPDATES: Final = ("message", "edited_message", "message_reaction", "callback_query")
 MAX_NAME_LENGTH: Final = 64
+VERIFIED_MARK: Final = "✓"
+"""Shown after the name of an author whose NFT avatar the bridge verified."""
 # Bounded memories: enough for a busy day; losing old entries only degrades edits of very old
 # split messages and retries of very old partial sends.
 _MEMORY: Final = 10_000
@@ -300,9 +303,14 @@ class TelegramAdapter(Adapter):
         retry_delay: float = 1.0,
         max_retry_delay: float = 60.0,
         allow_private_urls: bool = False,
+        verified_avatar_prefix: str | None = None,
     ) -> None:
+        """``verified_avatar_prefix``: the bridge's own avatar URL prefix (``<public
+        url>/avatars/``); authors whose ``avatar_url`` starts with it have a verified NFT
+        avatar and get a mark after their name."""
         if not token:
             raise ValueError("a Telegram bot token is required (from @BotFather)")
+        self._verified_prefix = verified_avatar_prefix
         self._commands = commands
         self._admins = frozenset(admins)
         self._max_download = max(0, min(max_attachment_bytes, DOWNLOAD_LIMIT))
@@ -784,10 +792,33 @@ class TelegramAdapter(Adapter):
     def _display_name(self, author: Author) -> str:
         """The name shown in the bold header.
 
-        Hook: an author with a verified NFT avatar (``avatar_url`` set) will get a small mark
-        here; Telegram cannot show a per-message avatar, so the name is all there is.
+        An author with a verified NFT avatar (served by the bridge itself) gets a small mark:
+        Telegram cannot show a per-message avatar, so the name is all there is.
         """
-        return _clean_name(author.display_name)
+        name = _clean_name(author.display_name)
+        prefix = self._verified_prefix
+        if prefix and author.avatar_url and author.avatar_url.startswith(prefix):
+            name = f"{name} {VERIFIED_MARK}"
+        return name
+
+    async def send_private(self, user_id: str, text: str) -> bool:
+        """Send ``text`` (plain) to one user in their private chat with the bot.
+
+        False when Telegram refuses (the user never started the bot, blocked it, or the id is
+        unknown) or cannot be reached; never raises for that.
+        """
+        try:
+            chat = int(user_id)
+        except ValueError:
+            return False
+        try:
+            await self._send_plain(chat, text, None)
+        except (Forbidden, BadRequest):
+            return False
+        except TelegramError as exc:
+            log.warning("Telegram: private message not sent: %s", exc)
+            return False
+        return True
 
     def _with_header(self, author: Author, source: ChatRef, text: RichText) -> RichText:
         name = self._display_name(author)

@@ -18,7 +18,7 @@ import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import IO, Protocol, runtime_checkable
+from typing import IO, TYPE_CHECKING, Protocol, runtime_checkable
 
 from aiohttp import web
 
@@ -27,6 +27,9 @@ from bridge.metrics import Metrics
 from bridge.store import Store
 from bridge.waku.node import WakuNode
 from bridge.web.app import ComponentStatus, RouteRegistrar, create_web_app
+
+if TYPE_CHECKING:
+    from bridge.relay import Relay, RelayTuning
 
 __all__ = [
     "Bridge",
@@ -320,12 +323,38 @@ async def _probe(component: Component) -> ComponentStatus:
     return ComponentStatus(bool(result))
 
 
-def wire_features(bridge: Bridge) -> None:
+def wire_features(bridge: Bridge, *, tuning: RelayTuning | None = None) -> Relay:
     """The one place where ``parley run`` plugs features into the bridge.
 
-    Each feature adds itself here, e.g. ``bridge.add_factory(lambda b: Router(b.store, ...))``
-    or ``bridge.add_routes(link_routes)``; adapters are added only when their token is set.
+    Builds the command registry and the relay (``bridge.relay``: router, outbox, and the
+    adapters whose tokens or rooms are configured), and installs wallet linking + NFT avatars, the
+    public feed and tips. Components start in the order added here, after the core: the
+    relay's router and outbox, the features, and the platform adapters last. ``tuning`` is for
+    tests (shorter timeouts, no pacing). Returns the relay.
     """
+    from bridge.commands import Commands
+    from bridge.feed import install_feed
+    from bridge.identity.install import install_identity
+    from bridge.relay import install_relay
+    from bridge.tips import install_tips
+
+    commands = Commands(bridge.settings.bridge.name)
+    relay = install_relay(bridge, commands, tuning=tuning)
+    notifier = relay.notifier
+    bridge.add_component(relay.core)
+    identity = install_identity(bridge, commands, notifier)
+    relay.enricher = identity
+    feed = install_feed(
+        bridge,
+        commands,
+        notifier,
+        wallets_of=identity.links.wallets_of,
+        avatar_for=identity.avatar_url_for,
+    )
+    relay.add_observer(feed)
+    install_tips(bridge, commands, notifier, rooms=relay)
+    relay.install_adapters(bridge)
+    return relay
 
 
 async def run_bridge(
@@ -334,7 +363,7 @@ async def run_bridge(
     *,
     stop: asyncio.Event,
     on_ready: Callable[[Bridge], None] | None = None,
-    wire: Callable[[Bridge], None] = wire_features,
+    wire: Callable[[Bridge], object] = wire_features,
 ) -> None:
     """Run a bridge until ``stop`` is set, then stop it cleanly."""
     bridge = Bridge(settings, identity_key)

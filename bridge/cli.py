@@ -1,4 +1,4 @@
-"""The ``parley`` command: init, run, check, keys.
+"""The ``parley`` command: init, run, check, keys, feed, contracts deploy.
 
 Exit status: 0 success; 1 an operational failure (a file exists, a service is unreachable, the
 key does not unlock); 2 the configuration (or the command line) is invalid.
@@ -113,7 +113,22 @@ def _parser() -> argparse.ArgumentParser:
     show = key_commands.add_parser("show", help="unlock the key and print its public parts")
     with_config(show)
     show.set_defaults(func=_cmd_keys_show)
+
+    from bridge import contracts_cli
+    from bridge.feed import cli as feed_cli
+
+    feed_cli.add_arguments(commands)  # parley feed [--follow]
+    deploy = contracts_cli.add_arguments(commands)  # parley contracts deploy
+    deploy.set_defaults(func=_cmd_contracts_deploy)
     return parser
+
+
+def _cmd_contracts_deploy(args: argparse.Namespace) -> int:
+    from bridge import contracts_cli
+
+    settings = _load(args.config)
+    status: int = asyncio.run(contracts_cli.run(args, settings))
+    return status
 
 
 def _scrypt_n(text: str) -> int:

@@ -9,24 +9,30 @@ which targets have new rows.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
 import aiosqlite
 
 from bridge.model import (
+    Author,
     ChatRef,
     DeleteMessage,
     DeliveryKind,
     DiscordChannelId,
     EditMessage,
     Inbound,
+    MessageId,
     NativeId,
     NewMessage,
     Reaction,
+    RichText,
     TelegramChatId,
+    UserId,
     WakuChatId,
 )
 from bridge.store import Store, messages, outbox_rows
@@ -34,9 +40,30 @@ from bridge.store.group_commit import GroupCommit
 from bridge.store.messages import StoredMessage
 from bridge.store.outbox_rows import NewRow
 
-__all__ = ["Room", "RoomSettings", "Router", "rooms_from_settings"]
+__all__ = [
+    "SYSTEM_USER_ID",
+    "Room",
+    "RoomSettings",
+    "Router",
+    "RouterObserver",
+    "rooms_from_settings",
+]
 
 log = logging.getLogger(__name__)
+
+SYSTEM_USER_ID = UserId("parley:system")
+"""The author id of the bridge's own announcements (``Router.announce``)."""
+ANNOUNCE_PREFIX = "announce:"
+"""Native ids the router makes up for announcements (replaced by the delivered copy's id)."""
+
+
+class RouterObserver(Protocol):
+    """Told about committed changes (the feed implements it). Called after the commit, in
+    order, one event at a time; an observer that raises is logged and does not undo anything."""
+
+    async def on_new_message(self, stored: StoredMessage) -> None: ...
+
+    async def on_deleted(self, message_id: MessageId) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +116,15 @@ class Router:
     ) -> None:
         self._store = store
         self._writes = GroupCommit(store)
-        self._rooms = tuple(rooms)
+        self._rooms: dict[str, Room] = {}
         self._notify = notify
         self._clock = clock
         self._by_chat: dict[ChatRef, Room] = {}
-        for room in self._rooms:
+        self._observers: list[RouterObserver] = []
+        for room in rooms:
+            if room.name in self._rooms:
+                raise ValueError(f"room {room.name!r} is defined twice")
+            self._rooms[room.name] = room
             for chat in room.members:
                 other = self._by_chat.setdefault(chat, room)
                 if other is not room:
@@ -102,7 +133,42 @@ class Router:
 
     @property
     def rooms(self) -> tuple[Room, ...]:
-        return self._rooms
+        return tuple(self._rooms.values())
+
+    def room(self, name: str) -> Room | None:
+        return self._rooms.get(name)
+
+    def add_observer(self, observer: RouterObserver) -> None:
+        """Call ``observer`` after each committed new message and delete (see the protocol)."""
+        self._observers.append(observer)
+
+    # Dynamic rooms (``/room join``): the caller persists them; the router only routes.
+
+    def add_member(self, room_name: str, chat: ChatRef) -> Room:
+        """Put ``chat`` into ``room_name`` (created if new); returns the room as it is now."""
+        current = self._by_chat.get(chat)
+        if current is not None and current.name != room_name:
+            raise ValueError(f"{chat} is already in room {current.name!r}")
+        room = self._rooms.get(room_name) or Room(room_name, ())
+        if chat not in room.members:
+            room = Room(room.name, (*room.members, chat))
+        self._replace(room)
+        self._unknown_logged.discard(chat)
+        return room
+
+    def remove_member(self, chat: ChatRef) -> Room | None:
+        """Take ``chat`` out of its room; returns the room as it was, or None."""
+        room = self._by_chat.get(chat)
+        if room is None:
+            return None
+        self._replace(Room(room.name, tuple(c for c in room.members if c != chat)))
+        del self._by_chat[chat]
+        return room
+
+    def _replace(self, room: Room) -> None:
+        self._rooms[room.name] = room
+        for member in room.members:
+            self._by_chat[member] = room
 
     def room_of(self, chat: ChatRef) -> Room | None:
         return self._by_chat.get(chat)
@@ -122,23 +188,73 @@ class Router:
                 self._unknown_logged.add(event.source)
                 log.info("ignoring %s: the chat is in no room", event.source)
             return
+        created: MessageId | None = None
+        deleted: MessageId | None = None
         match event:
             case NewMessage():
-                targets = await self._writes.run(lambda db: self._new(db, room, event))
+                targets, created = await self._writes.run(lambda db: self._new(db, room, event))
             case EditMessage() | DeleteMessage():
-                targets = await self._writes.run(lambda db: self._change(db, event))
+                targets, changed = await self._writes.run(lambda db: self._change(db, event))
+                if isinstance(event, DeleteMessage):
+                    deleted = changed
             case Reaction():
                 targets = await self._writes.run(lambda db: self._react(db, event))
         if targets and self._notify is not None:
             self._notify(targets)
+        if self._observers and (created is not None or deleted is not None):
+            await self._tell_observers(created, deleted)
+
+    async def _tell_observers(self, created: MessageId | None, deleted: MessageId | None) -> None:
+        stored = None
+        if created is not None:
+            stored = await messages.get(self._store.db, created)
+        for observer in self._observers:
+            try:
+                if stored is not None:
+                    await observer.on_new_message(stored)
+                if deleted is not None:
+                    await observer.on_deleted(deleted)
+            except Exception:
+                log.exception("router observer %r failed", observer)
+
+    async def announce(
+        self, chat: ChatRef, text: str, *, author_name: str = "parley"
+    ) -> MessageId | None:
+        """Post ``text`` as the bridge in ``chat`` (that chat only), durably: a message by the
+        system author and one outbox row, committed before this returns. None when the chat
+        is in no room (the bridge has no adapter route to it then)."""
+        room = self.room_of(chat)
+        if room is None:
+            log.info("announcement to %s dropped: the chat is in no room", chat)
+            return None
+        author = Author(chat.platform, SYSTEM_USER_ID, author_name, is_bot=True)
+        event = NewMessage(
+            source=chat,
+            native_id=NativeId(ANNOUNCE_PREFIX + secrets.token_hex(8)),
+            author=author,
+            text=RichText.plain(text),
+            timestamp=datetime.fromtimestamp(self._clock(), UTC),
+        )
+
+        async def write(db: aiosqlite.Connection) -> MessageId:
+            message_id = await messages.insert(db, room.name, event, None, self._clock())
+            await outbox_rows.insert(db, [NewRow(message_id, chat, "send")], self._clock())
+            return message_id
+
+        message_id = await self._writes.run(write)
+        if self._notify is not None:
+            self._notify([chat])
+        return message_id
 
     # The three writers below run inside a (shared) transaction: see GroupCommit.
 
-    async def _new(self, db: aiosqlite.Connection, room: Room, event: NewMessage) -> list[ChatRef]:
+    async def _new(
+        self, db: aiosqlite.Connection, room: Room, event: NewMessage
+    ) -> tuple[list[ChatRef], MessageId | None]:
         targets = [chat for chat in room.members if chat != event.source]
         # One lookup answers both: origin = a duplicate, a copy = the bridge's own echo.
         if await messages.lookup_native(db, event.source, event.native_id) is not None:
-            return []
+            return [], None
         parent = None
         if event.reply_to is not None:
             hit = await messages.lookup_native(db, event.source, event.reply_to)
@@ -147,15 +263,15 @@ class Router:
         await outbox_rows.insert(
             db, [NewRow(message_id, chat, "send") for chat in targets], self._clock()
         )
-        return targets
+        return targets, message_id
 
     async def _change(
         self, db: aiosqlite.Connection, event: EditMessage | DeleteMessage
-    ) -> list[ChatRef]:
+    ) -> tuple[list[ChatRef], MessageId | None]:
         hit = await messages.lookup_native(db, event.source, event.native_id)
         # Only the author's own message changes; a change to a copy is the bridge's echo.
         if hit is None or not hit.origin:
-            return []
+            return [], None
         kind: DeliveryKind
         if isinstance(event, EditMessage):
             await messages.set_text(db, hit.message_id, event.text)
@@ -173,7 +289,7 @@ class Router:
             [NewRow(hit.message_id, chat, kind, payload) for chat in targets],
             self._clock(),
         )
-        return targets
+        return targets, hit.message_id
 
     async def _react(self, db: aiosqlite.Connection, event: Reaction) -> list[ChatRef]:
         hit = await messages.lookup_native(db, event.source, event.native_id)

@@ -1,0 +1,615 @@
+"""The relay, wired: router + outbox + the configured platform adapters, as bridge components.
+
+``install_relay(bridge, commands)`` (called by ``bridge.app.wire_features``) makes the relay;
+its components, in start order:
+
+- ``relay``: the router (config rooms + rooms made with ``/room join``) and the outbox, whose
+  counters feed ``bridge.metrics``;
+- ``telegram`` / ``discord``: the platform bots, when their token is set;
+- ``waku_rooms``: the Waku adapter, when some room has a ``waku_chat``.
+
+Each adapter component reports ``adapter.is_connected()`` as its health (``/health``). Every
+adapter hands inbound events to one sink (:meth:`Relay.sink`) that counts ``messages_in``,
+puts the author's verified NFT avatar on new messages (``identity.enrich``) and calls the
+router. :class:`RelayNotifier` is the bridge's ``Notifier``: announcements go through the router
+into the durable outbox; private notes go straight to the user's platform adapter.
+
+Chat commands owned here: ``/rooms``, ``/delete`` and the admin-only ``/room``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Protocol
+
+from bridge.commands import (
+    CommandOption,
+    CommandReply,
+    CommandRequest,
+    Commands,
+    CommandSpec,
+    UsageError,
+)
+from bridge.model import (
+    PLATFORMS,
+    Adapter,
+    Author,
+    ChatRef,
+    DeleteMessage,
+    DeliveryKind,
+    Inbound,
+    NativeId,
+    NewMessage,
+    OutboundDelete,
+    Platform,
+    UserId,
+)
+from bridge.outbox import DEFAULT_PACING, Outbox, OutboxPolicy, Pace
+from bridge.router import Room, Router, RouterObserver, rooms_from_settings
+from bridge.store import kv
+from bridge.store import rooms as room_store
+from bridge.web.app import ComponentStatus
+
+if TYPE_CHECKING:
+    from bridge.app import Bridge
+    from bridge.config import Settings
+    from bridge.metrics import Metrics
+
+__all__ = [
+    "DELETE_SPEC",
+    "ROOMS_SPEC",
+    "ROOM_SPEC",
+    "KvHistoryCursor",
+    "PrometheusOutboxMetrics",
+    "Relay",
+    "RelayNotifier",
+    "RelayTuning",
+    "install_relay",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RelayTuning:
+    """Knobs that are not configuration: timings the tests shorten. Defaults are production."""
+
+    outbox_policy: OutboxPolicy | None = None
+    pacing: Mapping[Platform, Pace] | None = None
+    """Per-chat pacing; None: the platforms' documented limits (``DEFAULT_PACING``)."""
+    telegram_poll_timeout: int = 30
+    telegram_request_timeout: float = 20.0
+    telegram_retry_delay: float = 1.0
+    telegram_max_retry_delay: float = 60.0
+    discord_guild_ready_timeout: float = 2.0
+    discord_request_timeout: float = 60.0
+    waku_health_interval: float = 5.0
+
+
+class Enricher(Protocol):
+    """What the sink needs from the identity feature: the verified avatar on an author."""
+
+    async def enrich(self, author: Author) -> Author: ...
+
+
+# --- metrics and the Discord catch-up cursor ------------------------------------------------
+
+
+class PrometheusOutboxMetrics:
+    """The outbox's hooks onto the bridge's Prometheus series."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._m = metrics
+
+    def delivered(self, platform: Platform, kind: DeliveryKind) -> None:
+        self._m.messages_out.labels(platform=platform).inc()
+
+    def retried(self, platform: Platform, kind: DeliveryKind) -> None:
+        self._m.delivery_retries.labels(platform=platform).inc()
+
+    def failed(self, platform: Platform, kind: DeliveryKind) -> None:
+        self._m.delivery_failures.labels(platform=platform).inc()
+
+    def depth(self, open_rows: int) -> None:
+        self._m.outbox_depth.set(open_rows)
+
+
+class KvHistoryCursor:
+    """Discord's catch-up cursor in the store's ``kv`` table (``discord.cursor.<channel>``)."""
+
+    def __init__(self, bridge: Bridge) -> None:
+        self._bridge = bridge
+
+    @staticmethod
+    def _key(channel_id: int) -> str:
+        return f"discord.cursor.{channel_id}"
+
+    async def get(self, channel_id: int) -> int | None:
+        return await kv.get_int(self._bridge.store.db, self._key(channel_id))
+
+    async def set(self, channel_id: int, message_id: int) -> None:
+        async with self._bridge.store.transaction() as db:
+            await kv.set(db, self._key(channel_id), message_id)
+
+
+# --- the notifier -----------------------------------------------------------------------------
+
+
+class RelayNotifier:
+    """The bridge's ``Notifier`` (see ``bridge.notify``)."""
+
+    def __init__(self, relay: Relay) -> None:
+        self._relay = relay
+
+    async def announce(self, chat: ChatRef, text: str) -> None:
+        await self._relay.router.announce(chat, text, author_name=self._relay.bridge_name)
+
+    async def announce_room(self, chat: ChatRef, text: str) -> None:
+        room = self._relay.router.room_of(chat)
+        for member in room.members if room is not None else (chat,):
+            await self.announce(member, text)
+
+    async def tell_user(self, platform: Platform, user_id: UserId, text: str) -> bool:
+        adapter = self._relay.adapters.get(platform)
+        send_private = getattr(adapter, "send_private", None)
+        if send_private is None:
+            return False
+        try:
+            return bool(await send_private(str(user_id), text))
+        except Exception:
+            log.exception("private message on %s failed", platform)
+            return False
+
+
+# --- components -------------------------------------------------------------------------------
+
+
+class _CoreComponent:
+    """Router + outbox (started before the adapters, stopped after them)."""
+
+    name = "relay"
+
+    def __init__(self, relay: Relay) -> None:
+        self._relay = relay
+
+    async def start(self) -> None:
+        await self._relay._start_core()
+
+    async def stop(self) -> None:
+        await self._relay._stop_core()
+
+    def health(self) -> ComponentStatus:
+        outbox = self._relay._outbox
+        if outbox is None:
+            return ComponentStatus(False, "stopped")
+        return ComponentStatus(True, f"outbox depth {outbox.open_rows}")
+
+
+class _AdapterComponent:
+    def __init__(
+        self, relay: Relay, name: str, platform: Platform, make: Callable[[], Adapter]
+    ) -> None:
+        self.name = name
+        self._relay = relay
+        self._platform = platform
+        self._make = make
+        self.adapter: Adapter | None = None
+
+    async def start(self) -> None:
+        adapter = self._make()
+        self.adapter = adapter
+        self._relay.adapters[self._platform] = adapter
+        self._relay.outbox.attach(adapter)
+        await adapter.start(self._relay.sink)
+
+    async def stop(self) -> None:
+        adapter, self.adapter = self.adapter, None
+        if adapter is not None:
+            await adapter.stop()
+
+    def health(self) -> ComponentStatus:
+        adapter = self.adapter
+        if adapter is None:
+            return ComponentStatus(False, "stopped")
+        up = adapter.is_connected()
+        error = getattr(adapter, "last_error", None)
+        detail = "connected" if up else "disconnected"
+        if error:
+            detail += f": {error}"
+        return ComponentStatus(up, detail)
+
+
+# --- the relay --------------------------------------------------------------------------------
+
+
+class Relay:
+    """The running relay of one bridge: router, outbox, adapters, and the sink between them."""
+
+    def __init__(
+        self,
+        bridge: Bridge,
+        commands: Commands,
+        *,
+        tuning: RelayTuning | None = None,
+    ) -> None:
+        self.bridge = bridge
+        self.settings: Settings = bridge.settings
+        self.commands = commands
+        self.tuning = tuning or RelayTuning()
+        self.bridge_name = self.settings.bridge.name
+        self.notifier = RelayNotifier(self)
+        self.adapters: dict[Platform, Adapter] = {}
+        self.enricher: Enricher | None = None
+        self._observers: list[RouterObserver] = []
+        self._router: Router | None = None
+        self._outbox: Outbox | None = None
+        self._config_rooms = rooms_from_settings(self.settings.rooms)
+        self._config_chats = {chat for room in self._config_rooms for chat in room.members}
+        self._dynamic: dict[ChatRef, str] = {}
+        self._core = _CoreComponent(self)
+
+    # the parts, once running
+
+    @property
+    def router(self) -> Router:
+        if self._router is None:
+            raise RuntimeError("the relay is not running")
+        return self._router
+
+    @property
+    def outbox(self) -> Outbox:
+        if self._outbox is None:
+            raise RuntimeError("the relay is not running")
+        return self._outbox
+
+    def add_observer(self, observer: RouterObserver) -> None:
+        """Tell ``observer`` about committed new messages and deletes (e.g. the feed)."""
+        self._observers.append(observer)
+        if self._router is not None:
+            self._router.add_observer(observer)
+
+    def room_of(self, chat: ChatRef) -> Room | None:
+        return None if self._router is None else self._router.room_of(chat)
+
+    async def wait_idle(self) -> None:
+        await self.outbox.wait_idle()
+
+    # lifecycle (through the components)
+
+    @property
+    def core(self) -> _CoreComponent:
+        """The router + outbox component: add it before anything that announces."""
+        return self._core
+
+    def install_adapters(self, bridge: Bridge) -> None:
+        """Add one component per configured platform (after the features' components)."""
+        settings = self.settings
+        if settings.telegram.enabled:
+            bridge.add_component(
+                _AdapterComponent(self, "telegram", "telegram", self._make_telegram)
+            )
+        if settings.discord.enabled:
+            bridge.add_component(_AdapterComponent(self, "discord", "discord", self._make_discord))
+        if any(room.waku_chat for room in settings.rooms):
+            bridge.add_component(_AdapterComponent(self, "waku_rooms", "waku", self._make_waku))
+
+    async def _start_core(self) -> None:
+        store = self.bridge.store
+        rooms = {room.name: room for room in self._config_rooms}
+        self._dynamic = {}
+        for member in await room_store.members(store.db):
+            if member.chat in self._config_chats:
+                continue  # the config wins (the chat was added there later)
+            room = rooms.get(member.room, Room(member.room, ()))
+            rooms[member.room] = Room(room.name, (*room.members, member.chat))
+            self._dynamic[member.chat] = member.room
+        self._outbox = Outbox(
+            store,
+            [],
+            policy=self.tuning.outbox_policy,
+            pacing=DEFAULT_PACING if self.tuning.pacing is None else self.tuning.pacing,
+            metrics=PrometheusOutboxMetrics(self.bridge.metrics),
+        )
+        self._router = Router(store, rooms.values(), notify=self._outbox.notify)
+        for observer in self._observers:
+            self._router.add_observer(observer)
+        await self._outbox.start()
+
+    async def _stop_core(self) -> None:
+        outbox, self._outbox = self._outbox, None
+        if outbox is not None:
+            await outbox.stop()
+        self._router = None
+        self.adapters.clear()
+
+    def _chats(self, platform: Platform) -> list[str]:
+        return sorted(
+            {
+                c.chat_id
+                for room in self.router.rooms
+                for c in room.members
+                if c.platform == platform
+            }
+        )
+
+    def _make_telegram(self) -> Adapter:
+        from bots.telegram_bot import TelegramAdapter
+
+        tg = self.settings.telegram
+        assert tg.token is not None
+        return TelegramAdapter(
+            token=tg.token.get_secret_value(),
+            commands=self.commands,
+            api_base_url=tg.api_base_url,
+            file_base_url=tg.file_base_url,
+            admins=tg.admins,
+            poll_timeout=self.tuning.telegram_poll_timeout,
+            request_timeout=self.tuning.telegram_request_timeout,
+            retry_delay=self.tuning.telegram_retry_delay,
+            max_retry_delay=self.tuning.telegram_max_retry_delay,
+            verified_avatar_prefix=f"{self.settings.web.public_url}/avatars/",
+        )
+
+    def _make_discord(self) -> Adapter:
+        from bots.discord_bot import DiscordAdapter
+
+        dc = self.settings.discord
+        assert dc.token is not None
+        webhooks = {
+            hook.channel: (hook.id, hook.token.get_secret_value())
+            for room in self.settings.rooms
+            for hook in room.webhooks
+        }
+        return DiscordAdapter(
+            token=dc.token.get_secret_value(),
+            commands=self.commands,
+            channels=[int(c) for c in self._chats("discord")],
+            webhooks=webhooks,
+            api_base_url=dc.api_base_url,
+            gateway_url=dc.gateway_url,
+            admins=dc.admins,
+            history_cursor=KvHistoryCursor(self.bridge),
+            request_timeout=self.tuning.discord_request_timeout,
+            guild_ready_timeout=self.tuning.discord_guild_ready_timeout,
+        )
+
+    def _make_waku(self) -> Adapter:
+        from bridge.waku.adapter import WakuAdapter, WakuRoomConfig
+
+        rooms = {
+            room.waku_chat: WakuRoomConfig(
+                chat_id=room.waku_chat,
+                pubsub_topic=room.waku_pubsub_topic,
+                key=room.waku_key_bytes,
+            )
+            for room in self.settings.rooms
+            if room.waku_chat is not None
+        }
+        return WakuAdapter(
+            node=self.bridge.node,
+            store=self.bridge.store,
+            identity_key=self.bridge.identity_key,
+            rooms=rooms,
+            bridge_name=self.bridge_name,
+            health_interval=self.tuning.waku_health_interval,
+        )
+
+    # inbound
+
+    async def sink(self, event: Inbound) -> None:
+        """Every adapter's inbound sink: enrich, route, count."""
+        if isinstance(event, NewMessage) and self.enricher is not None:
+            try:
+                author = await self.enricher.enrich(event.author)
+            except Exception:
+                log.exception("avatar lookup failed for %s", event.author.user_id)
+            else:
+                if author != event.author:
+                    event = replace(event, author=author)
+        await self.router.handle(event)
+        if isinstance(event, NewMessage):
+            self.bridge.metrics.messages_in.labels(platform=event.source.platform).inc()
+
+    # commands
+
+    def register_commands(self) -> None:
+        self.commands.register(ROOMS_SPEC, self._cmd_rooms)
+        self.commands.register(DELETE_SPEC, self._cmd_delete)
+        self.commands.register(ROOM_SPEC, self._cmd_room)
+
+    async def _cmd_rooms(self, request: CommandRequest) -> CommandReply:
+        rooms = self.router.rooms
+        if not rooms:
+            return CommandReply("This bridge has no rooms yet.")
+        here = self.router.room_of(request.chat)
+        lines = [f"{self.bridge_name} rooms:"]
+        for room in sorted(rooms, key=lambda r: r.name):
+            mark = " (this chat)" if here is not None and here.name == room.name else ""
+            if request.is_admin:
+                chats = ", ".join(str(c) for c in room.members) or "no chats"
+            else:
+                counts = {p: sum(c.platform == p for c in room.members) for p in PLATFORMS}
+                chats = (
+                    ", ".join(p if n == 1 else f"{p} ×{n}" for p, n in counts.items() if n)
+                    or "no chats"
+                )
+            lines.append(f"• {room.name}{mark}: {chats}")
+        return CommandReply("\n".join(lines))
+
+    async def _cmd_delete(self, request: CommandRequest) -> CommandReply:
+        native = request.reply_to
+        if native is None and request.args:
+            # Discord slash commands cannot reply: take a message id or link instead.
+            native = NativeId(request.args[0].rstrip("/").rsplit("/", 1)[-1])
+        if native is None:
+            raise UsageError("Reply to the message you want to delete.")
+        stored = await self.router.lookup(request.chat, native)
+        if stored is None:
+            return CommandReply("The bridge did not relay that message.", private=True)
+        own = (
+            stored.author.platform == request.author.platform
+            and stored.author.user_id == request.author.user_id
+        )
+        if not (own or request.is_admin):
+            return CommandReply(
+                "Only the message's author or a bridge admin can delete it.", private=True
+            )
+        await self.router.handle(DeleteMessage(stored.source, stored.native_id))
+        # The copies go through the outbox; the original and the command are ours to try.
+        if stored.source.platform != "waku":
+            await self._try_delete(stored.source, stored.native_id)
+        if request.native_id is not None:
+            await self._try_delete(request.chat, request.native_id)
+        return CommandReply("Deleted everywhere.", private=True)
+
+    async def _try_delete(self, chat: ChatRef, native: NativeId) -> None:
+        adapter = self.adapters.get(chat.platform)
+        if adapter is None:
+            return
+        key = f"cmd-delete-{secrets.token_hex(6)}"
+        try:
+            await adapter.delete(OutboundDelete(target=chat, idempotency_key=key, native_id=native))
+        except Exception as exc:  # no rights (Telegram needs admin), already gone, ...
+            log.info("could not delete %s in %s: %s", native, chat, exc)
+
+    async def _cmd_room(self, request: CommandRequest) -> CommandReply:
+        action = request.args[0].lower() if request.args else ""
+        if action == "join":
+            if len(request.args) < 2:
+                raise UsageError("Name the room to join.")
+            return await self._room_join(request, request.args[1])
+        if action == "leave":
+            return await self._room_leave(request)
+        if action == "status":
+            return await self._room_status(request)
+        raise UsageError("Say join, leave or status.")
+
+    async def _room_join(self, request: CommandRequest, name: str) -> CommandReply:
+        if _ROOM_NAME.fullmatch(name) is None:
+            raise UsageError("Room names are letters, digits, '.', '_' and '-'.")
+        chat = request.chat
+        current = self.router.room_of(chat)
+        if current is not None:
+            if current.name == name:
+                return CommandReply(f"This chat is already in room {name}.")
+            where = "in the config" if chat in self._config_chats else "with /room join"
+            return CommandReply(
+                f"This chat is already in room {current.name} ({where}); /room leave first.",
+                private=True,
+            )
+        if chat.platform == "waku":
+            return CommandReply("Waku rooms are set in the config.", private=True)
+        created = self.router.room(name) is None
+        async with self.bridge.store.transaction() as db:
+            by = f"{request.author.platform}:{request.author.user_id}"
+            await room_store.add(db, name, chat, by, time.time())
+        self.router.add_member(name, chat)
+        self._dynamic[chat] = name
+        self._watch(chat, True)
+        return CommandReply(
+            f"This chat joined room {name}" + (" (a new room)." if created else ".")
+        )
+
+    async def _room_leave(self, request: CommandRequest) -> CommandReply:
+        chat = request.chat
+        room = self.router.room_of(chat)
+        if room is None:
+            return CommandReply("This chat is in no room.", private=True)
+        if chat in self._config_chats:
+            return CommandReply(
+                f"This chat is in room {room.name} by the config file; change it there.",
+                private=True,
+            )
+        async with self.bridge.store.transaction() as db:
+            await room_store.remove(db, chat)
+        self.router.remove_member(chat)
+        self._dynamic.pop(chat, None)
+        self._watch(chat, False)
+        return CommandReply(f"This chat left room {room.name}.")
+
+    def _watch(self, chat: ChatRef, on: bool) -> None:
+        if chat.platform != "discord":
+            return
+        adapter = self.adapters.get("discord")
+        method = getattr(adapter, "watch_channel" if on else "unwatch_channel", None)
+        if method is not None:
+            method(int(chat.chat_id))
+
+    async def _room_status(self, request: CommandRequest) -> CommandReply:
+        room = self.router.room_of(request.chat)
+        if room is None:
+            return CommandReply("This chat is in no room.", private=True)
+        members = list(room.members)
+        db = self.bridge.store.db
+        where = " OR ".join("(target_platform = ? AND target_chat = ?)" for _ in members)
+        params: list[str] = [v for c in members for v in (c.platform, c.chat_id)]
+        async with db.execute(
+            "SELECT COUNT(*) FROM relay_outbox WHERE state IN ('pending', 'sending')"  # noqa: S608
+            f" AND ({where})",
+            params,
+        ) as cur:
+            row = await cur.fetchone()
+        depth = int(row[0]) if row is not None else 0
+        async with db.execute(
+            "SELECT last_error, target_platform, target_chat FROM relay_outbox"  # noqa: S608
+            f" WHERE last_error IS NOT NULL AND ({where}) ORDER BY id DESC LIMIT 1",
+            params,
+        ) as cur:
+            err = await cur.fetchone()
+        lines = [f"Room {room.name}: {len(members)} chat(s), {depth} delivery(ies) waiting."]
+        for platform in sorted({c.platform for c in members}):
+            adapter = self.adapters.get(platform)
+            state = (
+                "not configured"
+                if adapter is None
+                else "connected"
+                if adapter.is_connected()
+                else "DISCONNECTED"
+            )
+            lines.append(f"{platform}: {state}")
+            adapter_error = getattr(adapter, "last_error", None)
+            if adapter_error:
+                lines.append(f"  {adapter_error}")
+        if err is not None:
+            lines.append(f"last delivery error ({err[1]}): {str(err[0])[:200]}")
+        else:
+            lines.append("no delivery errors")
+        return CommandReply("\n".join(lines))
+
+
+# The config's pattern for room names (bridge.config.RoomSettings.name).
+_ROOM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+ROOMS_SPEC = CommandSpec("rooms", "List the bridged rooms and their platforms")
+DELETE_SPEC = CommandSpec(
+    "delete",
+    "Delete a relayed message everywhere: reply to it (your own; admins: any)",
+    "[message id]",
+    (CommandOption("message", "the message id or link (Discord)", required=False),),
+)
+ROOM_SPEC = CommandSpec(
+    "room",
+    "Room management for admins: join <name>, leave, status",
+    "join <name> | leave | status",
+    (
+        CommandOption("action", "join, leave or status"),
+        CommandOption("name", "the room to join", required=False),
+    ),
+    admin_only=True,
+)
+
+
+def install_relay(
+    bridge: Bridge, commands: Commands, *, tuning: RelayTuning | None = None
+) -> Relay:
+    """Create the relay and register its commands. The caller adds ``relay.core`` first and
+    calls ``relay.install_adapters(bridge)`` last (``wire_features`` does), so that the
+    adapters start (and take messages) after everything else and stop first."""
+    relay = Relay(bridge, commands, tuning=tuning)
+    relay.register_commands()
+    return relay
