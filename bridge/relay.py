@@ -397,7 +397,15 @@ class Relay:
             rooms=rooms,
             bridge_name=self.bridge_name,
             health_interval=self.tuning.waku_health_interval,
+            on_stat=self._waku_stat,
         )
+
+    def _waku_stat(self, outcome: str) -> None:
+        metrics = self.bridge.metrics
+        if outcome == "publish_error":
+            metrics.waku_publish_errors.inc()
+        else:  # every message the node handed the rooms, whatever became of it
+            metrics.waku_messages_received.inc()
 
     # inbound
 

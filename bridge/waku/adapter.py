@@ -301,6 +301,7 @@ class WakuAdapter(Adapter):
         max_catch_up_pages: int = 100,
         health_interval: float = 5.0,
         clock: Callable[[], int] = time.time_ns,
+        on_stat: Callable[[str], None] | None = None,
     ) -> None:
         """``rooms`` maps the chat id the router knows (``ChatRef.chat_id``, the config's
         ``waku_chat``) to the room's settings.
@@ -335,6 +336,8 @@ class WakuAdapter(Adapter):
         self._health_task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self.stats: Counter[str] = Counter()
+        # Lets the app mirror ``stats`` into its metrics without polling them.
+        self._on_stat = on_stat
         """Inbound outcomes by reason (``relayed``, ``own``, ``undecryptable``, ...)."""
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -588,6 +591,7 @@ class WakuAdapter(Adapter):
                 await self._node.publish(room.config.pubsub_topic, message)
             except NodeError as exc:
                 self._recent.pop(digest, None)
+                self._count("publish_error")
                 raise RetryableError(f"waku publish failed: {exc}") from exc
             return message_id_hex(out.message_id)
 
@@ -657,23 +661,28 @@ class WakuAdapter(Adapter):
     async def _process(self, received: ReceivedMessage) -> None:
         """Handle one message from the node (live or history); never raises."""
         if received.hash in self._recent:
-            self.stats["repeated"] += 1
+            self._count("repeated")
             return
         try:
             event = await self._decode(received)
             if event is not None and self._sink is not None:
                 await self._sink(event)
-                self.stats["relayed"] += 1
+                self._count("relayed")
         except Exception:
             # The sink failed (the store?): leave the message unseen so a later catch-up retries.
-            self.stats["failed"] += 1
+            self._count("failed")
             log.exception("waku message 0x%s could not be handled", received.hash.hex())
             return
         self._remember(received.hash)
         await self._advance_seen(received.message)
 
+    def _count(self, outcome: str) -> None:
+        self.stats[outcome] += 1
+        if self._on_stat is not None:
+            self._on_stat(outcome)
+
     def _drop(self, reason: str, received: ReceivedMessage) -> None:
-        self.stats[reason] += 1
+        self._count(reason)
         log.debug("dropped waku message 0x%s: %s", received.hash.hex(), reason)
 
     async def _decode(self, received: ReceivedMessage) -> Inbound | None:
@@ -701,7 +710,7 @@ class WakuAdapter(Adapter):
             self._drop("unsigned", received)  # status-go drops these too
             return None
         if decoded.signer == self._public:
-            self.stats["own"] += 1  # our publish coming back
+            self._count("own")  # our publish coming back
             return None
         waku_ms = message.timestamp // _NS_PER_MS if message.timestamp else None
         try:

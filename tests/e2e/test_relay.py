@@ -72,6 +72,9 @@ async def test_telegram_message_reaches_discord_and_waku_exactly_once(tmp_path: 
         assert _metric(body, 'messages_out_total{platform="discord"}') == 2.0
         assert _metric(body, 'messages_out_total{platform="waku"}') == 2.0
         assert _metric(body, "outbox_depth") == 0.0
+        # Our own two publishes came back from the node and were counted (and dropped).
+        assert _metric(body, "waku_messages_received_total") >= 2.0
+        assert _metric(body, "waku_publish_errors_total") == 0.0
 
         status, body = await _get(h, "/health")
         assert status == 200, body
