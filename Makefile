@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 DATA ?= data
 PYTHON ?= python3
 
-.PHONY: run test setup setup-test node chromium lint typecheck pytest bench contracts contracts-check
+.PHONY: run test setup setup-test node chromium e2e lint typecheck pytest bench contracts contracts-check
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -60,3 +60,6 @@ contracts: node_modules/.installed
 
 contracts-check: node_modules/.installed
 	node contracts/build.mjs --check
+
+e2e: setup-test
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/e2e
