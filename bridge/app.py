@@ -29,6 +29,7 @@ from bridge.waku.node import WakuNode
 from bridge.web.app import ComponentStatus, RouteRegistrar, create_web_app
 
 if TYPE_CHECKING:
+    from bridge.nft.safe_fetch import FetchPolicy
     from bridge.relay import Relay, RelayTuning
 
 __all__ = [
@@ -323,14 +324,23 @@ async def _probe(component: Component) -> ComponentStatus:
     return ComponentStatus(bool(result))
 
 
-def wire_features(bridge: Bridge, *, tuning: RelayTuning | None = None) -> Relay:
+def wire_features(
+    bridge: Bridge,
+    *,
+    tuning: RelayTuning | None = None,
+    avatar_fetch_policy: FetchPolicy | None = None,
+) -> Relay:
     """The one place where ``parley run`` plugs features into the bridge.
 
     Builds the command registry and the relay (``bridge.relay``: router, outbox, and the
     adapters whose tokens or rooms are configured), and installs wallet linking + NFT avatars, the
     public feed and tips. Components start in the order added here, after the core: the
-    relay's router and outbox, the features, and the platform adapters last. ``tuning`` is for
-    tests (shorter timeouts, no pacing). Returns the relay.
+    relay's router and outbox, the features, and the platform adapters last. Returns the relay.
+
+    Both keywords are for tests only; ``parley run`` passes neither, and no config key reaches
+    them. ``tuning``: shorter timeouts, no pacing. ``avatar_fetch_policy``: replaces the
+    SSRF-safe :data:`~bridge.nft.safe_fetch.DEFAULT_POLICY` for NFT metadata and image fetches
+    (end-to-end tests admit their own server on 127.0.0.1 with it); None keeps the default.
     """
     from bridge.commands import Commands
     from bridge.feed import install_feed
@@ -342,7 +352,10 @@ def wire_features(bridge: Bridge, *, tuning: RelayTuning | None = None) -> Relay
     relay = install_relay(bridge, commands, tuning=tuning)
     notifier = relay.notifier
     bridge.add_component(relay.core)
-    identity = install_identity(bridge, commands, notifier)
+    if avatar_fetch_policy is None:
+        identity = install_identity(bridge, commands, notifier)
+    else:
+        identity = install_identity(bridge, commands, notifier, policy=avatar_fetch_policy)
     relay.enricher = identity
     feed = install_feed(
         bridge,

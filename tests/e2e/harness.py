@@ -19,7 +19,8 @@ One ``async with running_bridge(tmp_path) as h:`` gives:
 Helpers wait for outcomes, never for time: ``h.settle()`` (outbox idle), ``h.tg_copy(text)``,
 ``h.dc_copy(text)``, ``h.waku.wait_for(...)``. ``h.restart()`` stops the bridge and starts a new
 one on the same data dir and ports (for crash/restart tests). Options: ``configure`` edits the
-raw config dict before validation; ``tuning`` overrides the test tuning.
+raw config dict before validation; ``tuning`` overrides the test tuning;
+``avatar_fetch_policy`` lets NFT fetches reach a test's own 127.0.0.1 server.
 
 Stable API for other test modules (faults, bench): keep these names and their meaning.
 """
@@ -39,6 +40,7 @@ from typing import Any, TypeVar
 from bridge.app import Bridge, wire_features
 from bridge.config import Settings, parse_config
 from bridge.model import ChatRef, DiscordChannelId, NativeId, TelegramChatId, WakuChatId
+from bridge.nft.safe_fetch import FetchPolicy
 from bridge.outbox import OutboxPolicy
 from bridge.relay import Relay, RelayTuning
 from bridge.status import (
@@ -223,6 +225,7 @@ class Harness:
     tuning: RelayTuning
     waku_chat: str = WAKU_CHAT
     room: str = ROOM
+    avatar_fetch_policy: FetchPolicy | None = None
     bridge: Bridge = field(init=False)
     relay: Relay = field(init=False)
     waku: WakuClient = field(init=False)
@@ -254,7 +257,9 @@ class Harness:
 
     async def start_bridge(self) -> None:
         bridge = Bridge(self.settings, self.identity_key)
-        self.relay = wire_features(bridge, tuning=self.tuning)
+        self.relay = wire_features(
+            bridge, tuning=self.tuning, avatar_fetch_policy=self.avatar_fetch_policy
+        )
         await bridge.start()
         self.bridge = bridge
         node = bridge.node
@@ -367,8 +372,13 @@ async def running_bridge(
     *,
     configure: Callable[[dict[str, Any]], None] | None = None,
     tuning: RelayTuning | None = None,
+    avatar_fetch_policy: FetchPolicy | None = None,
 ) -> AsyncIterator[Harness]:
-    """Start the fakes and a wired, connected bridge; stop everything on exit (bots first)."""
+    """Start the fakes and a wired, connected bridge; stop everything on exit (bots first).
+
+    ``avatar_fetch_policy`` replaces the SSRF-safe default for NFT metadata/image fetches (a
+    test admitting its own server on 127.0.0.1); it is passed to ``wire_features`` only.
+    """
     (tmp_path / "data").mkdir(exist_ok=True)
     async with FakeTelegram() as tg, FakeDiscord() as dc:
         tg_bot = tg.add_bot("parley_bot")
@@ -402,6 +412,7 @@ async def running_bridge(
             settings=settings,
             identity_key=generate_private_key(),
             tuning=tuning if tuning is not None else test_tuning(),
+            avatar_fetch_policy=avatar_fetch_policy,
         )
         await harness.start_bridge()
         try:
