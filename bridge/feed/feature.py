@@ -33,7 +33,13 @@ POST_SPEC = CommandSpec(
     "post",
     "Cross-post to the public feed: reply to your own message, or give the text",
     "[text]",
-    (CommandOption("text", "what to post (or reply to your message instead)", required=False),),
+    (
+        CommandOption(
+            "text",
+            "what to post (or reply to your message; on Discord, give your message's link or id)",
+            required=False,
+        ),
+    ),
 )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 import time
 import uuid
@@ -79,6 +80,11 @@ AnchorMode = Literal["none", "each", "batch"]
 MAX_BATCH = 64
 _CLOCK_KEY = "feed.clock"
 _NS_PER_MS = 1_000_000
+# Discord slash commands cannot reply: /post there names the message by its link or id.
+_DISCORD_LINK = re.compile(
+    r"^https://(?:(?:ptb|canary)\.)?discord(?:app)?\.com/channels/(?:[0-9]+|@me)/[0-9]+/([0-9]+)/?$"
+)
+_SNOWFLAKE = re.compile(r"^[0-9]{15,21}$")
 
 
 class FeedError(Exception):
@@ -215,13 +221,18 @@ class FeedService:
     # --- the command --------------------------------------------------------------------
 
     async def handle_post(self, request: CommandRequest) -> CommandReply:
-        """``/post`` (a reply to one's own message) or ``/post <text>``."""
+        """``/post`` (a reply to one's own message) or ``/post <text>``; on Discord also
+        ``/post <message link or id>``."""
         text = request.raw_args.strip()
+        reply_to = request.reply_to
+        reference = _discord_reference(request.chat, text) if reply_to is None else None
+        if reference is not None:
+            text, reply_to = "", reference
         try:
             if text:
                 result = await self.post_text(request.author, request.chat, text)
-            elif request.reply_to is not None:
-                stored = await self._lookup(request.chat, request.reply_to)
+            elif reply_to is not None:
+                stored = await self._lookup(request.chat, reply_to)
                 if stored is None:
                     return CommandReply(
                         "I can't find that message: only messages the bridge relayed (and "
@@ -569,6 +580,16 @@ class FeedService:
         except (NodeError, OSError) as exc:
             # The anchor is on-chain and in the store; readers of the page still see it.
             log.warning("anchor record not published: %s", exc)
+
+
+def _discord_reference(chat: ChatRef, text: str) -> NativeId | None:
+    """The message a Discord ``/post`` names by its link or id (slash commands cannot reply)."""
+    if chat.platform != "discord":
+        return None
+    link = _DISCORD_LINK.match(text)
+    if link is not None:
+        return NativeId(link.group(1))
+    return NativeId(text) if _SNOWFLAKE.match(text) else None
 
 
 def _digest(data: bytes) -> bytes:
