@@ -655,7 +655,9 @@ class DiscordAdapter(Adapter):
             if notices:
                 text = _append(text, "\n".join(notices))
             webhook = None
-            if isinstance(channel, discord.TextChannel):
+            if delivery.is_announcement:
+                pass  # the bridge speaks as its bot user, not through a relayed identity
+            elif isinstance(channel, discord.TextChannel):
                 webhook = await self._webhook_for(channel, create=True)
             elif channel_id in self._configured:
                 webhook = self._configured_webhook(client, channel_id)
@@ -714,7 +716,11 @@ class DiscordAdapter(Adapter):
         files: list[tuple[str, bytes]],
     ) -> _Sent:
         target = client.get_partial_messageable(channel_id)
-        header = _bot_header(delivery.author.display_name, delivery.source.platform)
+        header = (
+            ""
+            if delivery.is_announcement
+            else _bot_header(delivery.author.display_name, delivery.source.platform)
+        )
         contents = _render(text, header, newline=False)
         reply: dict[str, Any] = {}
         if delivery.reply_to is not None and delivery.reply_to.isdigit():

@@ -830,7 +830,11 @@ class TelegramAdapter(Adapter):
         return self._migrated.get(chat, chat)
 
     async def send(self, delivery: OutboundMessage) -> NativeId:
-        rich = self._with_header(delivery.author, delivery.source, delivery.text)
+        rich = (
+            delivery.text
+            if delivery.is_announcement
+            else self._with_header(delivery.author, delivery.source, delivery.text)
+        )
         chat = self._target(delivery.target)
         reply_to = _message_id(delivery.reply_to) if delivery.reply_to is not None else None
         try:

@@ -253,6 +253,12 @@ class OutboundMessage:
     reply_to: NativeId | None = None
     attachments: tuple[Attachment, ...] = ()
 
+    @property
+    def is_announcement(self) -> bool:
+        """The bridge speaking in a chat itself (a relayed message never targets its source):
+        adapters post it as the bot, without a relayed author's name in front."""
+        return self.source == self.target
+
 
 @dataclass(frozen=True, slots=True)
 class OutboundEdit:

@@ -171,6 +171,11 @@ async def _announced_once(h: Harness, text: str) -> None:
     assert len(h.tg_copies(text)) == 1
     assert len(h.dc_messages(text)) == 1
     assert len(h.waku_copies(text)) == 1
+    # The bridge speaks as itself: no relayed "name (platform):" header, no webhook identity.
+    assert h.tg_copies(text)[0].content.startswith(text)
+    [posted] = h.dc_messages(text)
+    assert posted["content"].startswith(text.split(" ")[0])
+    assert "webhook_id" not in posted or posted["webhook_id"] is None
 
 
 # --- the tests ----------------------------------------------------------------------------------
