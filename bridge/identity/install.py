@@ -98,8 +98,16 @@ def install_identity(
     notifier: Notifier,
     *,
     policy: FetchPolicy = DEFAULT_POLICY,
+    ens_chains: frozenset[int] = ENS_CHAINS,
 ) -> IdentityFeature:
-    """Register the commands, routes and components of wallet linking and avatars."""
+    """Register the commands, routes and components of wallet linking and avatars.
+
+    ENS names in /whois are looked up only when ``[chain] chain_id`` is in ``ens_chains``
+    (default :data:`ENS_CHAINS`, where the Universal Resolver is deployed). The keyword is for
+    tests only: ``parley run`` never passes it and no config key reaches it. Tests that place
+    their own resolver at the Universal Resolver's address on anvil (``tests/chain/ens.py``)
+    pass ``ENS_CHAINS | {31337}``.
+    """
     settings = bridge.settings
     chain = ChainClient(settings.chain.rpc_url)
 
@@ -128,7 +136,7 @@ def install_identity(
         policy=policy,
     )
     ens: EnsLookups | None = None
-    if settings.chain.rpc_url is not None and settings.chain.chain_id in ENS_CHAINS:
+    if settings.chain.rpc_url is not None and settings.chain.chain_id in ens_chains:
 
         async def reverse(address: str) -> str | None:
             w3 = await chain.w3()

@@ -37,6 +37,7 @@ EXPECTED = {
     "TestERC1155",
     "TestERC20",
     "TestERC721",
+    "TestUniversalResolver",
     "TestWallet1271",
     "TipJar",
 }
