@@ -1,5 +1,12 @@
 """The SQLite store: one aiosqlite connection, WAL mode, numbered migrations.
 
+Checkpointing: SQLite's automatic WAL checkpoint runs inside whichever COMMIT crosses the
+threshold, on the writer's own thread, and includes the fsyncs (``synchronous=NORMAL`` syncs
+only at checkpoints): that one commit, and every write queued behind it, stalls for as long as
+the disk takes. A file store therefore checkpoints from a second connection on its own thread
+(PASSIVE, which never blocks the writer) shortly after writes, and keeps the automatic one only
+as a backstop for a checkpointer that falls behind.
+
 Migrations are the files ``migrations/NNNN_name.sql``, applied in order inside one
 transaction each; ``schema_version`` records the highest applied number. A database written
 by a newer Parley (a higher number than this code knows) is refused rather than guessed at.
@@ -9,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +27,16 @@ from pathlib import Path
 import aiosqlite
 
 __all__ = ["Migration", "SchemaTooNewError", "Store", "StoreError", "load_migrations"]
+
+log = logging.getLogger(__name__)
+
+# Pages (4 KiB) in the WAL before a commit checkpoints by itself: a backstop only, far above
+# what the background checkpointer lets the WAL reach. The file is cut back to the limit after
+# a checkpoint, so a burst does not leave a large WAL behind.
+_AUTOCHECKPOINT_PAGES = 16384
+_JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
+CHECKPOINT_INTERVAL = 0.5
+"""Seconds between a write and the background checkpoint that follows it."""
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -63,11 +81,21 @@ class Store:
         self.db = db
         self.path = path
         self._lock = asyncio.Lock()
+        self._written = asyncio.Event()
+        self._checkpointer: asyncio.Task[None] | None = None
 
     @classmethod
-    async def open(cls, path: str | Path) -> Store:
+    async def open(
+        cls, path: str | Path, *, checkpoint_interval: float | None = CHECKPOINT_INTERVAL
+    ) -> Store:
+        """Open (creating and migrating) the store at ``path``.
+
+        ``checkpoint_interval``: seconds after a write at which a background connection
+        checkpoints the WAL; None leaves checkpoints to SQLite's automatic ones.
+        """
         path_s = str(path)
-        if path_s != ":memory:":
+        in_memory = path_s == ":memory:"
+        if not in_memory:
             Path(path_s).parent.mkdir(parents=True, exist_ok=True)
         db = await aiosqlite.connect(path_s, isolation_level=None)
         db.row_factory = aiosqlite.Row
@@ -76,15 +104,56 @@ class Store:
             await db.execute("PRAGMA foreign_keys=ON")
             await db.execute("PRAGMA synchronous=NORMAL")
             await db.execute("PRAGMA busy_timeout=5000")
+            background = checkpoint_interval is not None and not in_memory
+            if background:
+                await db.execute(f"PRAGMA wal_autocheckpoint={_AUTOCHECKPOINT_PAGES}")
+                await db.execute(f"PRAGMA journal_size_limit={_JOURNAL_SIZE_LIMIT}")
             store = cls(db, path_s)
             await store._migrate(load_migrations())
         except BaseException:
             await db.close()
             raise
+        if background:
+            assert checkpoint_interval is not None
+            store._checkpointer = asyncio.create_task(
+                store._checkpoint_loop(checkpoint_interval), name="store-checkpoint"
+            )
         return store
 
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpointer
+            self._checkpointer = None
         await self.db.close()
+
+    async def checkpoint(self) -> None:
+        """Checkpoint the WAL now from this connection (PASSIVE: never waits for others)."""
+        await self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    async def _checkpoint_loop(self, interval: float) -> None:
+        ckpt: aiosqlite.Connection | None = None
+        try:
+            while True:
+                await self._written.wait()
+                await asyncio.sleep(interval)
+                self._written.clear()
+                try:
+                    if ckpt is None:
+                        ckpt = await aiosqlite.connect(self.path, isolation_level=None)
+                        await ckpt.execute("PRAGMA busy_timeout=5000")
+                    # Runs on ckpt's own thread: the writer's commits go on meanwhile.
+                    await asyncio.shield(ckpt.execute("PRAGMA wal_checkpoint(PASSIVE)"))
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    # The automatic checkpoint still bounds the WAL; try again after more writes.
+                    log.warning("background WAL checkpoint of %s failed", self.path, exc_info=True)
+        finally:
+            if ckpt is not None:
+                # Queued behind a checkpoint still running, so it waits for it to end.
+                await asyncio.shield(ckpt.close())
 
     async def schema_version(self) -> int:
         async with self.db.execute("SELECT MAX(version) FROM schema_version") as cur:
@@ -141,6 +210,7 @@ class Store:
                 await asyncio.shield(self.db.execute("ROLLBACK"))
                 raise
             await asyncio.shield(self.db.execute("COMMIT"))
+            self._written.set()
 
 
 def _split_sql(script: str) -> list[str]:
