@@ -12,6 +12,7 @@ add web routes with ``Bridge.add_routes``. ``wire_features`` is where ``parley r
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import json
 import logging
@@ -382,6 +383,11 @@ async def run_bridge(
     bridge = Bridge(settings, identity_key)
     wire(bridge)
     async with bridge:
+        # Everything imported and built at start lives as long as the process: moving it out
+        # of the collector's generations keeps later collections short (they showed as the
+        # bridge's latency spikes in bench/relay.py).
+        gc.collect()
+        gc.freeze()
         if on_ready is not None:
             on_ready(bridge)
         await stop.wait()

@@ -62,7 +62,17 @@ try {
   });
   await page.goto(pageUrl);
   await page.waitForSelector("#connect:not([disabled])", { state: "visible", timeout: 30000 });
-  result.qrLoaded = await page.$eval("#qr", (img) => img.complete && img.naturalWidth > 0);
+  // The QR image loads on its own schedule: wait for it rather than sample it once.
+  result.qrLoaded = await page
+    .waitForFunction(
+      () => {
+        const img = document.querySelector("#qr");
+        return img !== null && img.complete && img.naturalWidth > 0;
+      },
+      null,
+      { timeout: 30000 },
+    )
+    .then(() => true, () => false);
   result.uri = await page.$eval("#uri-text", (el) => el.textContent);
   await page.click("#connect");
   await page.waitForSelector("body[data-paid='1']", { timeout: 90000 });
