@@ -24,6 +24,7 @@ from bridge.tips.watcher import TipWatcher
 from bridge.web.tips import tip_routes
 from contracts import at, deploy, send_transaction
 from tests.chain.anvil import Anvil
+from tests.identity.support import RecordingNotifier
 
 if TYPE_CHECKING:
     from web3 import AsyncWeb3
@@ -40,25 +41,6 @@ __all__ = [
 
 ROOM = ChatRef("telegram", ChatId("-100123"))
 CONFIRMATIONS = 3
-
-
-@dataclass
-class RecordingNotifier:
-    """The Notifier protocol, remembering what it was asked to say."""
-
-    announced: list[tuple[ChatRef, str]] = field(default_factory=list)
-    room: list[tuple[ChatRef, str]] = field(default_factory=list)
-    told: list[tuple[str, str, str]] = field(default_factory=list)
-
-    async def announce(self, chat: ChatRef, text: str) -> None:
-        self.announced.append((chat, text))
-
-    async def announce_room(self, chat: ChatRef, text: str) -> None:
-        self.room.append((chat, text))
-
-    async def tell_user(self, platform: Platform, user_id: UserId, text: str) -> bool:
-        self.told.append((platform, str(user_id), text))
-        return True
 
 
 def author(user_id: str, name: str, platform: Platform = "telegram") -> Author:
