@@ -259,6 +259,7 @@ class LinkService:
             platform=live.platform,
             user_id=live.user_id,
             display_name=live.display_name,
+            username=live.username.removeprefix("@") if live.username else None,
             address=msg.address,
             chain_id=msg.chain_id,
             method=method,
@@ -293,15 +294,7 @@ class LinkService:
         return await links.accounts_of(self._store().db, address)
 
     async def find_accounts(self, platform: str, name: str) -> list[tuple[str, str]]:
-        """(platform, user id) of linked accounts on ``platform`` whose display name or stored
-        username is ``name`` (case-insensitive)."""
-        db = self._store().db
-        async with db.execute(
-            "SELECT DISTINCT platform, user_id FROM wallet_links"
-            " WHERE platform = ? AND lower(display_name) = lower(?)"
-            " UNION SELECT DISTINCT platform, user_id FROM link_tokens"
-            " WHERE platform = ? AND used_at IS NOT NULL AND lower(username) = lower(?)",
-            (platform, name, platform, name),
-        ) as cur:
-            rows = await cur.fetchall()
-        return [(str(r[0]), str(r[1])) for r in rows]
+        """(platform, user id) of linked accounts on ``platform`` whose linked display name or
+        username is ``name`` (case-insensitive), most recently linked first."""
+        found = await links.find_by_name(self._store().db, name, platform=platform)
+        return list(dict.fromkeys((link.platform, link.user_id) for link in found))

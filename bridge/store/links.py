@@ -1,7 +1,9 @@
 """Wallet links (migration 0004): which chat accounts proved control of which addresses.
 
 A link keeps the signed EIP-4361 message and the signature verbatim, so it can be re-verified
-by anyone at any time. Several wallets per chat account are allowed, and one address may be
+by anyone at any time. The chat username (migration 0009) is kept
+next to the display name, so an account can be found by either (``find_by_name``). Several
+wallets per chat account are allowed, and one address may be
 linked by several chat accounts (that is how a Telegram and a Discord account are shown to
 belong to one person).
 
@@ -24,6 +26,7 @@ __all__ = [
     "accounts_of",
     "add",
     "add_token",
+    "find_by_name",
     "get_token",
     "prune_tokens",
     "remove",
@@ -32,7 +35,8 @@ __all__ = [
 ]
 
 _COLUMNS = (
-    "platform, user_id, display_name, address, chain_id, method, message, signature, linked_at"
+    "platform, user_id, display_name, address, chain_id, method, message, signature, linked_at,"
+    " username"
 )
 
 
@@ -47,6 +51,7 @@ class WalletLink:
     message: str  # the signed EIP-4361 text
     signature: str  # 0x-hex
     linked_at: int  # Unix seconds
+    username: str | None = None  # the chat username (no "@"), when the platform has one
 
 
 def _row(row: aiosqlite.Row) -> WalletLink:
@@ -60,6 +65,7 @@ def _row(row: aiosqlite.Row) -> WalletLink:
         message=str(row[6]),
         signature=str(row[7]),
         linked_at=int(row[8]),
+        username=None if row[9] is None else str(row[9]),
     )
 
 
@@ -68,9 +74,10 @@ async def add(db: aiosqlite.Connection, link: WalletLink) -> None:
     if link.method not in ("eoa", "eip1271"):
         raise ValueError(f"unknown link method {link.method!r}")
     await db.execute(
-        f"INSERT INTO wallet_links ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
+        f"INSERT INTO wallet_links ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
         " ON CONFLICT(platform, user_id, address) DO UPDATE SET"
-        " display_name = excluded.display_name, chain_id = excluded.chain_id,"
+        " display_name = excluded.display_name, username = excluded.username,"
+        " chain_id = excluded.chain_id,"
         " method = excluded.method, message = excluded.message,"
         " signature = excluded.signature, linked_at = excluded.linked_at",
         (
@@ -83,6 +90,7 @@ async def add(db: aiosqlite.Connection, link: WalletLink) -> None:
             link.message,
             link.signature,
             link.linked_at,
+            link.username,
         ),
     )
 
@@ -126,6 +134,42 @@ async def accounts_of(db: aiosqlite.Connection, address: str) -> list[WalletLink
         f"SELECT {_COLUMNS} FROM wallet_links WHERE lower(address) = lower(?)"  # noqa: S608
         " ORDER BY linked_at, platform, user_id",
         (address,),
+    ) as cur:
+        rows = await cur.fetchall()
+    return [_row(r) for r in rows]
+
+
+async def find_by_name(
+    db: aiosqlite.Connection,
+    name: str,
+    *,
+    platform: str | None = None,
+    match_user_id: bool = False,
+) -> list[WalletLink]:
+    """The links of the accounts called ``name``, newest link first.
+
+    An account is called ``name`` when its linked display name or its username equals it,
+    case-insensitively; a leading "@" on ``name`` is optional (a display name that itself
+    starts with "@" matches too). ``match_user_id`` also accepts an exact user id; ``platform``
+    limits the search to one platform.
+    """
+    bare = name.removeprefix("@")
+    where = (
+        "(lower(display_name) = lower(?) OR lower(display_name) = lower(?)"
+        " OR lower(username) = lower(?)"
+    )
+    params: list[str] = [bare, "@" + bare, bare]
+    if match_user_id:
+        where += " OR user_id = ?"
+        params.append(bare)
+    where += ")"
+    if platform is not None:
+        where += " AND platform = ?"
+        params.append(platform)
+    async with db.execute(
+        f"SELECT {_COLUMNS} FROM wallet_links WHERE {where}"  # noqa: S608
+        " ORDER BY linked_at DESC, platform, user_id, address",
+        params,
     ) as cur:
         rows = await cur.fetchall()
     return [_row(r) for r in rows]

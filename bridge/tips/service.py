@@ -7,7 +7,8 @@ Recipient resolution for ``/tip <who> <amount> <token> [memo]`` (first match win
 3. ``<@123>`` / ``<@!123>`` (a Discord mention): the Discord user 123.
 4. ``platform:id`` (``telegram:42``): that account.
 5. ``@name`` or ``name``: a chat account with a linked wallet whose user id equals ``name``, or
-   whose linked display name equals ``name`` (case-insensitive, with or without the ``@``);
+   whose linked display name or chat username equals ``name`` (case-insensitive, with or
+   without the ``@``);
    accounts on the tipper's own platform are preferred; several different accounts → the
    user is asked to be precise (``platform:id``).
 
@@ -264,24 +265,16 @@ class TipService:
     async def _accounts_named(
         self, key: str, platform: str | None, *, exact_id: bool
     ) -> list[tuple[str, str, str]]:
-        """(platform, user_id, display_name) of linked accounts matching ``key``."""
-        params: list[str] = [key]
-        where = "user_id = ?"
-        if not exact_id:
-            where = (
-                "(user_id = ? OR lower(display_name) = lower(?) OR lower(display_name) = lower(?))"
-            )
-            params += [key, "@" + key]
-        if platform is not None:
-            where += " AND platform = ?"
-            params.append(platform)
-        async with self.store.db.execute(
-            f"SELECT DISTINCT platform, user_id, display_name FROM wallet_links WHERE {where}"  # noqa: S608
-            " ORDER BY linked_at DESC",
-            params,
-        ) as cur:
-            rows = await cur.fetchall()
-        return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+        """(platform, user_id, display_name) of linked accounts matching ``key``, newest link
+        first: by exact user id, or else also by linked display name or username."""
+        db = self.store.db
+        if exact_id:
+            found = await links_store.wallets_of(db, platform, key) if platform else []
+            found.sort(key=lambda link: link.linked_at, reverse=True)
+        else:
+            found = await links_store.find_by_name(db, key, platform=platform, match_user_id=True)
+        named = ((link.platform, link.user_id, link.display_name) for link in found)
+        return list(dict.fromkeys(named))
 
     # --- the tip page ----------------------------------------------------------------------
 
