@@ -11,6 +11,10 @@ replies to or reacts on). A text longer than 2000 characters is posted as severa
 adapter remembers the later parts (in memory, bounded) so that a delete removes all of them and
 an edit rewrites them. After a restart only the first part is known: an edit then rewrites the
 first part and a delete removes the first part only.
+
+A send cut short by a crash is looked up in the channel's recent history after the restart
+(``recover``): Discord keeps no key a message can be found by, so our copy is recognised by its
+author (our webhook with the relayed name, or our bot user) and its exact rendered text.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import mimetypes
 import re
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol, cast
 from urllib.parse import urlsplit
 
@@ -91,6 +95,11 @@ _MAX_REMEMBERED: Final = 10_000
 _MAX_REDIRECTS: Final = 3
 _UNKNOWN_EMOJI: Final = 10014
 _UNKNOWN_WEBHOOK: Final = 10015
+# recover: how far back the history is read (newest first), and how much earlier than the
+# source's timestamp a copy may be (whole-second timestamps, clock skew between platforms).
+_RECOVER_LIMIT: Final = 100
+_RECOVER_MARGIN: Final = timedelta(seconds=3)
+_NOTICE_LINE = re.compile(r"\\?\[file (?:too large to relay|could not be relayed): .*\\?\]")
 # Message types that carry something a person (or another bot) said; joins, pins, boosts and
 # the like are Discord's own notices and are not relayed.
 _RELAYED_TYPES: Final = frozenset(
@@ -676,14 +685,7 @@ class DiscordAdapter(Adapter):
         text: RichText,
         files: list[tuple[str, bytes]],
     ) -> _Sent:
-        prefix = ""
-        if delivery.reply_to is not None and delivery.reply_to.isdigit():
-            guild = getattr(channel, "guild", None)
-            prefix = REPLY_PREFIX + JUMP_URL.format(
-                guild=guild.id if isinstance(guild, discord.Guild) else "@me",
-                channel=_channel_id(delivery.target),
-                message=delivery.reply_to,
-            )
+        prefix = _reply_prefix(channel, delivery)
         contents = _render(text, prefix)
         avatar = _avatar_url(delivery.author.avatar_url)
         username = webhook_username(delivery.author.display_name, delivery.source.platform)
@@ -716,12 +718,7 @@ class DiscordAdapter(Adapter):
         files: list[tuple[str, bytes]],
     ) -> _Sent:
         target = client.get_partial_messageable(channel_id)
-        header = (
-            ""
-            if delivery.is_announcement
-            else _bot_header(delivery.author.display_name, delivery.source.platform)
-        )
-        contents = _render(text, header, newline=False)
+        contents = _render(text, _bot_prefix(delivery), newline=False)
         reply: dict[str, Any] = {}
         if delivery.reply_to is not None and delivery.reply_to.isdigit():
             reply["reference"] = discord.MessageReference(
@@ -752,6 +749,88 @@ class DiscordAdapter(Adapter):
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(self._timeout):
                     await delete(message_id)
+
+    # ------------------------------------------------------------------ outbound: recovery
+
+    async def recover(self, delivery: OutboundMessage) -> NativeId | None:
+        """The copy of ``delivery`` that a send cut short by a crash posted, or None.
+
+        Discord cannot find a message by our key (a bot message's nonce is not in the
+        history), so the channel's newest messages since shortly before ``delivery.sent_at``
+        are read instead. Our copy is the newest one posted by one of our webhooks under the
+        name this delivery is sent with, or by our bot user, whose text is exactly the first
+        part this delivery renders to; its later parts must follow, and all are remembered
+        for edits and deletes. A copy cut short between parts is removed and None returned,
+        so that the resend is whole. Any failure answers None, and the outbox sends again
+        (at-least-once, as without this check).
+        """
+        try:
+            async with asyncio.timeout(self._timeout):
+                found = await self._recover(delivery)
+        except Exception as exc:
+            log.warning(
+                "Discord: could not check whether %s was already posted (%s); sending again",
+                delivery.idempotency_key,
+                exc,
+            )
+            return None
+        if found is None:
+            return None
+        self._remember(found)
+        return NativeId(str(found.part_ids[0]))
+
+    async def _recover(self, delivery: OutboundMessage) -> _Sent | None:
+        client = self._connected_client()
+        channel_id = _channel_id(delivery.target)
+        channel = await self._channel(client, channel_id)
+        if isinstance(channel, discord.TextChannel):
+            # A restarted adapter may not know the channel's webhook yet.
+            with contextlib.suppress(discord.HTTPException, RetryableError, PermanentError):
+                await self._webhook_for(channel, create=False)
+        elif channel_id in self._configured:
+            self._configured_webhook(client, channel_id)
+        text, loose = _expected_text(delivery, self._max_bytes)
+        sent_at = delivery.sent_at
+        if sent_at.tzinfo is None:
+            sent_at = sent_at.replace(tzinfo=UTC)
+        after = sent_at - _RECOVER_MARGIN
+        target = client.get_partial_messageable(channel_id)
+        history = [
+            m async for m in target.history(limit=_RECOVER_LIMIT, after=after, oldest_first=False)
+        ]
+        history.sort(key=lambda m: m.id)
+        files = bool(delivery.attachments)
+        if not delivery.is_announcement:
+            username = webhook_username(delivery.author.display_name, delivery.source.platform)
+            prefix = _reply_prefix(channel, delivery)
+            hooked = [
+                m
+                for m in history
+                if m.webhook_id is not None
+                and m.webhook_id in self._own_webhooks
+                and m.author.name == username
+            ]
+            found = _find_copy(hooked, _render(text, prefix), loose=loose, files=files)
+            if found is not None:
+                ids, complete = found
+                webhook_id = next(m.webhook_id or 0 for m in hooked if m.id == ids[0])
+                if complete:
+                    return _Sent(webhook_id, ids, prefix)
+                hook = await self._webhook_by_id(client, channel_id, webhook_id)
+                if hook is not None:
+                    await self._undo(ids, lambda mid: hook.delete_message(mid))
+                return None
+        me = client.user.id if client.user is not None else None
+        posted = [m for m in history if m.webhook_id is None and m.author.id == me]
+        contents = _render(text, _bot_prefix(delivery), newline=False)
+        found = _find_copy(posted, contents, loose=loose, files=files)
+        if found is None:
+            return None
+        ids, complete = found
+        if complete:
+            return _Sent(None, ids, "")
+        await self._undo(ids, lambda mid: target.get_partial_message(mid).delete())
+        return None
 
     # ------------------------------------------------------------------ outbound: other kinds
 
@@ -1141,6 +1220,91 @@ def webhook_username(display_name: str, platform: Platform) -> str:
 def _bot_header(display_name: str, platform: Platform) -> str:
     name = _CONTROL.sub("", _SPACES.sub(" ", display_name)).strip()[:_MAX_USERNAME] or "someone"
     return f"**{escape_discord(name)}** ({platform}): "
+
+
+def _reply_prefix(channel: Any, delivery: OutboundMessage) -> str:
+    """The quote line a webhook copy of a reply starts with ("" for a message that is none)."""
+    if delivery.reply_to is None or not delivery.reply_to.isdigit():
+        return ""
+    guild = getattr(channel, "guild", None)
+    return REPLY_PREFIX + JUMP_URL.format(
+        guild=guild.id if isinstance(guild, discord.Guild) else "@me",
+        channel=_channel_id(delivery.target),
+        message=delivery.reply_to,
+    )
+
+
+def _bot_prefix(delivery: OutboundMessage) -> str:
+    """The name in front of a bot-posted copy ("" when the bridge itself speaks)."""
+    if delivery.is_announcement:
+        return ""
+    return _bot_header(delivery.author.display_name, delivery.source.platform)
+
+
+def _expected_text(delivery: OutboundMessage, max_bytes: int) -> tuple[RichText, bool]:
+    """The text ``send`` posts for ``delivery``, with the notices known without fetching a file,
+    and whether a file fetched by URL may have added another notice."""
+    notices: list[str] = []
+    loose = False
+    for attachment in delivery.attachments:
+        name = _safe_filename(attachment.filename)
+        if attachment.size is not None and attachment.size > max_bytes:
+            notices.append(f"[file too large to relay: {name} ({_human_size(attachment.size)})]")
+        elif attachment.data is not None:
+            if len(attachment.data) > max_bytes:
+                size = _human_size(len(attachment.data))
+                notices.append(f"[file too large to relay: {name} ({size})]")
+        elif attachment.url is not None:
+            loose = True
+    text = _append(delivery.text, "\n".join(notices)) if notices else delivery.text
+    return text, loose
+
+
+def _without_notices(content: str) -> str:
+    lines = content.strip().split("\n")
+    while lines and _NOTICE_LINE.fullmatch(lines[-1].strip()):
+        lines.pop()
+    return "\n".join(lines).strip()
+
+
+def _same_part(content: str, expected: str, *, loose: bool) -> bool:
+    # Discord trims the whitespace around a message's content.
+    if content.strip() == expected.strip():
+        return True
+    return loose and _without_notices(content) == _without_notices(expected)
+
+
+def _find_copy(
+    mine: Sequence[discord.Message], contents: Sequence[str], *, loose: bool, files: bool
+) -> tuple[tuple[int, ...], bool] | None:
+    """The ids of the newest copy of ``contents`` among ``mine`` (our messages, oldest first)
+    and whether every text part is there; None if there is no first part.
+
+    ``loose`` lets the last text part carry notices of files that could not be fetched;
+    ``files`` takes the file-only messages that follow the text as later parts too.
+    """
+    first = contents[0] if contents else ""
+    last = len(contents) - 1
+    starts = [
+        i for i, m in enumerate(mine) if _same_part(m.content, first, loose=loose and last <= 0)
+    ]
+    if not starts:
+        return None
+    at = starts[-1]
+    ids = [mine[at].id]
+    for index in range(1, len(contents)):
+        at += 1
+        if at >= len(mine) or not _same_part(
+            mine[at].content, contents[index], loose=loose and index == last
+        ):
+            return tuple(ids), False
+        ids.append(mine[at].id)
+    if files:
+        for message in mine[at + 1 :]:
+            if message.content.strip() or not message.attachments:
+                break
+            ids.append(message.id)
+    return tuple(ids), True
 
 
 def _render(text: RichText, prefix: str, *, newline: bool = True) -> list[str]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import pytest
@@ -532,6 +533,63 @@ async def test_a_deleted_webhook_is_replaced(world: World) -> None:
         await adapter.send(outbound(channel, "two", key="d2"))
         assert contents(fake, channel) == ["one", "two"]
         assert len(fake.requests("POST /channels/*/webhooks")) == 2
+
+
+async def test_a_send_whose_answer_was_lost_is_recovered_not_repeated(world: World) -> None:
+    fake, channel = world.fake, world.channel
+    long_text = "\n".join(f"line {i} " + "word " * 30 for i in range(40))  # four parts
+    parent = fake.user_sends(channel.id, world.alice, "parent")
+    short = outbound(channel, "hello *there*", reply_to=parent["id"])
+    long = outbound(channel, long_text, key="d2")
+    async with running(fake, [channel.id]) as (adapter, _sink):
+        native = await adapter.send(short)
+        long_native = await adapter.send(long)
+    posted = len(fake.webhook_executions)
+
+    # The bridge crashed before it stored these ids: a new adapter finds the copies.
+    async with running(fake, [channel.id]) as (adapter, _sink):
+        assert await adapter.recover(short) == native
+        assert await adapter.recover(long) == long_native
+        # Deliveries that were never posted are not taken for them: the same text from
+        # someone else, another text, or the same text of a later message.
+        other_author = outbound(channel, "hello *there*", name="Carol", reply_to=parent["id"])
+        assert await adapter.recover(other_author) is None
+        assert await adapter.recover(outbound(channel, "something else", key="d3")) is None
+        later = dataclasses.replace(short, sent_at=short.sent_at + timedelta(minutes=1))
+        assert await adapter.recover(later) is None
+        # The later parts were recovered too: a delete removes all four.
+        await adapter.delete(OutboundDelete(chat(channel), "x1", long_native))
+        assert [m["id"] for m in fake.messages(channel.id)] == [parent["id"], native]
+        # A failed look-up answers None (the outbox then sends again).
+        fake.fail_next("GET /channels/*/messages", 403)
+        assert await adapter.recover(short) is None
+    assert len(fake.webhook_executions) == posted  # recover never posts
+
+
+async def test_a_copy_cut_short_between_parts_is_removed(world: World) -> None:
+    fake, channel = world.fake, world.channel
+    long = outbound(channel, "\n".join(f"line {i} " + "word " * 30 for i in range(40)))
+    async with running(fake, [channel.id]) as (adapter, _sink):
+        await adapter.send(long)
+    # The crash came after the first two of four parts.
+    for message in fake.messages(channel.id)[2:]:
+        fake.user_deletes(channel.id, int(message["id"]))
+    async with running(fake, [channel.id]) as (adapter, _sink):
+        assert await adapter.recover(long) is None
+        assert fake.messages(channel.id) == []  # the resend will be whole, and alone
+
+
+async def test_a_bot_posted_copy_is_recovered(world: World) -> None:
+    fake = world.fake
+    weak = fake.add_guild("Weak", bot_permissions=EVERYONE_PERMISSIONS)
+    channel = fake.add_text_channel(weak, "locked")
+    delivery = outbound(channel, "an answer")
+    async with running(fake, [channel.id]) as (adapter, _sink):
+        native = await adapter.send(delivery)
+    async with running(fake, [channel.id]) as (adapter, _sink):
+        assert await adapter.recover(delivery) == native
+        assert await adapter.recover(outbound(channel, "an answer", name="Carol")) is None
+        assert not fake.webhook_executions
 
 
 # ---------------------------------------------------------------------- commands
