@@ -13,12 +13,14 @@ Like ``parley run``, the process freezes its start-up heap out of the cyclic GC
 ``--gc default`` and ``--checkpoint auto`` measure without either, for comparison. The tail
 report names the stalls seen (GC pauses) so that a bad p99 can be told from a noisy machine.
 
-``--fakes`` runs the whole bridge instead: FakeTelegram + FakeDiscord on loopback, the
-embedded Waku node, and a real ``Bridge`` wired by ``wire_features`` (tests/e2e/harness.py),
-outbox pacing off. Messages are injected as Telegram users' posts; a copy counts as arrived
-when FakeDiscord has executed the webhook and when the embedded node has the Waku message.
-That is end to end: it includes PTB's getUpdates long poll, discord.py's webhook POST and the
-fakes' own work, all in this one process and on the same cores as the bridge.
+``--fakes`` runs the whole bridge instead: a real ``Bridge`` wired by ``wire_features`` with
+the embedded Waku node in this process (production timings, outbox pacing off), and
+FakeTelegram + FakeDiscord in a separate process (``bench/fakes_server.py``), so that the
+fakes' work does not share the bridge's core. Messages are injected as Telegram users' posts;
+latency runs from the getUpdates answer that hands a message to the bridge (also shown: from
+the user's post) to the copy's arrival at the Discord fake (timed in the fakes process) and at
+the Waku node (timed here; both clocks are the system's CLOCK_MONOTONIC). RSS is reported for
+the bridge process and, separately, the fakes'.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ from bridge.outbox import Outbox
 from bridge.router import Room, Router
 from bridge.store import Store
 
+_ROOT = Path(__file__).resolve().parent.parent
 AUTHOR = Author("telegram", UserId("1"), "Bench", "bench")
 WHEN = datetime(2024, 5, 1, tzinfo=UTC)
 
@@ -268,6 +271,7 @@ def main() -> None:
         # crypto package that the bridge imports.
         sys.path[0] = str(here.parent)
     if args.fakes:
+        os.environ.setdefault("PTB_TIMEDELTA", "1")  # as the e2e tests: no deprecation noise
         asyncio.run(
             run_fakes(
                 args.rooms,
@@ -289,188 +293,174 @@ def main() -> None:
 async def run_fakes(
     rooms_n: int, messages_n: int, rate: float, *, gc_mode: str, checkpoint: str
 ) -> None:
-    # Test-only parts (the fakes, the e2e harness) are imported here, not by the core bench.
+    # The fakes run in a process of their own (bench/fakes_server.py); this process is the
+    # bridge alone, with the embedded Waku node, like ``parley run``.
+    import json
     import re
 
+    import aiohttp
+
+    from bridge.app import Bridge, wire_features
     from bridge.config import parse_config
+    from bridge.relay import RelayTuning
     from bridge.status import chat_key, chat_topic, parse_status_payload
     from bridge.waku.message import WakuMessage
     from crypto.keys import generate_private_key
     from crypto.payload import decrypt_symmetric
-    from tests.e2e.harness import Harness, free_port, test_tuning
-    from tests.fakes.discord import FakeDiscord
-    from tests.fakes.telegram import FakeTelegram
 
     if checkpoint != "background":
         print("note: --checkpoint applies to the core bench; the bridge opens its store itself")
     token = re.compile(r"bench-\d+")
-    t_sent: dict[str, float] = {}
-    t_dc: dict[str, float] = {}
     waku_raw: list[tuple[float, str, WakuMessage]] = []
-
-    with tempfile.TemporaryDirectory() as tmp_s:
-        tmp = Path(tmp_s)
-        (tmp / "data").mkdir()
-        rss_start = _rss_mb()
-        async with FakeTelegram() as tg, FakeDiscord() as dc:
-            tg_bot = tg.add_bot("parley_bot")
-            alice = tg.add_user("Alice", username="alice_tg")
-            tg_admin = tg.add_user("Ada", username="ada_admin")
-            guild = dc.add_guild("Parley")
-            bob = dc.add_member(guild, "bob")
-            dc_admin = dc.add_member(guild, "dora")
-            groups, channels, webhooks, rooms_cfg = [], [], [], []
-            for i in range(rooms_n):
-                group = tg.add_chat("supergroup", f"Room {i}", members=[alice], bots=[tg_bot])
-                channel = dc.add_text_channel(guild, f"room-{i}")
-                webhook = dc.add_webhook(channel.id)
-                groups.append(group)
-                channels.append(channel)
-                webhooks.append(webhook)
-                rooms_cfg.append(
-                    {
-                        "name": f"room{i}",
-                        "telegram_chats": [group.id],
-                        "discord_channels": [channel.id],
-                        "waku_chat": f"bench-room-{i}",
-                        "webhooks": [
-                            {"channel": channel.id, "id": webhook.id, "token": webhook.token}
-                        ],
-                    }
-                )
-            web_port = free_port()
+    rss_start = _rss_mb()
+    fakes = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.fakes_server",
+        "--rooms",
+        str(rooms_n),
+        cwd=_ROOT,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        limit=2**24,  # the world description is one long JSON line
+    )
+    assert fakes.stdin is not None and fakes.stdout is not None
+    try:
+        world = json.loads(await fakes.stdout.readline())
+        control = str(world["control_url"])
+        with tempfile.TemporaryDirectory() as tmp_s:
+            tmp = Path(tmp_s)
+            (tmp / "data").mkdir()
+            web_port = _free_port()
             raw = {
                 "bridge": {"name": "parley", "data_dir": str(tmp / "data"), "log_level": "WARNING"},
-                "waku": {"rest_host": "127.0.0.1", "rest_port": free_port()},
+                "waku": {"rest_host": "127.0.0.1", "rest_port": _free_port()},
                 "web": {
                     "host": "127.0.0.1",
                     "port": web_port,
                     "public_url": f"http://127.0.0.1:{web_port}",
                 },
                 "telegram": {
-                    "token": tg_bot.token,
-                    "api_base_url": tg.base_url,
-                    "file_base_url": tg.base_file_url,
-                    "admins": [tg_admin.id],
+                    "token": world["telegram"]["token"],
+                    "api_base_url": world["telegram"]["api_base_url"],
+                    "file_base_url": world["telegram"]["file_base_url"],
+                    "admins": [world["telegram"]["admin"]],
                 },
                 "discord": {
-                    "token": dc.token,
-                    "api_base_url": dc.api_base,
-                    "gateway_url": dc.gateway_url,
-                    "admins": [dc_admin.id],
+                    "token": world["discord"]["token"],
+                    "api_base_url": world["discord"]["api_base_url"],
+                    "gateway_url": world["discord"]["gateway_url"],
+                    "admins": [world["discord"]["admin"]],
                 },
-                "rooms": rooms_cfg,
+                "rooms": [
+                    {
+                        "name": f"room{i}",
+                        "telegram_chats": [room["telegram"]],
+                        "discord_channels": [room["discord"]],
+                        "waku_chat": f"bench-room-{i}",
+                        "webhooks": [
+                            {
+                                "channel": room["discord"],
+                                "id": room["webhook_id"],
+                                "token": room["webhook_token"],
+                            }
+                        ],
+                    }
+                    for i, room in enumerate(world["rooms"])
+                ],
             }
             settings = parse_config(raw, base_dir=tmp, env={})
-            h = Harness(
-                tmp_path=tmp,
-                tg=tg,
-                tg_bot=tg_bot,
-                tg_group=groups[0],
-                alice=alice,
-                tg_admin=tg_admin,
-                dc=dc,
-                guild=guild,
-                channel=channels[0],
-                webhook=webhooks[0],
-                bob=bob,
-                dc_admin=dc_admin,
-                settings=settings,
-                identity_key=generate_private_key(),
-                tuning=test_tuning(),
-                waku_chat="bench-room-0",
-                room="room0",
+            bridge = Bridge(settings, generate_private_key())
+            # Production timings, except that the outbox does not pace per chat.
+            relay = wire_features(bridge, tuning=RelayTuning(pacing={}))
+            rss_before_bridge = _rss_mb()
+            await bridge.start()
+            async with asyncio.timeout(30):
+                while not all(a.is_connected() for a in relay.adapters.values()):  # noqa: ASYNC110
+                    await asyncio.sleep(0.02)
+            bridge.node.add_listener(  # type: ignore[attr-defined]
+                lambda topic, m: waku_raw.append((time.monotonic(), topic, m))
             )
-            rss_fakes = _rss_mb()
-            await h.start_bridge()
-            keys = {
-                chat_topic(f"bench-room-{i}"): chat_key(f"bench-room-{i}") for i in range(rooms_n)
-            }
-            h.bridge.node.add_listener(  # type: ignore[attr-defined]
-                lambda topic, m: waku_raw.append((time.perf_counter(), topic, m))
-            )
-            seen_dc = 0
-            stop = False
+            injected = 0
 
-            def scan_dc() -> bool:
-                nonlocal seen_dc
-                now = time.perf_counter()
-                new = dc.webhook_executions[seen_dc:]
-                seen_dc += len(new)
-                for execution in new:
-                    found = token.search(execution.content or "")
-                    if found is not None:
-                        t_dc.setdefault(found.group(), now)
-                return bool(new) or stop
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None)) as http:
 
-            async def track_dc() -> None:
-                while not stop:
-                    with contextlib.suppress(TimeoutError):
-                        await dc.wait_for(scan_dc, 1.0)
+                async def call(path: str, body: object) -> object:
+                    async with http.post(control + path, json=body) as response:
+                        response.raise_for_status()
+                        return await response.json()
 
-            tracker = asyncio.create_task(track_dc())
-            counter = itertools.count()
+                async def inject(count: int, at_rate: float | None = None) -> list[str]:
+                    nonlocal injected
+                    texts = await call("/inject", {"count": count, "rate": at_rate})
+                    assert isinstance(texts, list)
+                    injected += count
+                    return [str(t) for t in texts]
 
-            def inject(i: int) -> str:
-                text = f"bench-{next(counter):06d}"
-                t_sent[text] = time.perf_counter()
-                tg.user_sends(groups[i % rooms_n], alice, text)
-                return text
+                async def arrived(texts: list[str]) -> None:
+                    # Discord: the fakes process says when; Waku: the node listener (decoded
+                    # afterwards, so that this process does no extra work meanwhile).
+                    await call("/wait", {"texts": texts, "timeout": 300})
+                    async with asyncio.timeout(300):
+                        while len(waku_raw) < injected:  # noqa: ASYNC110
+                            await asyncio.sleep(0.01)
 
-            async def arrived(texts: list[str]) -> None:
-                # Discord by the tracker; Waku by the node listener (decoded afterwards).
-                async with asyncio.timeout(300):
-                    while not (all(t in t_dc for t in texts) and len(waku_raw) >= len(t_sent)):  # noqa: ASYNC110
-                        await asyncio.sleep(0.01)
+                # Warm-up: one message in every room (every target gets its worker).
+                await arrived(await inject(rooms_n))
+                await relay.wait_idle()
+                _freeze_heap(gc_mode)
+                rss_warm = _rss_mb()
 
-            # Warm-up: one message in every room (every target gets its worker).
-            await arrived([inject(i) for i in range(rooms_n)])
-            await h.settle()
-            _freeze_heap(gc_mode)
-            rss_warm = _rss_mb()
+                started = time.perf_counter()
+                burst = await inject(messages_n)
+                await arrived(burst)
+                elapsed = time.perf_counter() - started
+                print(
+                    f"[fakes] throughput: {messages_n / elapsed:,.0f} messages/s "
+                    f"({2 * messages_n / elapsed:,.0f} deliveries/s: Telegram -> Discord + "
+                    f"Waku), {messages_n} messages over {rooms_n} rooms"
+                )
+                await relay.wait_idle()
 
-            started = time.perf_counter()
-            burst = [inject(i) for i in range(messages_n)]
-            await arrived(burst)
-            elapsed = time.perf_counter() - started
-            print(
-                f"[fakes] throughput: {messages_n / elapsed:,.0f} messages/s "
-                f"({2 * messages_n / elapsed:,.0f} deliveries/s: Telegram -> Discord + Waku), "
-                f"{messages_n} messages over {rooms_n} rooms"
-            )
-
-            steady: list[str] = []
-            gcp = _GcPauses()
-            t_start = time.perf_counter()
-            for i in range(int(rate * 5)):
-                delay = t_start + i / rate - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                steady.append(inject(i))
-            await arrived(steady)
-            await h.settle()
-            stop = True
-            await tracker
+                gcp = _GcPauses()
+                steady_from = len(waku_raw)
+                steady = await inject(int(rate * 5), rate)
+                await arrived(steady)
+                await relay.wait_idle()
+                gcp_report = gcp.report()
+                times = await call("/report", {"texts": steady})
+                assert isinstance(times, dict)
+                fakes_rss = await (await http.get(control + "/rss")).json()
             rss_end = _rss_mb()
+            await bridge.stop()
 
-            t_waku: dict[str, float] = {}
-            for at, _topic, message in waku_raw:
-                key = keys.get(message.content_topic)
-                if key is None:
-                    continue
-                with contextlib.suppress(Exception):
-                    plain = decrypt_symmetric(message.payload, key).payload
-                    envelope = parse_status_payload(plain, None)
-                    found = token.search(str(envelope.content))
-                    if found is not None:
-                        t_waku.setdefault(found.group(), at)
-            missing = [t for t in steady if t not in t_waku]
-            lat_dc = [(t_dc[t] - t_sent[t]) * 1000 for t in steady]
-            lat_waku = [(t_waku[t] - t_sent[t]) * 1000 for t in steady if t in t_waku]
+        # Keys (PBKDF2, slow) only now and only for the rooms of the latency run.
+        steady_rooms = {f"bench-room-{i % rooms_n}" for i in range(len(steady))}
+        keys = {chat_topic(chat): chat_key(chat) for chat in steady_rooms}
+        t_waku: dict[str, float] = {}
+        for at, _topic, message in waku_raw[steady_from:]:
+            key = keys.get(message.content_topic)
+            if key is None:
+                continue
+            with contextlib.suppress(Exception):
+                plain = decrypt_symmetric(message.payload, key).payload
+                envelope = parse_status_payload(plain, None)
+                found = token.search(str(envelope.content))
+                if found is not None:
+                    t_waku.setdefault(found.group(), at)
+        missing = [t for t in steady if t not in t_waku]
+
+        def lat(start: int) -> tuple[list[float], list[float]]:
+            dc = [(times[t][2] - times[t][start]) * 1000 for t in steady]
+            wk = [(t_waku[t] - times[t][start]) * 1000 for t in steady if t in t_waku]
+            return dc, wk
+
+        for label, start in (("getUpdates answer", 1), ("user post", 0)):
+            lat_dc, lat_waku = lat(start)
             both = lat_dc + lat_waku
             print(
-                f"[fakes] end-to-end latency at {rate:.0f} msg/s offered (Telegram user post -> "
-                f"copy on the fake / on the node, ms): p50 {statistics.median(both):.2f}  "
+                f"[fakes] latency at {rate:.0f} msg/s offered ({label} -> copy on the Discord "
+                f"fake / on the node, ms): p50 {statistics.median(both):.2f}  "
                 f"p99 {_pct(both, 0.99):.2f}  max {max(both):.2f}"
             )
             print(
@@ -479,14 +469,34 @@ async def run_fakes(
                 f"; Waku p50 {statistics.median(lat_waku):.2f} p99 {_pct(lat_waku, 0.99):.2f}"
                 + (f" ({len(missing)} Waku copies not decoded)" if missing else "")
             )
-            print("[fakes] " + gcp.report())
-            print(
-                f"[fakes] RSS: {rss_end:.0f} MiB now, peak {_peak_mb():.0f} MiB, with {rooms_n} "
-                f"rooms ({3 * rooms_n} chats); interpreter + imports + fakes before the bridge "
-                f"started: {rss_fakes:.0f} MiB (process start {rss_start:.0f}); after warm-up "
-                f"{rss_warm:.0f} MiB"
-            )
-            await h.stop_bridge()
+        print("[fakes] " + gcp_report)
+        print(
+            f"[fakes] bridge process RSS: {rss_end:.0f} MiB at the end, peak {_peak_mb():.0f} MiB, "
+            f"with {rooms_n} rooms ({3 * rooms_n} chats); after warm-up {rss_warm:.0f} MiB; "
+            f"before the bridge started {rss_before_bridge:.0f} MiB (process start "
+            f"{rss_start:.0f})"
+        )
+        print(
+            f"[fakes] fakes process RSS (not the bridge's): {fakes_rss['now']:.0f} MiB, "
+            f"peak {fakes_rss['peak']:.0f} MiB"
+        )
+    finally:
+        if fakes.returncode is None:
+            fakes.stdin.close()
+            try:
+                async with asyncio.timeout(10):
+                    await fakes.wait()
+            except TimeoutError:
+                fakes.kill()
+                await fakes.wait()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _peak_mb() -> float:

@@ -51,8 +51,9 @@ from bridge.model import (
 )
 from bridge.outbox import DEFAULT_PACING, Outbox, OutboxPolicy, Pace
 from bridge.router import Room, Router, RouterObserver, rooms_from_settings
-from bridge.store import kv
+from bridge.store import Store, kv
 from bridge.store import rooms as room_store
+from bridge.store.group_commit import GroupCommit
 from bridge.web.app import ComponentStatus
 
 if TYPE_CHECKING:
@@ -124,6 +125,7 @@ class KvHistoryCursor:
 
     def __init__(self, bridge: Bridge) -> None:
         self._bridge = bridge
+        self._writes: tuple[Store, GroupCommit] | None = None
 
     @staticmethod
     def _key(channel_id: int) -> str:
@@ -133,8 +135,13 @@ class KvHistoryCursor:
         return await kv.get_int(self._bridge.store.db, self._key(channel_id))
 
     async def set(self, channel_id: int, message_id: int) -> None:
-        async with self._bridge.store.transaction() as db:
-            await kv.set(db, self._key(channel_id), message_id)
+        # One write per Discord message (our webhook echoes too): the channels' concurrent
+        # writes share a commit.
+        store = self._bridge.store
+        if self._writes is None or self._writes[0] is not store:
+            self._writes = (store, GroupCommit(store))
+        key = self._key(channel_id)
+        await self._writes[1].run(lambda db: kv.set(db, key, message_id))
 
 
 # --- the notifier -----------------------------------------------------------------------------

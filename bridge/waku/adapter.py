@@ -93,6 +93,7 @@ from bridge.status import (
     parse_status_payload,
 )
 from bridge.store import Store, kv, messages
+from bridge.store.group_commit import GroupCommit
 from bridge.waku.message import MAX_MESSAGE_SIZE, WakuMessage, message_hash
 from bridge.waku.node import HistoryQuery, NodeError, ReceivedMessage, WakuNode
 from crypto.keccak import keccak256
@@ -312,6 +313,7 @@ class WakuAdapter(Adapter):
         """
         self._node = node
         self._store = store
+        self._writes = GroupCommit(store)
         self._key = identity_key
         self._public = public_key(identity_key)
         self._bridge_name = _clean(bridge_name, _MAX_NAME) or "parley"
@@ -581,8 +583,9 @@ class WakuAdapter(Adapter):
             if size > _MAX_PUBLISH_SIZE:
                 raise PermanentError(f"the Waku message would be {size} bytes")
             # Persisted before publishing: a crash after the publish must never reuse a clock.
-            async with self._store.transaction() as db:
-                await kv.set(db, self._clock_key(room), clock)
+            # Concurrent publishes to other rooms share the commit (group commit).
+            clock_key = self._clock_key(room)
+            await self._writes.run(lambda db: kv.set(db, clock_key, clock))
             room.last_clock = clock
             digest = message_hash(room.config.pubsub_topic, message)
             # Our echo may come back before publish returns; known hashes are skipped unread.
