@@ -141,7 +141,17 @@ class Store:
                 self._written.clear()
                 try:
                     if ckpt is None:
-                        ckpt = await aiosqlite.connect(self.path, isolation_level=None)
+                        # Shielded: a cancel arriving mid-connect must not orphan the
+                        # connection's thread (it would keep the process from exiting).
+                        connecting = asyncio.ensure_future(
+                            aiosqlite.connect(self.path, isolation_level=None)
+                        )
+                        try:
+                            ckpt = await asyncio.shield(connecting)
+                        except asyncio.CancelledError:
+                            with contextlib.suppress(Exception):
+                                await (await connecting).close()
+                            raise
                         await ckpt.execute("PRAGMA busy_timeout=5000")
                     # Runs on ckpt's own thread: the writer's commits go on meanwhile.
                     await asyncio.shield(ckpt.execute("PRAGMA wal_checkpoint(PASSIVE)"))
