@@ -76,6 +76,7 @@ from bridge.waku.rest_client import NwakuRestClient
 from bridge.waku.rest_server import RestServer, create_rest_app
 from crypto.keys import generate_private_key, public_key, to_address
 from crypto.payload import DecryptionError, decrypt_symmetric, encrypt_symmetric
+from tests.waku.support import Inbox
 
 TOPIC = "/waku/2/rs/16/32"
 CHAT = "parley-test-room"
@@ -93,25 +94,6 @@ def now_ms() -> int:
 
 
 # --- an independent Status client --------------------------------------------------------
-
-
-class Inbox:
-    """Collects what the node delivers on a pubsub topic (the Status client's view)."""
-
-    def __init__(self) -> None:
-        self.items: list[ReceivedMessage] = []
-        self.changed = asyncio.Event()
-
-    async def __call__(self, received: ReceivedMessage) -> None:
-        self.items.append(received)
-        self.changed.set()
-
-    async def wait_for(self, n: int) -> list[ReceivedMessage]:
-        async with asyncio.timeout(10):
-            while len(self.items) < n:
-                self.changed.clear()
-                await self.changed.wait()
-        return self.items
 
 
 def read_status(received: ReceivedMessage, key: bytes | None = None) -> StatusEnvelope:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from bridge.store import Store, waku_messages
 from bridge.waku.embedded import EmbeddedNode, PublishRejectedError, QueryRejectedError
 from bridge.waku.message import WakuMessage, message_hash
 from bridge.waku.node import HistoryQuery, NodeError, ReceivedMessage
+from tests.waku.support import Inbox
 
 TOPIC = "/waku/2/rs/16/32"
 OTHER = "/waku/2/rs/16/64"
@@ -52,23 +52,6 @@ async def node(store: Store, clock: Clock) -> AsyncIterator[EmbeddedNode]:
 
 def msg(text: str, ts: int | None = None, ct: str = CT, **kw: object) -> WakuMessage:
     return WakuMessage(payload=text.encode(), content_topic=ct, timestamp=ts, **kw)  # type: ignore[arg-type]
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.items: list[ReceivedMessage] = []
-        self.changed = asyncio.Event()
-
-    async def __call__(self, received: ReceivedMessage) -> None:
-        self.items.append(received)
-        self.changed.set()
-
-    async def wait_for(self, n: int) -> list[ReceivedMessage]:
-        async with asyncio.timeout(5):
-            while len(self.items) < n:
-                self.changed.clear()
-                await self.changed.wait()
-        return self.items
 
 
 @pytest.mark.parametrize(

@@ -16,34 +16,14 @@ from aiohttp import web
 from bridge.store import Store
 from bridge.waku.embedded import EmbeddedNode
 from bridge.waku.message import WakuMessage, message_hash
-from bridge.waku.node import HistoryQuery, NodeError, ReceivedMessage
+from bridge.waku.node import HistoryQuery, NodeError
 from bridge.waku.rest_client import NodeUnreachableError, NwakuRestClient
 from bridge.waku.rest_server import RestServer, create_rest_app
+from tests.waku.support import Inbox
 
 TOPIC = "/waku/2/rs/16/32"
 OTHER = "/waku/2/rs/16/64"
 CT = "/parley/1/room/proto"
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.items: list[ReceivedMessage] = []
-        self.changed = asyncio.Event()
-
-    async def __call__(self, received: ReceivedMessage) -> None:
-        self.items.append(received)
-        self.changed.set()
-
-    async def wait_for(self, n: int) -> list[ReceivedMessage]:
-        async with asyncio.timeout(10):
-            while len(self.items) < n:
-                self.changed.clear()
-                await self.changed.wait()
-        return self.items
-
-    @property
-    def payloads(self) -> list[bytes]:
-        return [r.message.payload for r in self.items]
 
 
 class Rig:
