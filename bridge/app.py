@@ -21,13 +21,12 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import IO, TYPE_CHECKING, Protocol, runtime_checkable
 
-from aiohttp import web
-
 from bridge.config import Settings
 from bridge.metrics import Metrics
 from bridge.store import Store
 from bridge.waku.node import WakuNode
 from bridge.web.app import ComponentStatus, RouteRegistrar, create_web_app
+from bridge.web.server import HttpServer
 
 if TYPE_CHECKING:
     from bridge.nft.safe_fetch import FetchPolicy
@@ -121,47 +120,6 @@ class _NodeComponent:
             return ComponentStatus(False, f"{self._label}: {type(exc).__name__}: {exc}")
         detail = ", ".join(f"{k}={v}" for k, v in sorted(status.detail.items()))
         return ComponentStatus(status.ready, f"{self._label}: {detail}" if detail else self._label)
-
-
-class HttpServer:
-    """An aiohttp application served on host:port; port 0 picks a free port (see ``port``)."""
-
-    def __init__(self, name: str, app: web.Application, host: str, port: int) -> None:
-        self.name = name
-        self._app = app
-        self._host = host
-        self._requested_port = port
-        self._runner: web.AppRunner | None = None
-        self.port: int | None = None
-
-    @property
-    def url(self) -> str:
-        if self.port is None:
-            raise RuntimeError(f"{self.name} is not listening")
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{self.port}"
-
-    async def start(self) -> None:
-        runner = web.AppRunner(self._app, handle_signals=False, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, self._host, self._requested_port)
-        try:
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        # The real port, for port 0 and for the "listening on" line.
-        address = runner.addresses[0]
-        self.port = int(address[1])
-
-    async def stop(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-
-    def health(self) -> HealthResult:
-        return self._runner is not None
 
 
 # --- the bridge ----------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from bridge.waku.rest_types import (
     store_response_to_json,
 )
 from bridge.waku.topics import TopicError, parse_content_topic, parse_pubsub_topic
+from bridge.web.server import HttpServer
 
 __all__ = ["DEFAULT_CACHE_CAPACITY", "RestServer", "create_rest_app"]
 
@@ -329,39 +330,8 @@ def create_rest_app(
     return app
 
 
-class RestServer:
-    """Runs a REST app on one host/port; ``start()`` returns the bound port (port 0 = any)."""
+class RestServer(HttpServer):
+    """The REST app on loopback and a free port unless told otherwise."""
 
     def __init__(self, app: web.Application, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._app = app
-        self._host = host
-        self._port = port
-        self._runner: web.AppRunner | None = None
-
-    @property
-    def port(self) -> int:
-        return self._port
-
-    @property
-    def url(self) -> str:
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{self._port}"
-
-    async def start(self) -> int:
-        runner = web.AppRunner(self._app, access_log=None, shutdown_timeout=2.0)
-        await runner.setup()
-        site = web.TCPSite(runner, self._host, self._port)
-        try:
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self._port = int(runner.addresses[0][1])
-        log.info("waku REST API listening on %s", self.url)
-        return self._port
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        super().__init__("waku_rest", app, host, port)

@@ -48,7 +48,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 async def test_reader_prints_entries_and_hides_tombstoned(rig: Rig, tmp_path: Path) -> None:
     server = RestServer(create_rest_app(rig.node))
-    port = await server.start()
+    await server.start()
+    port = server.port
     try:
         settings = parse_config({"waku": {"rest_port": port}}, base_dir=tmp_path, env={})
         kept = await rig.say("100", "hello \x1b[31mreaders")
