@@ -74,6 +74,7 @@ from bridge.formatting import (
     from_discord,
     split_for_discord,
 )
+from bridge.tasks import cancel_and_wait
 
 __all__ = ["DEFAULT_API_BASE_URL", "DEFAULT_GATEWAY_URL", "DiscordAdapter", "HistoryCursor"]
 
@@ -317,10 +318,9 @@ class DiscordAdapter(Adapter):
         self._client = self._task = self._session = None
         if client is not None:
             await client.close()
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        # The connection task may have failed already (bad token): nothing to report at stop.
+        with contextlib.suppress(Exception):
+            await cancel_and_wait(task)
         if session is not None:
             await session.close()
 

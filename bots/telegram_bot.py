@@ -93,6 +93,7 @@ from bridge.formatting import (
     utf16_len,
 )
 from bridge.formatting import from_telegram as _from_telegram_entities
+from bridge.tasks import cancel_and_wait
 
 __all__ = [
     "CAPTION_LIMIT",
@@ -400,10 +401,7 @@ class TelegramAdapter(Adapter):
     async def stop(self) -> None:
         self._connected = False
         poller, self._poller = self._poller, None
-        if poller is not None:
-            poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await poller
+        await cancel_and_wait(poller)
         if self._ready and self._offset:
             # Confirm what was processed, so that the next start does not see it again.
             with contextlib.suppress(TelegramError):

@@ -15,7 +15,6 @@ Guarantees (see README, "Delivery guarantees"):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -43,6 +42,7 @@ from bridge.model import (
 from bridge.store import Store, messages, outbox_rows
 from bridge.store.messages import StoredMessage
 from bridge.store.outbox_rows import OutboxRow
+from bridge.tasks import cancel_and_wait
 
 __all__ = [
     "DEFAULT_PACING",
@@ -288,8 +288,7 @@ class Outbox:
         for task in tasks:
             task.cancel()
         for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         self._workers.clear()
         self._pruner = None
         await self._journal.wait_closed()

@@ -57,6 +57,7 @@ from bridge.status import (
 from bridge.store import Store, kv, messages
 from bridge.store import feed as feed_rows
 from bridge.store.messages import StoredMessage
+from bridge.tasks import cancel_and_wait
 from bridge.waku.message import WakuMessage
 from bridge.waku.node import NodeError, WakuNode
 from crypto.keccak import keccak256
@@ -188,10 +189,7 @@ class FeedService:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         if self.chain is not None:
             await self.chain.close()
 

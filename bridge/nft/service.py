@@ -16,7 +16,6 @@ be asked changes nothing (an outage proves nothing about ownership).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import time
@@ -33,6 +32,7 @@ from bridge.nft.uri import Inline, UriError, resolve_uri
 from bridge.notify import Notifier
 from bridge.store import Store, links
 from bridge.store import avatars as avatar_store
+from bridge.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from web3 import AsyncWeb3
@@ -385,10 +385,7 @@ class AvatarRechecker:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     def health(self) -> bool:
         return self._task is not None and not self._task.done()

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import aiosqlite
 
+from bridge.tasks import cancel_and_wait
+
 __all__ = ["Migration", "SchemaTooNewError", "Store", "StoreError", "load_migrations"]
 
 log = logging.getLogger(__name__)
@@ -121,11 +123,8 @@ class Store:
         return store
 
     async def close(self) -> None:
-        if self._checkpointer is not None:
-            self._checkpointer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._checkpointer
-            self._checkpointer = None
+        checkpointer, self._checkpointer = self._checkpointer, None
+        await cancel_and_wait(checkpointer)
         await self.db.close()
 
     async def checkpoint(self) -> None:

@@ -37,6 +37,7 @@ from bridge.store import Store
 from bridge.store import links as links_store
 from bridge.store import tips as tips_store
 from bridge.store.tips import StoredTip
+from bridge.tasks import cancel_and_wait
 from bridge.tips.abi import MalformedLog, TippedEvent, decode_tipped, tipped_topic, to_checksum
 from bridge.tips.amounts import format_amount
 from bridge.tips.rpc import RpcClient
@@ -109,10 +110,7 @@ class TipWatcher:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         if self._owns_rpc:
             await self._rpc.close()
 

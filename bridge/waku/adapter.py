@@ -94,6 +94,7 @@ from bridge.status import (
 )
 from bridge.store import Store, kv, messages
 from bridge.store.group_commit import GroupCommit
+from bridge.tasks import cancel_and_wait
 from bridge.waku.message import MAX_MESSAGE_SIZE, WakuMessage, message_hash
 from bridge.waku.node import HistoryQuery, NodeError, ReceivedMessage, WakuNode
 from crypto.keccak import keccak256
@@ -369,9 +370,7 @@ class WakuAdapter(Adapter):
             # cancellation there can leave it open. It stops after the message at hand.
             done, _ = await asyncio.wait({self._health_task}, timeout=_STOP_TIMEOUT)
             if not done:
-                self._health_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._health_task
+                await cancel_and_wait(self._health_task)
             self._health_task = None
         async with self._inbound_lock:
             for content_topic in self._seen:

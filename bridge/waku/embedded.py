@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from bridge.store import Store, waku_messages
+from bridge.tasks import cancel_and_wait
 from bridge.waku.message import MAX_MESSAGE_SIZE, WakuMessage, message_hash
 from bridge.waku.node import (
     HistoryPage,
@@ -91,11 +92,8 @@ class _Subscriber:
             self.task = asyncio.create_task(self._run(), name=f"waku-handler-{self.handler!r}")
 
     async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-            self.task = None
+        task, self.task = self.task, None
+        await cancel_and_wait(task)
 
     async def _run(self) -> None:
         while True:
@@ -175,11 +173,8 @@ class EmbeddedNode(WakuNode):
 
     async def stop(self) -> None:
         self._running = False
-        if self._pruner is not None:
-            self._pruner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pruner
-            self._pruner = None
+        pruner, self._pruner = self._pruner, None
+        await cancel_and_wait(pruner)
         for sub in self._subscribers.values():
             await sub.stop()
 

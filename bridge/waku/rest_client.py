@@ -24,6 +24,7 @@ from urllib.parse import quote
 import aiohttp
 from yarl import URL
 
+from bridge.tasks import cancel_and_wait
 from bridge.waku.message import WakuMessage, message_hash
 from bridge.waku.node import (
     HistoryPage,
@@ -252,11 +253,8 @@ class NwakuRestClient(WakuNode):
                 log.warning("could not remove nwaku subscription(s) %s: %s", gone, exc)
 
     async def _cancel(self, state: _Topic) -> None:
-        if state.task is not None:
-            state.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await state.task
-            state.task = None
+        task, state.task = state.task, None
+        await cancel_and_wait(task)
 
     async def _poll(self, state: _Topic) -> None:
         backoff = self._poll_interval
