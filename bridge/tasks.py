@@ -17,10 +17,13 @@ async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
     """
     if task is None:
         return
+    current = asyncio.current_task()
+    # Cleanup code often runs in a task that was cancelled already (a ``finally``): only a
+    # cancellation requested while we wait here is the caller's to receive.
+    requested = current.cancelling() if current is not None else 0
     task.cancel()
     try:
         await task
     except asyncio.CancelledError:
-        current = asyncio.current_task()
-        if current is not None and current.cancelling():
+        if current is not None and current.cancelling() > requested:
             raise

@@ -43,3 +43,25 @@ async def test_a_cancellation_of_the_caller_is_not_swallowed() -> None:
     with pytest.raises(asyncio.CancelledError):
         await stopper
     assert task.done()
+
+
+async def test_cleanup_in_an_already_cancelled_task_completes() -> None:
+    stopped: list[bool] = []
+
+    async def poller() -> None:
+        await asyncio.sleep(3600)
+
+    async def owner() -> None:
+        inner = asyncio.create_task(poller())
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            await cancel_and_wait(inner)  # must not raise: the cancel was for the owner
+            stopped.append(inner.cancelled())
+
+    task = asyncio.create_task(owner())
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert stopped == [True]
