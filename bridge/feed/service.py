@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import aiosqlite
+
 from bridge.commands import CommandReply, CommandRequest, UsageError
 from bridge.feed.anchor import ChainAnchor
 from bridge.feed.kubo import KuboClient, KuboError
@@ -361,17 +363,7 @@ class FeedService:
                 existing = await feed_rows.post_of_message(db, source_message_id)
                 if existing is not None:
                     return PostResult(existing.cid, created=False)
-            await feed_rows.insert(
-                db,
-                cid=signed.cid,
-                entry_id=str(record["id"]),
-                kind="post",
-                record=signed.data,
-                signature=signed.signature,
-                created_at=self._clock(),
-                anchor_state="none" if self.anchor_mode == "none" else "pending",
-                source_message_id=source_message_id,
-            )
+            await self._insert(db, signed, record, "post", source_message_id=source_message_id)
         await self._after_insert(signed)
         return PostResult(signed.cid, created=True)
 
@@ -391,19 +383,32 @@ class FeedService:
             if target is None or target.kind != "post":
                 raise FeedError("no such post")
             await feed_rows.mark_tombstoned(db, target_cid)
-            await feed_rows.insert(
-                db,
-                cid=signed.cid,
-                entry_id=str(record["id"]),
-                kind="tombstone",
-                record=signed.data,
-                signature=signed.signature,
-                created_at=self._clock(),
-                anchor_state="none" if self.anchor_mode == "none" else "pending",
-                target_cid=target_cid,
-            )
+            await self._insert(db, signed, record, "tombstone", target_cid=target_cid)
         await self._after_insert(signed)
         return signed.cid
+
+    async def _insert(
+        self,
+        db: aiosqlite.Connection,
+        signed: SignedRecord,
+        record: dict[str, Any],
+        kind: str,
+        *,
+        source_message_id: int | None = None,
+        target_cid: str | None = None,
+    ) -> None:
+        await feed_rows.insert(
+            db,
+            cid=signed.cid,
+            entry_id=str(record["id"]),
+            kind=kind,
+            record=signed.data,
+            signature=signed.signature,
+            created_at=self._clock(),
+            anchor_state="none" if self.anchor_mode == "none" else "pending",
+            source_message_id=source_message_id,
+            target_cid=target_cid,
+        )
 
     async def _after_insert(self, signed: SignedRecord) -> None:
         try:
