@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 DATA ?= data
 PYTHON ?= python3
 
-.PHONY: run test setup setup-test node chromium e2e lint typecheck pytest bench contracts contracts-check
+.PHONY: run test setup setup-test node chromium e2e lint typecheck pytest bench contracts contracts-check vectors
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ test: setup-test
 
 bench: setup-test
 	$(PY) bench/crypto.py
+
+# Rewrites the committed js-waku vectors with the pinned js-waku (tests/crypto/vectors/README.md).
+vectors: node_modules/.installed
+	node tests/crypto/vectors/generate.mjs > tests/crypto/vectors/js-waku-vectors.json.tmp
+	mv tests/crypto/vectors/js-waku-vectors.json.tmp tests/crypto/vectors/js-waku-vectors.json
 
 contracts: node_modules/.installed
 	node contracts/build.mjs

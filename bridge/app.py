@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 HealthResult = bool | ComponentStatus
 
-# nwaku answers a relay publish within 5 s or reports a timeout itself (PROTOCOL.md §9).
+# nwaku answers a relay publish within 5 s or reports a timeout itself (docs/PROTOCOL.md §9).
 NWAKU_REQUEST_TIMEOUT = 10.0
 
 

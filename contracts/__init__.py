@@ -94,7 +94,7 @@ class NonceManager:
     """Nonces for locally signed transactions: one counter and one lock per sender.
 
     The first transaction of a sender reads the pending count from the node; later ones count
-    locally (CHAIN.md trap 6: ``get_transaction_count('pending')`` races under concurrency). A
+    locally (``get_transaction_count('pending')`` races when transactions are sent concurrently). A
     nonce is consumed only once the node has accepted the transaction; any error while sending
     forgets the counter so the next transaction re-reads it. Call :meth:`reset` after
     ``evm_revert`` or anything else that rewinds the chain.

@@ -1,6 +1,6 @@
 """Waku version-1 payloads (26/WAKU2-PAYLOAD): framing, padding, signature, AES-GCM and ECIES.
 
-Byte layouts follow PROTOCOL.md §4–5, i.e. what js-waku and go-waku put on the wire. Every
+Byte layouts follow docs/PROTOCOL.md §4–5, i.e. what js-waku and go-waku put on the wire. Every
 failure to open a received payload surfaces as ``DecryptionError`` and nothing else, because the
 input comes from the network and the caller should need exactly one ``except``.
 """

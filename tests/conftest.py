@@ -12,8 +12,8 @@ import pytest
 pytest_plugins = ["tests.chain.fixtures"]
 
 REPO = Path(__file__).resolve().parent.parent
-# CI lays shared/ beside the clone; developers have it beside their work tree too.
-VECTORS = REPO.parent / "shared" / "vectors" / "js-waku-vectors.json"
+# Produced by js-waku itself (tests/crypto/vectors/README.md says how and with which versions).
+VECTORS = REPO / "tests" / "crypto" / "vectors" / "js-waku-vectors.json"
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
 """On-chain anchoring through the Feed contract: send ``post``/``postBatch`` with the bridge key,
 and read ``Posted``/``BatchPosted`` events back for ``verify_entry``.
 
-web3 is imported lazily (CHAIN.md trap 4); one ``AsyncWeb3`` per event loop (trap 5).
+web3 is imported lazily (``import web3`` alone takes over a second and tens of MiB, too much for
+every CLI start); one ``AsyncWeb3`` per event loop, as web3 providers are bound to the loop.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
 class HRHeader(_message.Message):
-    """Hash-ratchet header of token-gated community traffic (PROTOCOL.md §10.4)."""
+    """Hash-ratchet header of token-gated community traffic (docs/PROTOCOL.md §10.4)."""
 
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -2,7 +2,7 @@
 ApplicationMetadataMessage(signature, payload, type)), its message id, and parsing it back.
 
 Only public (unencrypted) traffic is handled: ``encrypted_message`` needs X3DH/hash-ratchet
-state the bridge does not have (PROTOCOL.md §10.4).
+state the bridge does not have (docs/PROTOCOL.md §10.4).
 """
 
 from __future__ import annotations

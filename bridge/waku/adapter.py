@@ -3,7 +3,7 @@
 Outbound, every relayed message becomes a Status ``ChatMessage`` with content type
 ``BRIDGE_MESSAGE`` (the remote author's name, avatar and id ride in ``BridgeMessage``), signed
 twice with the bridge's identity key (Status app layer and Waku payload), AES-256-GCM encrypted
-with the room key and published on the room's content topic (PROTOCOL.md §10). Edits, deletes
+with the room key and published on the room's content topic (docs/PROTOCOL.md §10). Edits, deletes
 and reactions are Status's own ``EditMessage`` / ``DeleteMessage`` / ``EmojiReaction``.
 
 Inbound, every Waku message is hostile until proven otherwise: it must decrypt with the key of

@@ -3,7 +3,7 @@
 It validates what is published the way nwaku does, archives non-ephemeral messages (store v3
 semantics, retention by count and age), and delivers each new message once to the bridge's
 own subscribers and to any listeners (the REST server's per-topic caches). There is no
-libp2p here: it reaches no other Waku peer (PROTOCOL.md §12); outside tools reach it over the
+libp2p here: it reaches no other Waku peer (docs/PROTOCOL.md §12); outside tools reach it over the
 REST subset in ``rest_server``.
 """
 

@@ -1,4 +1,4 @@
-"""The nwaku REST client: a real nwaku node behind the ``WakuNode`` interface (PROTOCOL.md §9).
+"""The nwaku REST client: a real nwaku node behind the ``WakuNode`` interface (docs/PROTOCOL.md §9).
 
 Receiving is polling: one task per pubsub topic drains ``GET /relay/v1/messages/{topic}``,
 computes each message's hash with that topic (the REST API returns none), de-duplicates with a

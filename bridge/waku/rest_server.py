@@ -1,11 +1,11 @@
-"""nwaku's REST API subset (PROTOCOL.md §9), served over the embedded node.
+"""nwaku's REST API subset (docs/PROTOCOL.md §9), served over the embedded node.
 
 Routes, status codes, content types and JSON shapes follow nwaku's handlers
 (``waku/rest_api/endpoint/{relay,store,health,debug}``), so that the nwaku REST client and
 outside Waku tools cannot tell the two apart for this subset. Known, deliberate differences:
 
 * ``/info`` reports no listen addresses and no ENR: the embedded node has no libp2p host
-  (PROTOCOL.md §12), and inventing either would mislead a tool that tries to dial it.
+  (docs/PROTOCOL.md §12), and inventing either would mislead a tool that tries to dial it.
 * The relay cache holds ``cache_capacity`` messages *per subscribed topic*; nwaku shares one
   cache of that capacity between all topics. Both drop the oldest message when full.
 * Every ``/relay/v1/auto/…`` route answers 400 "Autosharding is disabled" under static

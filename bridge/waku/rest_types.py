@@ -1,4 +1,4 @@
-"""The nwaku REST wire shapes (PROTOCOL.md §9) and their strict conversion to Parley's types.
+"""The nwaku REST wire shapes (docs/PROTOCOL.md §9) and their strict conversion to Parley's types.
 
 Both the embedded node's REST server and the nwaku REST client speak through this module, so
 the two sides cannot drift apart. Everything read here is treated as hostile: JSON is parsed
@@ -280,7 +280,7 @@ def message_from_node_json(value: object) -> WakuMessage:
     """A message a node sent us (relay GET or store v3 entry); strict on every field it has.
 
     nwaku encodes "no meta"/"no proof" as absent or empty; both become None, which hashes the
-    same (PROTOCOL.md §3).
+    same (docs/PROTOCOL.md §3).
     """
     obj = _object(value, "message")
     payload = b64decode(obj.get("payload"), "payload")

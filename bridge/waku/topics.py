@@ -1,4 +1,4 @@
-"""Waku content topics, static-shard pubsub topics, and autosharding (PROTOCOL.md §6).
+"""Waku content topics, static-shard pubsub topics, and autosharding (docs/PROTOCOL.md §6).
 
 Parsing follows nwaku (the stricter implementation): a content topic must start with '/', and
 autosharding reduces only the last 8 bytes of the digest, as nwaku and js-waku both do.

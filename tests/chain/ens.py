@@ -1,9 +1,10 @@
 """ENS on anvil: a :class:`TestEns` resolver placed where web3 looks for the Universal Resolver.
 
-web3.py 8 reads ENS only through the Universal Resolver at :data:`UNIVERSAL_RESOLVER`
-(CHAIN.md, web3.py 8 trap 1), which anvil does not have. :func:`install_ens` deploys
-``contracts/test/TestUniversalResolver.sol``, copies its runtime code to that address with
-``anvil_setCode`` and returns a handle whose ``set_addr`` / ``set_name`` fill its tables.
+web3.py 8 reads ENS only through the Universal Resolver at :data:`UNIVERSAL_RESOLVER` (and
+raises ``BadFunctionCallOutput`` where it is missing), which anvil does not have.
+:func:`install_ens` deploys ``contracts/test/TestUniversalResolver.sol``, copies its runtime
+code to that address with ``anvil_setCode`` and returns a handle whose ``set_addr`` /
+``set_name`` fill its tables.
 ``anvil_setCode`` moves code, not storage, so the contract has no constructor state: the first
 account that calls a setter (here always ``private_key``) becomes its owner.
 

@@ -83,7 +83,7 @@ def _check_round_trip(kind: str, payload: bytes, signed: bool) -> None:
         assert decoded.signer is None and decoded.signature is None
 
 
-# --- framing (PROTOCOL.md §4) ------------------------------------------------------------------
+# --- framing (docs/PROTOCOL.md §4) -------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,12 +16,10 @@ from crypto.payload import (
     ecies_decrypt,
     gcm_decrypt,
 )
+from tests.conftest import VECTORS
 
 # The same file the session fixture loads; read here only to name the parametrized cases.
-_VECTORS = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "vectors" / "js-waku-vectors.json"
-)
-_IDS = [entry["id"] for entry in json.loads(_VECTORS.read_text())["encrypted"]]
+_IDS = [entry["id"] for entry in json.loads(VECTORS.read_text())["encrypted"]]
 
 
 def _entry(vectors: dict[str, Any], vector_id: str) -> dict[str, Any]:

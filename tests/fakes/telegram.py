@@ -1,4 +1,4 @@
-"""A protocol-level stand-in for the Telegram Bot API (see docs/TESTING.md).
+"""A protocol-level stand-in for the Telegram Bot API.
 
 The real python-telegram-bot talks to it over HTTP on 127.0.0.1::
 

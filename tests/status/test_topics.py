@@ -1,4 +1,4 @@
-"""Status chat ids → content topics, PBKDF2 keys and shard topics (PROTOCOL.md §10.1-2)."""
+"""Status chat ids → content topics, PBKDF2 keys and shard topics (docs/PROTOCOL.md §10.1-2)."""
 
 from __future__ import annotations
 

@@ -85,7 +85,7 @@ def test_hash_vectors(js_waku_vectors: dict[str, Any], vid: str) -> None:
     if "hash_nwaku" in e:
         assert message_hash(pubsub, msg).hex() == e["hash_nwaku"]
     elif e.get("divergent"):
-        # PROTOCOL.md §3 gives the nwaku/go-waku value for this message: c7574f41…
+        # docs/PROTOCOL.md §3 gives the nwaku/go-waku value for this message: c7574f41…
         assert message_hash(pubsub, msg).hex().startswith("c7574f41")
         assert message_hash(pubsub, msg).hex() != e["hash"]
     else:
@@ -232,6 +232,6 @@ def test_round_trip(msg: WakuMessage) -> None:
 
 @given(_messages)
 def test_hash_ignores_encoding_choices(msg: WakuMessage) -> None:
-    # The hash must not depend on which presence rules an encoder used (PROTOCOL.md §2).
+    # The hash must not depend on which presence rules an encoder used (docs/PROTOCOL.md §2).
     again = WakuMessage.decode(msg.encode())
     assert message_hash("/waku/2/rs/16/32", again) == message_hash("/waku/2/rs/16/32", msg)

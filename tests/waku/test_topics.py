@@ -1,4 +1,4 @@
-"""Content topics, static-shard pubsub topics and autosharding (PROTOCOL.md §6)."""
+"""Content topics, static-shard pubsub topics and autosharding (docs/PROTOCOL.md §6)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def test_autoshard_vectors(js_waku_vectors: dict[str, Any], vid: str) -> None:
         with pytest.raises(TopicError):
             autoshard(topic, cluster, n)
     else:
-        # "observe": js-waku accepts a topic nwaku rejects; we follow nwaku (PROTOCOL.md §6.1).
+        # "observe": js-waku accepts a topic nwaku rejects; we follow nwaku (docs/PROTOCOL.md §6.1).
         assert e["expect"] == "observe"
         assert not topic.startswith("/")
         with pytest.raises(TopicError, match="must start with '/'"):
@@ -37,7 +37,7 @@ def test_autoshard_vectors(js_waku_vectors: dict[str, Any], vid: str) -> None:
 
 
 def test_implementations_rule_not_full_digest() -> None:
-    # PROTOCOL.md §6.3: 5 shards -> 2 by the implementations, 4 by the spec's full-digest reading.
+    # docs/PROTOCOL.md §6.3: 5 shards -> 2 by the implementations, 4 by the spec's full digest.
     assert shard_for("/toy-chat/2/huilong/proto", 5) == 2
 
 
