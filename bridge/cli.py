@@ -72,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="parley", description="Bridge Telegram and Discord with Waku / Status."
     )
+    parser.add_argument("--version", action="version", version=f"parley {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def with_config(p: argparse.ArgumentParser) -> None:
@@ -129,6 +130,15 @@ def _cmd_contracts_deploy(args: argparse.Namespace) -> int:
     settings = _load(args.config)
     status: int = asyncio.run(contracts_cli.run(args, settings))
     return status
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("parley")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def _scrypt_n(text: str) -> int:

@@ -173,6 +173,4 @@ def load_identity_key(
     try:
         return decrypt_key(keystore, passphrase.get_secret_value())
     except KeystoreError as exc:
-        raise KeyfileError(
-            f"cannot unlock {settings.keystore_path}: {exc} (wrong passphrase?)"
-        ) from None
+        raise KeyfileError(f"cannot unlock {settings.keystore_path}: {exc}") from None

@@ -199,7 +199,7 @@ def decrypt_key(keystore: dict[str, Any] | str, passphrase: str) -> bytes:
     except (ValueError, MemoryError) as exc:
         raise KeystoreError(f"key derivation failed: {exc}") from None
     if not hmac.compare_digest(keccak256(derived[16:32] + ciphertext), mac):
-        raise KeystoreError("wrong passphrase or corrupted keystore (MAC mismatch)")
+        raise KeystoreError("wrong passphrase (or a damaged keystore file: its MAC does not match)")
     private_key = _aes_128_ctr(derived[:16], iv, ciphertext)
     if not is_valid_private_key(private_key):
         raise KeystoreError("keystore decrypts to an invalid private key")
