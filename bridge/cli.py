@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import os
 import re
 import signal
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from bridge.config import ConfigError, Settings, load_config
+from bridge.datadir import ensure_private_dir, permission_warnings
 from bridge.keyfile import (
     KeyfileError,
     generate_passphrase,
@@ -223,7 +225,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
                 f"refusing to overwrite {names}; pass --force to replace "
                 "(a replaced identity key changes the bridge's address for good)"
             )
-    directory.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(directory)
 
     passphrase, passphrase_file = _init_passphrase(directory, args.force)
     private_key = generate_private_key()
@@ -235,9 +237,8 @@ def _cmd_init(args: argparse.Namespace) -> int:
     text = _set_key(text, "identity", "keystore", '"identity.json"')
     if passphrase_file is not None:
         text = _set_key(text, "identity", "passphrase_file", '"passphrase"')
-    tmp = config_path.with_name(".config.toml.tmp")
-    tmp.write_text(text, "utf-8")
-    os.replace(tmp, config_path)
+    # The config may come to hold tokens: private like the rest of the directory.
+    write_private_file(config_path, text, overwrite=True)
     # The written file must load as is (the example might have drifted from the code).
     load_config(config_path, env={})
 
@@ -264,6 +265,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     settings = _load(args.config)
     setup_logging(settings.bridge.log_level, secrets=settings.secrets())
+    for warning in permission_warnings(settings, args.config.resolve()):
+        logging.getLogger("bridge.cli").warning(warning)
     identity_key = load_identity_key(settings)
 
     def ready(bridge: Bridge) -> None:

@@ -38,6 +38,8 @@ from pydantic import (
     field_validator,
 )
 
+from bridge.config_secrets import resolve_webhook_tokens
+
 __all__ = [
     "AvatarSettings",
     "BridgeSettings",
@@ -404,6 +406,7 @@ def parse_config(
     # Env overrides edit the document; the caller's copy stays as it was.
     data = _canonical_sections(copy.deepcopy(dict(raw)), problems)
     from_env = _apply_env(data, os.environ if env is None else env, problems)
+    resolve_webhook_tokens(data, os.environ if env is None else env, base_dir, problems)
     problems += _unknown_keys(Settings, data, "")
     for section in _sections():
         # A missing section must still be validated (with the base_dir context), not built

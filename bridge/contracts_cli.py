@@ -18,6 +18,8 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bridge.keyfile import write_private_file
+
 if TYPE_CHECKING:
     from bridge.config import Settings
 
@@ -112,9 +114,7 @@ def _write_config(path: Path, written: dict[str, str]) -> bool:
         for k, v in written.items():
             print(f'  {k} = "{v}"', file=sys.stderr)
         return False
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(updated, "utf-8")
-    os.replace(tmp, path)
+    write_private_file(path, updated, overwrite=True)
     return True
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from bridge.datadir import create_private_file
 from bridge.tasks import cancel_and_wait
 
 __all__ = ["Migration", "SchemaTooNewError", "Store", "StoreError", "load_migrations"]
@@ -98,7 +99,8 @@ class Store:
         path_s = str(path)
         in_memory = path_s == ":memory:"
         if not in_memory:
-            Path(path_s).parent.mkdir(parents=True, exist_ok=True)
+            # Private from the first byte; SQLite gives -wal and -shm the same mode.
+            create_private_file(Path(path_s))
         db = await aiosqlite.connect(path_s, isolation_level=None)
         db.row_factory = aiosqlite.Row
         try:
