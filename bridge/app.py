@@ -24,6 +24,7 @@ from typing import IO, TYPE_CHECKING, Protocol, runtime_checkable
 from bridge.config import Settings
 from bridge.metrics import Metrics
 from bridge.store import Store
+from bridge.store.guard import check_database_file
 from bridge.waku.node import WakuNode
 from bridge.web.app import ComponentStatus, RouteRegistrar, create_web_app
 from bridge.web.server import HttpServer
@@ -81,7 +82,9 @@ class _StoreComponent:
         self._bridge = bridge
 
     async def start(self) -> None:
-        self._bridge._store = await Store.open(self._bridge.settings.store_path)
+        settings = self._bridge.settings
+        check_database_file(settings.store_path, keystore=settings.keystore_path)
+        self._bridge._store = await Store.open(settings.store_path)
 
     async def stop(self) -> None:
         store, self._bridge._store = self._bridge._store, None

@@ -108,6 +108,14 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--timeout", type=float, default=CHECK_TIMEOUT, help="seconds per probe")
     check.set_defaults(func=_cmd_check)
 
+    backup = commands.add_parser(
+        "backup", help="copy the database consistently, also while the bridge runs"
+    )
+    with_config(backup)
+    backup.add_argument("--to", type=Path, required=True, metavar="FILE", help="the copy")
+    backup.add_argument("--force", action="store_true", help="replace an existing FILE")
+    backup.set_defaults(func=_cmd_backup)
+
     keys = commands.add_parser("keys", help="show the bridge identity (public information only)")
     key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     address = key_commands.add_parser("address", help="print the bridge's Ethereum address")
@@ -284,15 +292,41 @@ def _cmd_run(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
         await run_bridge(settings, identity_key, stop=stop, on_ready=ready)
 
+    import sqlite3
+
     from bridge.store import StoreError
 
     try:
         asyncio.run(serve())
     except (OSError, StoreError) as exc:
-        # Typically a port already in use (the message names the address) or a database
-        # written by a newer Parley.
+        # Typically a port already in use (the message names the address), a database
+        # written by a newer Parley, or a damaged one.
         raise CliError(f"cannot start the bridge: {exc}") from None
+    except sqlite3.DatabaseError as exc:
+        raise CliError(
+            f"the database {settings.store_path} failed: {exc} "
+            "(if it is damaged, restore a backup: README, Backup and restore)"
+        ) from None
     print("Stopped.", flush=True)
+    return EXIT_OK
+
+
+# --- backup --------------------------------------------------------------------------------
+
+
+def _cmd_backup(args: argparse.Namespace) -> int:
+    from bridge.store import StoreError
+    from bridge.store.backup import backup_database
+
+    settings = _load(args.config)
+    try:
+        result = backup_database(settings.store_path, args.to, overwrite=args.force)
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    print(
+        f"Backed up {settings.store_path} to {result.path} "
+        f"({result.size} bytes, schema version {result.schema_version})"
+    )
     return EXIT_OK
 
 

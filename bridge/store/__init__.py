@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -114,6 +115,9 @@ class Store:
                 await db.execute(f"PRAGMA journal_size_limit={_JOURNAL_SIZE_LIMIT}")
             store = cls(db, path_s)
             await store._migrate(load_migrations())
+        except sqlite3.DatabaseError as exc:
+            await db.close()
+            raise StoreError(_open_failure(path_s, exc)) from None
         except BaseException:
             await db.close()
             raise
@@ -222,6 +226,16 @@ class Store:
                 raise
             await asyncio.shield(self.db.execute("COMMIT"))
             self._written.set()
+
+
+def _open_failure(path: str, exc: sqlite3.DatabaseError) -> str:
+    name = getattr(exc, "sqlite_errorname", "")
+    if name in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
+        return (
+            f"the database {path} is damaged ({exc}): restore it from a backup "
+            "(README: Backup and restore)"
+        )
+    return f"cannot open the database {path}: {exc}"
 
 
 def _split_sql(script: str) -> list[str]:
