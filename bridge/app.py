@@ -95,6 +95,8 @@ class _StoreComponent:
         store = self._bridge._store
         if store is None:
             return ComponentStatus(False, "closed")
+        if store.write_failure is not None:
+            return ComponentStatus(False, f"writes failing: {store.write_failure}")
         try:
             async with store.db.execute("SELECT 1") as cursor:
                 await cursor.fetchone()

@@ -87,6 +87,9 @@ class Store:
         self._lock = asyncio.Lock()
         self._written = asyncio.Event()
         self._checkpointer: asyncio.Task[None] | None = None
+        self.write_failure: str | None = None
+        """Why the last write failed for lack of disk (full, I/O error, read-only), or None
+        once a write has committed since; health reports it."""
 
     @classmethod
     async def open(
@@ -221,11 +224,50 @@ class Store:
                 raise
             try:
                 yield self.db
-            except BaseException:
-                await asyncio.shield(self.db.execute("ROLLBACK"))
+            except BaseException as exc:
+                self._note_failure(exc)
+                await asyncio.shield(self._rollback())
                 raise
-            await asyncio.shield(self.db.execute("COMMIT"))
+            try:
+                await asyncio.shield(self.db.execute("COMMIT"))
+            except sqlite3.Error as exc:
+                # A COMMIT that fails for lack of space may leave the transaction open;
+                # close it, or every later BEGIN fails too.
+                self._note_failure(exc)
+                await asyncio.shield(self._rollback())
+                raise
+            self.write_failure = None
             self._written.set()
+
+    async def _rollback(self) -> None:
+        # After SQLITE_FULL or an I/O error SQLite may already have rolled back by itself; a
+        # second ROLLBACK would fail and hide the error that matters.
+        if self.db.in_transaction:
+            await self.db.execute("ROLLBACK")
+
+    def _note_failure(self, exc: BaseException) -> None:
+        if isinstance(exc, sqlite3.Error) and _is_storage_failure(exc):
+            if self.write_failure is None:
+                log.error("database writes are failing: %s", exc)
+            self.write_failure = str(exc)
+
+
+# Primary result codes that mean the storage, not the statement, is the problem.
+_STORAGE_FAILURES = frozenset(
+    {
+        8,  # SQLITE_READONLY
+        10,  # SQLITE_IOERR (and its extended codes)
+        11,  # SQLITE_CORRUPT
+        13,  # SQLITE_FULL: the disk (or max_page_count) is full
+        14,  # SQLITE_CANTOPEN
+        26,  # SQLITE_NOTADB
+    }
+)
+
+
+def _is_storage_failure(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in _STORAGE_FAILURES
 
 
 def _open_failure(path: str, exc: sqlite3.DatabaseError) -> str:
