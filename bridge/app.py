@@ -311,6 +311,7 @@ def wire_features(
     from bridge.identity.install import install_identity
     from bridge.relay import install_relay
     from bridge.tips import install_tips
+    from bridge.web.home import home_routes, public_rooms
 
     commands = Commands(bridge.settings.bridge.name)
     relay = install_relay(bridge, commands, tuning=tuning)
@@ -330,6 +331,14 @@ def wire_features(
     )
     relay.add_observer(feed)
     install_tips(bridge, commands, notifier, rooms=relay)
+    settings = bridge.settings
+    bridge.add_routes(
+        home_routes(
+            settings.bridge.name,
+            lambda: public_rooms(relay.router.rooms, settings),
+            public_url=settings.web.public_url,
+        )
+    )
     relay.install_adapters(bridge)
     return relay
 
