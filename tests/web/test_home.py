@@ -8,9 +8,9 @@ from pathlib import Path
 import aiohttp
 
 from bridge.app import Bridge, wire_features
+from bridge.config import parse_config
 from bridge.web.home import PublicRoom, home_page
 from crypto.keys import generate_private_key
-from tests.test_app import settings_for
 
 HOSTILE = '<script>alert("x")</script>&'
 
@@ -27,15 +27,16 @@ def test_everything_on_the_page_is_escaped() -> None:
 
 
 async def test_home_page_of_a_running_bridge(tmp_path: Path) -> None:
-    settings = settings_for(
-        tmp_path,
-        bridge={"data_dir": "data", "name": "Parley <test>"},
-        web={"port": 0, "public_url": "https://bridge.example.org"},
-        rooms=[
+    raw: dict[str, object] = {
+        "bridge": {"data_dir": "data", "name": "Parley <test>"},
+        "waku": {"rest_port": 0},
+        "web": {"port": 0, "public_url": "https://bridge.example.org"},
+        "rooms": [
             {"name": "general", "telegram_chats": [-1001234567890], "waku_chat": "parley-general"},
             {"name": "secret", "waku_chat": "parley-secret", "waku_key": "11" * 32},
         ],
-    )
+    }
+    settings = parse_config(raw, base_dir=tmp_path, env={})
     bridge = Bridge(settings, generate_private_key())
     wire_features(bridge)
     async with bridge, aiohttp.ClientSession() as http:
