@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 DATA ?= data
 PYTHON ?= python3
 
-.PHONY: run test setup setup-test node chromium e2e lint typecheck pytest bench contracts contracts-check vectors
+.PHONY: run test setup setup-test node chromium e2e lint typecheck pytest bench contracts contracts-check vectors bench-relay bench-fakes bench-watcher
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -52,8 +52,18 @@ test: setup-test
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -q
 
+# Benchmarks print figures; they run with the venv's Python from the repository root.
 bench: setup-test
 	$(PY) bench/crypto.py
+
+bench-relay: setup-test
+	$(PY) bench/relay.py
+
+bench-fakes: setup-test
+	$(PY) bench/relay.py --fakes
+
+bench-watcher: setup-test
+	$(PY) bench/watcher.py
 
 # Rewrites the committed js-waku vectors with the pinned js-waku (tests/crypto/vectors/README.md).
 vectors: node_modules/.installed

@@ -108,7 +108,11 @@ def feed_page(entries: list[Entry], *, public_url: str, title: str) -> str:
     return "\n".join(parts)
 
 
-def atom_feed(entries: list[Entry], *, public_url: str, title: str) -> bytes:
+def atom_feed(
+    entries: list[Entry], *, public_url: str, title: str, updated: datetime | None = None
+) -> bytes:
+    """The Atom document; ``updated`` dates a feed without entries (default: now), which Atom
+    requires to have a date too."""
     ET.register_namespace("", ATOM_NS)
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -120,7 +124,7 @@ def atom_feed(entries: list[Entry], *, public_url: str, title: str) -> bytes:
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
     sub(feed, "id", f"{public_url}/feed")
     sub(feed, "title", title)
-    newest = max((e.created_at for e in entries), default=datetime(1970, 1, 1, tzinfo=UTC))
+    newest = max((e.created_at for e in entries), default=updated or datetime.now(UTC))
     sub(feed, "updated", rfc3339(newest))
     sub(feed, "link", rel="self", type="application/atom+xml", href=f"{public_url}/feed.atom")
     sub(feed, "link", rel="alternate", type="text/html", href=f"{public_url}/feed")
@@ -145,6 +149,9 @@ def feed_routes(
 ) -> RouteRegistrar:
     """Routes for ``Bridge.add_routes``; ``store`` gives the running bridge's store."""
     base = public_url.rstrip("/")
+    # An empty feed has been "updated" when this bridge started: stable across polls, so feed
+    # readers do not see a change on every request, and never 1970.
+    started = datetime.now(UTC)
 
     async def page(_request: web.Request) -> web.Response:
         entries = await entries_from_store(store())
@@ -157,7 +164,7 @@ def feed_routes(
     async def atom(_request: web.Request) -> web.Response:
         entries = await entries_from_store(store())
         return web.Response(
-            body=atom_feed(entries, public_url=base, title=title),
+            body=atom_feed(entries, public_url=base, title=title, updated=started),
             content_type="application/atom+xml",
             charset="utf-8",
         )
