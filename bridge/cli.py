@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from bridge.config import ConfigError, Settings, load_config
+from bridge.config import ConfigError, Settings, default_config_path, load_config
 from bridge.datadir import ensure_private_dir, permission_warnings
 from bridge.keyfile import (
     KeyfileError,
@@ -45,7 +45,6 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_INVALID = 2
 
-DEFAULT_CONFIG = "config.toml"
 PASSPHRASE_ENV = "PARLEY_KEY_PASSPHRASE"  # noqa: S105 (a variable name, not a secret)
 CHECK_TIMEOUT = 3.0
 
@@ -81,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--config",
             type=Path,
-            default=Path(os.environ.get("PARLEY_CONFIG", DEFAULT_CONFIG)),
+            default=default_config_path(),
             help="the config file (default: $PARLEY_CONFIG or ./config.toml)",
         )
 

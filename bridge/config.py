@@ -381,6 +381,14 @@ _SECTION_ALIASES = {"avatars": "nft"}
 # --- loading -------------------------------------------------------------------------------
 
 
+def default_config_path(env: Mapping[str, str] | None = None) -> Path:
+    """Where the CLI looks without ``--config``: ``$PARLEY_CONFIG``, else ``config.toml`` in
+    the working directory. An empty variable counts as unset, as everywhere in the config
+    (compose passes an unset one as empty)."""
+    env = os.environ if env is None else env
+    return Path(env.get("PARLEY_CONFIG") or "config.toml")
+
+
 def load_config(path: Path, env: Mapping[str, str] | None = None) -> Settings:
     """Read, override from ``env`` (default: ``os.environ``) and validate one config file.
 

@@ -18,6 +18,7 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bridge.config import default_config_path
 from bridge.keyfile import write_private_file
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ def add_arguments(subparsers: Any) -> argparse.ArgumentParser:
     deploy.add_argument(
         "--config",
         type=Path,
-        default=Path(os.environ.get("PARLEY_CONFIG", "config.toml")),
+        default=default_config_path(),
         help="the config file (default: $PARLEY_CONFIG or ./config.toml)",
     )
     deploy.add_argument(

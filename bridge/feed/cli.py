@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
+
+from bridge.config import default_config_path
 
 if TYPE_CHECKING:
     from bridge.feed.entry import AnchorEvent, Entry
@@ -41,7 +42,7 @@ def add_arguments(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--config",
         type=Path,
-        default=Path(os.environ.get("PARLEY_CONFIG", "config.toml")),
+        default=default_config_path(),
         help="the config file (default: $PARLEY_CONFIG or ./config.toml)",
     )
     parser.add_argument("--follow", action="store_true", help="keep printing new entries")
