@@ -358,7 +358,7 @@ class TelegramAdapter(Adapter):
         self._parts: _LRU[tuple[int, int], list[int]] = _LRU()
         # idempotency key -> ids already posted by an interrupted multi-part send
         self._progress: _LRU[str, list[int]] = _LRU()
-        # (chat, message) -> the emoji the bridge shows on it (a bot has one reaction)
+        # (chat, message) -> the emoji the bridge shows on it ("" none; a bot has one)
         self._reactions: _LRU[tuple[int, int], str] = _LRU()
         # old group id -> supergroup id, learnt from ChatMigrated and service messages
         self._migrated: dict[int, int] = {}
@@ -1072,30 +1072,33 @@ class TelegramAdapter(Adapter):
         self._parts.pop((chat, first))
 
     async def react(self, delivery: OutboundReaction) -> None:
-        emoji = _reaction_emoji(delivery.emoji)
-        if emoji is None:
-            log.debug("Telegram offers no %r reaction; skipped", delivery.emoji)
-            return
+        # A bot shows one reaction per message: the most used emoji of the people elsewhere
+        # that Telegram offers (the list is most used first), or none once nobody has one.
+        counts = delivery.counts
+        if not counts and delivery.added:
+            counts = ((delivery.emoji, 1),)  # a row queued by an older bridge
+        chosen = next(
+            (e for e in (_reaction_emoji(emoji) for emoji, _ in counts) if e is not None), None
+        )
         chat = _chat_id(delivery.target)
         mid = _message_id(delivery.native_id)
         key = (chat, mid)
-        current = self._reactions.get(key)
-        if not delivery.added and current is not None and current != emoji:
-            return  # the bridge shows another emoji now; a bot has just one reaction
+        current = self._reactions.get(key)  # "" = none shown; None = unknown (a restart)
+        if current is not None and current == (chosen or ""):
+            return  # what the bridge shows stays the same
+        if current is None and chosen is None and _reaction_emoji(delivery.emoji) is None:
+            return  # nothing Telegram could have shown
         try:
             await self._bot.set_message_reaction(
-                chat, mid, [ReactionTypeEmoji(emoji)] if delivery.added else []
+                chat, mid, [ReactionTypeEmoji(chosen)] if chosen is not None else []
             )
         except BadRequest as exc:
             # The chat limits reactions, or the message is gone: nothing to retry.
-            log.info("Telegram: reaction %s on %d/%d refused: %s", emoji, chat, mid, exc.message)
+            log.info("Telegram: reaction %s on %d/%d refused: %s", chosen, chat, mid, exc.message)
             return
         except TelegramError as exc:
             raise _delivery_error(exc) from exc
-        if delivery.added:
-            self._reactions[key] = emoji
-        else:
-            self._reactions.pop(key)
+        self._reactions[key] = chosen or ""
 
 
 class _SinkFailure(Exception):

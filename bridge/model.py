@@ -295,6 +295,10 @@ class OutboundReaction:
     emoji: str
     added: bool
     author: Author
+    counts: tuple[tuple[str, int], ...] = ()
+    """Everyone's reactions made outside ``target``, (emoji, people), most used first (ties:
+    most recent first); ``added`` says whether ``emoji`` is among them. Empty in rows queued
+    by an older bridge."""
 
 
 Delivery = OutboundMessage | OutboundEdit | OutboundDelete | OutboundReaction

@@ -502,6 +502,7 @@ class Outbox:
             emoji=reaction.emoji,
             added=reaction.added,
             author=reaction.author,
+            counts=reaction.counts,
         )
 
     async def _message(self, message_id: MessageId) -> StoredMessage | None:

@@ -86,6 +86,7 @@ class ReactPayload:
     emoji: str
     added: bool
     author: Author
+    counts: tuple[tuple[str, int], ...] = ()
 
 
 def encode_edit(text: RichText) -> str:
@@ -98,15 +99,18 @@ def decode_edit(payload: str | None) -> RichText:
     return decode_text(payload)
 
 
-def encode_react(emoji: str, added: bool, author: Author) -> str:
-    return json.dumps([emoji, added, encode_author(author)])
+def encode_react(
+    emoji: str, added: bool, author: Author, counts: Sequence[tuple[str, int]] = ()
+) -> str:
+    return json.dumps([emoji, added, encode_author(author), [list(c) for c in counts]])
 
 
 def decode_react(payload: str | None) -> ReactPayload:
     if payload is None:
         raise ValueError("a react row has no reaction")
-    emoji, added, author = json.loads(payload)
-    return ReactPayload(emoji, bool(added), decode_author(author))
+    emoji, added, author, *rest = json.loads(payload)  # rows of older bridges have no counts
+    counts = tuple((str(e), int(n)) for e, n in rest[0]) if rest else ()
+    return ReactPayload(emoji, bool(added), decode_author(author), counts)
 
 
 async def _one(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) -> Any | None:
