@@ -952,6 +952,20 @@ class DiscordAdapter(Adapter):
             return False
         return True
 
+    async def say_in_chat(self, chat_id: str, text: str) -> bool:
+        """Post ``text`` (plain) as the bot in a channel it can write to (a DM channel too)."""
+        client = self._client
+        if client is None or not self.is_connected() or not chat_id.isdigit():
+            return False
+        try:
+            target = client.get_partial_messageable(int(chat_id))
+            for part in split_for_discord(RichText.plain(text)):
+                await target.send(part, allowed_mentions=discord.AllowedMentions.none())
+        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.info("Discord: message to channel %s not sent: %s", chat_id, exc)
+            return False
+        return True
+
     # ------------------------------------------------------------------ webhooks
 
     def _configured_webhook(self, client: _Client, channel_id: int) -> discord.Webhook | None:

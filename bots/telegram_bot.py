@@ -120,6 +120,7 @@ VERIFIED_MARK: Final = "✓"
 # Bounded memories: enough for a busy day; losing old entries only degrades edits of very old
 # split messages and retries of very old partial sends.
 _MEMORY: Final = 10_000
+_SKIPPED_KEPT: Final = 20
 # Attempts at an update whose files cannot be fetched before relaying it with a notice.
 _DOWNLOAD_ATTEMPTS: Final = 3
 _ANONYMOUS_ADMIN_BOT: Final = 1087968824  # @GroupAnonymousBot, the "from" of anonymous admins
@@ -360,6 +361,9 @@ class TelegramAdapter(Adapter):
         self._progress: _LRU[str, list[int]] = _LRU()
         # (chat, message) -> the emoji the bridge shows on it ("" none; a bot has one)
         self._reactions: _LRU[tuple[int, int], str] = _LRU()
+        # update id -> why it was skipped (python-telegram-bot could not parse it)
+        self._skipped: OrderedDict[int, str] = OrderedDict()
+        self.skipped_updates = 0
         # old group id -> supergroup id, learnt from ChatMigrated and service messages
         self._migrated: dict[int, int] = {}
 
@@ -370,7 +374,9 @@ class TelegramAdapter(Adapter):
         return self._bot.username if self._ready else None
 
     def is_connected(self) -> bool:
-        return self._connected
+        # A poller that ended (it never should) is an intake that is down, whatever it said.
+        poller = self._poller
+        return self._connected and poller is not None and not poller.done()
 
     async def start(self, sink: InboundSink) -> None:
         """Check the token, publish the commands and start polling.
@@ -405,7 +411,9 @@ class TelegramAdapter(Adapter):
         if self._ready and self._offset:
             # Confirm what was processed, so that the next start does not see it again.
             with contextlib.suppress(TelegramError):
-                await self._bot.get_updates(offset=self._offset, timeout=0, limit=1)
+                await self._bot.do_api_request(
+                    "getupdates", api_kwargs={"offset": self._offset, "timeout": 0, "limit": 1}
+                )
         await self._close()
 
     async def _close(self) -> None:
@@ -450,12 +458,7 @@ class TelegramAdapter(Adapter):
             try:
                 if not self._ready:
                     await self._connect()
-                updates = await self._bot.get_updates(
-                    offset=self._offset,
-                    limit=100,
-                    timeout=self._poll_timeout,
-                    allowed_updates=list(ALLOWED_UPDATES),
-                )
+                updates = await self._get_updates()
             except RetryAfter as exc:
                 await asyncio.sleep(_seconds(exc))
                 continue
@@ -481,6 +484,14 @@ class TelegramAdapter(Adapter):
                 log.warning("Telegram polling failed (%s); retry #%d", exc, failures)
                 await asyncio.sleep(self._backoff(failures))
                 continue
+            except Exception:
+                # Whatever else goes wrong, the poller keeps going: a stopped poller is an
+                # intake that is silently gone.
+                self._connected = False
+                failures += 1
+                log.exception("Telegram polling failed; retry #%d", failures)
+                await asyncio.sleep(self._backoff(failures))
+                continue
             if not self._connected:
                 log.info("Telegram: polling")
             self._connected = True
@@ -488,7 +499,68 @@ class TelegramAdapter(Adapter):
             await self._process_batch(updates)
             if updates:
                 # Only now are the updates safe to confirm (next getUpdates carries the offset).
-                self._offset = updates[-1].update_id + 1
+                self._offset = max(self._offset, updates[-1].update_id + 1)
+
+    async def _get_updates(self) -> list[Update]:
+        """The next batch, parsed one update at a time.
+
+        ``Bot.get_updates`` parses the whole batch at once: one update python-telegram-bot
+        cannot parse fails every call from then on, at the same offset, and the intake stops
+        for good. Here such an update is skipped, recorded and logged once, and the offset moves
+        past it. (The method name is lower-case on purpose: Bot API method names are
+        case-insensitive, and ``do_api_request`` warns for names the library has a method for.)
+        """
+        raw = await self._bot.do_api_request(
+            "getupdates",
+            api_kwargs={
+                "offset": self._offset,
+                "limit": 100,
+                "timeout": self._poll_timeout,
+                "allowed_updates": list(ALLOWED_UPDATES),
+            },
+            read_timeout=self._request_timeout + self._poll_timeout,
+        )
+        if not isinstance(raw, list):
+            raise TelegramError(f"getUpdates answered {type(raw).__name__}, not a list")
+        updates: list[Update] = []
+        for item in raw:
+            update_id = item.get("update_id") if isinstance(item, dict) else None
+            try:
+                update = Update.de_json(item, self._bot)
+            except Exception as exc:
+                update = None
+                error = f"{type(exc).__name__}: {exc}"[:200]
+            else:
+                error = "not an update" if update is None else ""
+            if update is not None:
+                updates.append(update)
+                continue
+            if isinstance(update_id, int):
+                self._skip(update_id, error)
+        return updates
+
+    def _skip(self, update_id: int, error: str) -> None:
+        if update_id + 1 > self._offset:
+            self._offset = update_id + 1  # confirmed with the next getUpdates: never seen again
+        if update_id in self._skipped:
+            return
+        self._skipped[update_id] = error
+        while len(self._skipped) > _SKIPPED_KEPT:
+            self._skipped.popitem(last=False)
+        self.skipped_updates += 1
+        log.warning(
+            "Telegram update %d skipped: python-telegram-bot cannot parse it (%s)",
+            update_id,
+            error,
+        )
+
+    @property
+    def last_error(self) -> str | None:
+        """What /health shows next to the connection state: skipped updates, if any."""
+        if not self._skipped:
+            return None
+        update_id, error = next(reversed(self._skipped.items()))
+        return f"{self.skipped_updates} unparsable update(s) skipped, the last {update_id}: {error}"
 
     async def _process_batch(self, updates: Sequence[Update]) -> None:
         """Process one getUpdates answer; returns once every update in it is durable.
@@ -753,12 +825,10 @@ class TelegramAdapter(Adapter):
             return False
         name, raw = parsed
         private = message.chat.type == Chat.PRIVATE
-        addressed = "@" in text.split(None, 1)[0]
-        if self._commands.spec(name) is None:
-            if name == "start" and private:
-                name = "help"  # the DM opener: answer with the command list
-            elif not (private or addressed):
-                return False  # probably another bot's command: just conversation
+        if self._commands.spec(name) is None and name == "start" and private:
+            name = "help"  # the DM opener: answer with the command list
+        # An unknown /foo gets a short answer listing the commands; a command meant for
+        # another bot names it (/foo@otherbot), and parse_command_text leaves that alone.
         user = message.from_user
         request = CommandRequest(
             name=name,
@@ -845,6 +915,10 @@ class TelegramAdapter(Adapter):
             log.warning("Telegram: private message not sent: %s", exc)
             return False
         return True
+
+    async def say_in_chat(self, chat_id: str, text: str) -> bool:
+        """Post ``text`` (plain) as the bot in any chat it can write to (a private chat too)."""
+        return await self.send_private(chat_id, text)
 
     def _with_header(self, author: Author, source: ChatRef, text: RichText) -> RichText:
         name = self._display_name(author)
@@ -1074,16 +1148,19 @@ class TelegramAdapter(Adapter):
     async def react(self, delivery: OutboundReaction) -> None:
         # A bot shows one reaction per message: the most used emoji of the people elsewhere
         # that Telegram offers (the list is most used first), or none once nobody has one.
-        counts = delivery.counts
-        if not counts and delivery.added:
-            counts = ((delivery.emoji, 1),)  # a row queued by an older bridge
-        chosen = next(
-            (e for e in (_reaction_emoji(emoji) for emoji, _ in counts) if e is not None), None
-        )
         chat = _chat_id(delivery.target)
         mid = _message_id(delivery.native_id)
         key = (chat, mid)
         current = self._reactions.get(key)  # "" = none shown; None = unknown (a restart)
+        if delivery.counts is not None:
+            chosen = next(
+                (e for e in (_reaction_emoji(em) for em, _ in delivery.counts) if e), None
+            )
+        else:  # a row queued by an older bridge: this person's change alone
+            emoji = _reaction_emoji(delivery.emoji)
+            if emoji is None or (not delivery.added and current not in (None, emoji)):
+                return
+            chosen = emoji if delivery.added else None
         if current is not None and current == (chosen or ""):
             return  # what the bridge shows stays the same
         if current is None and chosen is None and _reaction_emoji(delivery.emoji) is None:

@@ -19,6 +19,7 @@ Chat commands owned here: ``/rooms``, ``/delete`` and the admin-only ``/room``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
@@ -43,6 +44,7 @@ from bridge.model import (
     DeleteMessage,
     DeliveryKind,
     Inbound,
+    MessageId,
     NativeId,
     NewMessage,
     OutboundDelete,
@@ -51,7 +53,7 @@ from bridge.model import (
 )
 from bridge.outbox import DEFAULT_PACING, Outbox, OutboxPolicy, Pace
 from bridge.router import Room, Router, RouterObserver, rooms_from_settings
-from bridge.store import Store, kv
+from bridge.store import Store, kv, outbox_rows
 from bridge.store import rooms as room_store
 from bridge.store.group_commit import GroupCommit
 from bridge.web.app import ComponentStatus
@@ -154,7 +156,22 @@ class RelayNotifier:
         self._relay = relay
 
     async def announce(self, chat: ChatRef, text: str) -> None:
-        await self._relay.router.announce(chat, text, author_name=self._relay.bridge_name)
+        queued = await self._relay.router.announce(chat, text, author_name=self._relay.bridge_name)
+        if queued is None:
+            # A chat in no room (a private chat with the bot, where /link is safest): the
+            # outbox has no route there, but whoever asked there must hear the result.
+            await self._say_directly(chat, text)
+
+    async def _say_directly(self, chat: ChatRef, text: str) -> bool:
+        adapter = self._relay.adapters.get(chat.platform)
+        say = getattr(adapter, "say_in_chat", None)
+        if say is None:
+            return False
+        try:
+            return bool(await say(str(chat.chat_id), text))
+        except Exception:
+            log.exception("message to %s failed", chat)
+            return False
 
     async def announce_room(self, chat: ChatRef, text: str) -> None:
         room = self._relay.router.room_of(chat)
@@ -465,32 +482,55 @@ class Relay:
             raise UsageError("Reply to the message you want to delete.")
         stored = await self.router.lookup(request.chat, native)
         if stored is None:
-            return CommandReply("The bridge did not relay that message.", private=True)
+            return CommandReply("The bridge did not relay that message.")
         own = (
             stored.author.platform == request.author.platform
             and stored.author.user_id == request.author.user_id
         )
         if not (own or request.is_admin):
-            return CommandReply(
-                "Only the message's author or a bridge admin can delete it.", private=True
-            )
+            return CommandReply("Only the message's author or a bridge admin can delete it.")
+        since = await outbox_rows.last_id(self.bridge.store.db)
         await self.router.handle(DeleteMessage(stored.source, stored.native_id))
         # The copies go through the outbox; the original and the command are ours to try.
+        results: dict[ChatRef, str | None] = {}
         if stored.source.platform != "waku":
-            await self._try_delete(stored.source, stored.native_id)
+            results[stored.source] = await self._try_delete(stored.source, stored.native_id)
         if request.native_id is not None:
             await self._try_delete(request.chat, request.native_id)
-        return CommandReply("Deleted everywhere.", private=True)
+        for target, state, error in await self._wait_outcomes(stored.id, since):
+            results[target] = (
+                None
+                if state in ("delivered", "skipped")
+                else ("still trying" if state in ("pending", "sending") else (error or "failed"))
+            )
+        return CommandReply(_delete_report(results))
 
-    async def _try_delete(self, chat: ChatRef, native: NativeId) -> None:
+    async def _wait_outcomes(
+        self, message_id: MessageId, since: int
+    ) -> list[tuple[ChatRef, outbox_rows.OutboxState, str | None]]:
+        """The delete rows' outcomes, once all are final or ``_DELETE_WAIT`` seconds passed."""
+        db = self.bridge.store.db
+        deadline = time.monotonic() + _DELETE_WAIT
+        while True:
+            found = await outbox_rows.outcomes(db, message_id, "delete", since)
+            if time.monotonic() >= deadline or all(
+                state not in ("pending", "sending") for _, state, _ in found
+            ):
+                return found
+            await asyncio.sleep(0.05)
+
+    async def _try_delete(self, chat: ChatRef, native: NativeId) -> str | None:
+        """Delete one message now; None when it went, else why not."""
         adapter = self.adapters.get(chat.platform)
         if adapter is None:
-            return
+            return "not connected"
         key = f"cmd-delete-{secrets.token_hex(6)}"
         try:
             await adapter.delete(OutboundDelete(target=chat, idempotency_key=key, native_id=native))
         except Exception as exc:  # no rights (Telegram needs admin), already gone, ...
             log.info("could not delete %s in %s: %s", native, chat, exc)
+            return str(exc) or type(exc).__name__
+        return None
 
     async def _cmd_room(self, request: CommandRequest) -> CommandReply:
         action = request.args[0].lower() if request.args else ""
@@ -595,6 +635,28 @@ class Relay:
         else:
             lines.append("no delivery errors")
         return CommandReply("\n".join(lines))
+
+
+_DELETE_WAIT = 8.0
+"""Seconds /delete waits for the copies' deletions before it reports."""
+# Refusals as platforms word them, and what the admin can do about them.
+_DELETE_HINTS = (
+    ("can't be deleted", "the bot needs to be an admin with the Delete messages right"),
+    ("missing permissions", "the bot needs the Manage Messages permission"),
+)
+
+
+def _delete_report(results: Mapping[ChatRef, str | None]) -> str:
+    """``Deleted on …; not deleted on <platform>: <why>`` for /delete."""
+    done = sorted({chat.platform for chat, error in results.items() if error is None})
+    lines = ["Deleted on " + ", ".join(done) + "." if done else "Deleted nowhere."]
+    for chat, error in sorted(results.items(), key=lambda item: str(item[0])):
+        if error is None:
+            continue
+        why = error.splitlines()[0][:200]
+        hint = next((h for phrase, h in _DELETE_HINTS if phrase in why.lower()), None)
+        lines.append(f"Not deleted on {chat.platform}: {why}" + (f" ({hint})." if hint else "."))
+    return "\n".join(lines)
 
 
 # The config's pattern for room names (bridge.config.RoomSettings.name).

@@ -3,9 +3,19 @@ python-telegram-bot and discord.py against the protocol-level stand-ins."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import re
 from pathlib import Path
+from typing import Any
 
-from tests.e2e.harness import running_bridge
+import aiohttp
+
+from bridge.identity.service import short_address
+from tests.e2e.harness import TIMEOUT, Harness, running_bridge
+from tests.e2e.test_identity_e2e import KEY_ONE, _address, _link
+from tests.fakes.telegram import FakeMessage
+from tests.fakes.telegram import FakeUser as TgUser
 
 
 async def test_reactions_of_several_people_are_aggregated(tmp_path: Path) -> None:
@@ -50,3 +60,133 @@ async def test_reactions_of_several_people_are_aggregated(tmp_path: Path) -> Non
         await h.tg.wait_until(lambda: h.tg_bot.id not in original.reactions, 10)
         # The Telegram people's reactions never came back to Discord as the bot's.
         assert not bot_has("🔥")
+
+
+async def _group_answer(h: Harness, user: TgUser, text: str, **kw: Any) -> FakeMessage:
+    """``user`` sends ``text`` in the group; the bot's reply to it there."""
+    command = h.tg.user_sends(h.tg_group, user, text, **kw)
+    return await h.tg.wait_for_sent(lambda m: m.reply_to is command, TIMEOUT, chat=h.tg_group)
+
+
+async def test_answers_in_the_group_unless_they_hold_a_one_time_link(tmp_path: Path) -> None:
+    async with running_bridge(tmp_path) as h:
+        # Alice never opened a private chat with the bot: answers that reveal nothing reach
+        # her in the group, not as "open a private chat and press Start".
+        usage = await _group_answer(h, h.alice, "/delete")
+        assert usage.content.startswith("Reply to the message you want to delete.")
+        refused = await _group_answer(h, h.alice, "/room status")
+        assert refused.content == "/room is for bridge admins only."
+        unknown = await _group_answer(h, h.alice, "/foo")
+        assert unknown.content.startswith("Unknown command /foo. Commands: ")
+        assert "/help" in unknown.content and "/rooms" in unknown.content
+        assert "/room " not in unknown.content  # admin commands are not offered to her
+        unlinked = await _group_answer(h, h.alice, "/unlink")
+        assert unlinked.content == "Nothing to unlink: you have no linked wallet."
+        assert not any("press Start" in m.content for m in h.tg.sent_messages(h.tg_group))
+        # Only the one-time link stays private: the hint is for that.
+        hint = await _group_answer(h, h.alice, "/link")
+        assert "open a private chat with @parley_bot and press Start" in hint.content
+        assert "/link/" not in hint.content
+        # On Discord the same answers are visible to the channel, the link ephemeral.
+        await h.dc.wait_for(lambda: h.dc.commands)
+        interaction = h.dc.user_invokes_command("delete", {}, h.channel.id, h.bob)
+        await h.dc.wait_for(lambda: interaction.responses)
+        assert not interaction.responses[0].ephemeral
+        link = h.dc.user_invokes_command("link", {}, h.channel.id, h.bob)
+        await h.dc.wait_for(lambda: link.responses)
+        assert link.responses[0].ephemeral
+
+
+async def test_delete_reports_what_was_and_was_not_deleted(tmp_path: Path) -> None:
+    async with running_bridge(tmp_path) as h:
+        # The bot is a plain member of the group: Telegram refuses it Alice's message.
+        h.tg.set_member(h.tg_group, h.tg_bot, "member")
+        original = h.tg.user_sends(h.tg_group, h.alice, "oops wrong chat")
+        await h.dc_copy("oops wrong chat")
+        await h.waku_copy("oops wrong chat")
+        await h.settle()
+        report = await _group_answer(h, h.alice, "/delete", reply_to=original)
+        assert not original.deleted
+        assert h.dc_messages("oops wrong chat") == []
+        lines = report.content.splitlines()
+        assert lines[0] == "Deleted on discord, waku."
+        assert lines[1].startswith("Not deleted on telegram: ")
+        assert "Message can't be deleted" in lines[1]
+        assert "the bot needs to be an admin with the Delete messages right" in lines[1]
+
+        # A Discord message deleted with /delete by its author: everything goes.
+        sent = h.dc.user_sends(h.channel.id, h.bob, "bob regrets")
+        tg_copy = await h.tg_copy("bob regrets")
+        await h.settle()
+        interaction = h.dc.user_invokes_command(
+            "delete", {"message": sent["id"]}, h.channel.id, h.bob
+        )
+        await h.dc.wait_for(lambda: interaction.responses, TIMEOUT)
+        final = await h.dc.wait_for(
+            lambda: [
+                r.data.get("content")
+                for r in interaction.responses
+                if isinstance(r.data.get("content"), str)
+            ],
+            TIMEOUT,
+        )
+        assert final[-1] == "Deleted on discord, telegram, waku."
+        assert tg_copy.deleted
+
+
+async def test_link_in_a_private_chat_confirms_there(tmp_path: Path) -> None:
+    async with running_bridge(tmp_path) as h, aiohttp.ClientSession() as http:
+        h.tg.user_starts_bot(h.alice)
+        dm = h.tg.private_chat(h.alice)
+        h.tg.user_sends(dm, h.alice, "/link")
+        sent = await h.tg.wait_for_sent(lambda m: "/link/" in m.content, TIMEOUT, chat=dm)
+        token = re.search(r"/link/([A-Za-z0-9_\-]{43})", sent.content)
+        assert token is not None
+        await _link(http, h, token.group(1), KEY_ONE)
+        wallet = short_address(_address(KEY_ONE))
+        told = await h.tg.wait_for_sent(lambda m: " linked 0x" in m.content, TIMEOUT, chat=dm)
+        assert told.content == f"@alice_tg linked {wallet}"
+
+
+async def _get(h: Harness, path: str) -> tuple[int, str]:
+    async with aiohttp.ClientSession() as http, http.get(h.web_url + path) as resp:
+        return resp.status, await resp.text()
+
+
+def _metric(body: str, line_start: str) -> float | None:
+    for line in body.splitlines():
+        if line.startswith(line_start):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+async def test_telegram_intake_skips_an_unparsable_update_and_reports_a_dead_poller(
+    tmp_path: Path,
+) -> None:
+    async with running_bridge(tmp_path) as h:
+        # A reaction update without message_id: python-telegram-bot cannot build it.
+        bad = h.tg.push_raw_update(
+            "message_reaction",
+            {"chat": h.tg_group.to_api(), "user": h.alice.to_api(), "date": 1},
+        )
+        h.tg.user_sends(h.tg_group, h.alice, "after the bad update")
+        await h.dc_copy("after the bad update")
+        status, body = await _get(h, "/health")
+        assert status == 200, body
+        assert f"1 unparsable update(s) skipped, the last {bad}: TypeError" in body
+        # The offset moved past it: a restart does not meet it again.
+        await h.restart()
+        h.tg.user_sends(h.tg_group, h.alice, "after the restart")
+        await h.dc_copy("after the restart")
+        status, body = await _get(h, "/health")
+        assert "unparsable" not in body
+
+        # A poller that ended is reported as down.
+        [poller] = [t for t in asyncio.all_tasks() if t.get_name() == "telegram-poll"]
+        poller.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await poller
+        status, body = await _get(h, "/health")
+        assert status == 503, body
+        _, metrics = await _get(h, "/metrics")
+        assert _metric(metrics, 'component_up{component="telegram"}') == 0.0

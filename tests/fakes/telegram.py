@@ -796,6 +796,14 @@ class FakeTelegram:
         self._notify()
         return msg
 
+    def push_raw_update(self, kind: str, payload: JSON, bot: FakeBot | None = None) -> int:
+        """Queue an update exactly as given (e.g. one a client library cannot parse, as
+        Telegram sends when the Bot API grows a field); returns its update_id."""
+        target = self._one_bot(bot)
+        self._push(target, kind, payload)
+        self._notify()
+        return target.next_update_id
+
     def user_presses_button(
         self, chat: FakeChat, user: FakeUser, message: FakeMessage | int, data: str
     ) -> str:
