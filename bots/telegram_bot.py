@@ -87,12 +87,14 @@ from bots.base import (
 from bridge.commands import CommandReply, CommandRequest, Commands, parse_command_text, split_args
 from bridge.formatting import (
     TELEGRAM_LIMIT,
+    human_size,
     split_for_telegram,
     split_rich,
     to_telegram,
     utf16_len,
 )
 from bridge.formatting import from_telegram as _from_telegram_entities
+from bridge.store.parts import PartsMemory
 from bridge.tasks import cancel_and_wait
 
 __all__ = [
@@ -168,16 +170,6 @@ class _PublicResolver(aiohttp.abc.AbstractResolver):
 
     async def close(self) -> None:
         await self._inner.close()
-
-
-def _human_size(size: int | None) -> str:
-    if size is None:
-        return "size unknown"
-    if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.1f} MB"
-    if size >= 1024:
-        return f"{size / 1024:.0f} KB"
-    return f"{size} B"
 
 
 def _clean_name(name: str) -> str:
@@ -306,6 +298,7 @@ class TelegramAdapter(Adapter):
         max_retry_delay: float = 60.0,
         allow_private_urls: bool = False,
         verified_avatar_prefix: str | None = None,
+        parts: PartsMemory | None = None,
     ) -> None:
         """``verified_avatar_prefix``: the bridge's own avatar URL prefix (``<public
         url>/avatars/``); authors whose ``avatar_url`` starts with it have a verified NFT
@@ -313,6 +306,7 @@ class TelegramAdapter(Adapter):
         if not token:
             raise ValueError("a Telegram bot token is required (from @BotFather)")
         self._verified_prefix = verified_avatar_prefix
+        self._memory = parts
         self._commands = commands
         self._admins = frozenset(admins)
         self._max_download = max(0, min(max_attachment_bytes, DOWNLOAD_LIMIT))
@@ -356,7 +350,7 @@ class TelegramAdapter(Adapter):
         self._offset = 0
         self._attempts: dict[int, int] = {}
         # (chat, first part id) -> the other parts of a split message
-        self._parts: _LRU[tuple[int, int], list[int]] = _LRU()
+        self._parts: _LRU[tuple[int, int], list[tuple[int, str]]] = _LRU()
         # idempotency key -> ids already posted by an interrupted multi-part send
         self._progress: _LRU[str, list[int]] = _LRU()
         # (chat, message) -> the emoji the bridge shows on it ("" none; a bot has one)
@@ -769,12 +763,12 @@ class TelegramAdapter(Adapter):
         notices: list[str] = []
         for kind, file_id, name, mime, size in found:
             if size is not None and size > self._max_download:
-                notices.append(f"[file too large to relay: {name} ({_human_size(size)})]")
+                notices.append(f"[file too large to relay: {name} ({human_size(size)})]")
                 continue
             try:
                 data = await self._download(file_id)
             except _TooLarge as exc:
-                notices.append(f"[file too large to relay: {name} ({_human_size(exc.size)})]")
+                notices.append(f"[file too large to relay: {name} ({human_size(exc.size)})]")
                 continue
             except (_Unavailable, BadRequest):
                 notices.append(f"[file could not be relayed: {name}]")
@@ -920,10 +914,12 @@ class TelegramAdapter(Adapter):
         """Post ``text`` (plain) as the bot in any chat it can write to (a private chat too)."""
         return await self.send_private(chat_id, text)
 
-    def _with_header(self, author: Author, source: ChatRef, text: RichText) -> RichText:
+    def _header(self, author: Author, source: ChatRef) -> RichText:
         name = self._display_name(author)
-        header = RichText(f"{name} ({source.platform}): ", (Span("bold", 0, len(name)),))
-        return _concat(header, text)
+        return RichText(f"{name} ({source.platform}): ", (Span("bold", 0, len(name)),))
+
+    def _with_header(self, author: Author, source: ChatRef, text: RichText) -> RichText:
+        return _concat(self._header(author, source), text)
 
     def _target(self, ref: ChatRef) -> int:
         chat = _chat_id(ref)
@@ -935,10 +931,18 @@ class TelegramAdapter(Adapter):
             if delivery.is_announcement
             else self._with_header(delivery.author, delivery.source, delivery.text)
         )
+        # Every file of a message carries the sender's name, not only the first.
+        label = (
+            RichText("")
+            if delivery.is_announcement
+            else self._header(delivery.author, delivery.source)
+        )
         chat = self._target(delivery.target)
         reply_to = _message_id(delivery.reply_to) if delivery.reply_to is not None else None
         try:
-            ids = await self._post(delivery.idempotency_key, chat, rich, delivery, reply_to)
+            posted = await self._post(
+                delivery.idempotency_key, chat, rich, label, delivery, reply_to
+            )
         except ChatMigrated as exc:
             self._migrated[chat] = exc.new_chat_id
             log.warning(
@@ -947,28 +951,54 @@ class TelegramAdapter(Adapter):
                 exc.new_chat_id,
             )
             try:
-                ids = await self._post(
-                    delivery.idempotency_key, exc.new_chat_id, rich, delivery, None
+                posted = await self._post(
+                    delivery.idempotency_key, exc.new_chat_id, rich, label, delivery, None
                 )
             except TelegramError as again:
                 raise _delivery_error(again) from again
         except TelegramError as exc:
             raise _delivery_error(exc) from exc
         self._progress.pop(delivery.idempotency_key)
-        if len(ids) > 1:
-            self._parts[(chat, ids[0])] = ids[1:]
-        return NativeId(str(ids[0]))
+        first = posted[0][0]
+        if len(posted) > 1 or posted[0][1] == _CAPTIONED:
+            await self._keep_layout(_chat_id(delivery.target), first, posted)
+        return NativeId(str(first))
+
+    async def _keep_layout(self, chat: int, first: int, layout: list[tuple[int, str]]) -> None:
+        """Remember how a copy was posted (memory, and the store across restarts)."""
+        self._parts[(chat, first)] = layout
+        if self._memory is None:
+            return
+        try:
+            await self._memory.put(str(chat), str(first), [list(p) for p in layout])
+        except Exception:
+            log.exception("Telegram: could not record the parts of %d/%d", chat, first)
+
+    async def _layout(self, chat: int, first: int) -> list[tuple[int, str]]:
+        known = self._parts.get((chat, first))
+        if known is None and self._memory is not None:
+            try:
+                raw = await self._memory.get(str(chat), str(first))
+            except Exception:
+                log.exception("Telegram: could not read the parts of %d/%d", chat, first)
+                raw = None
+            known = _parse_layout(raw)
+            if known:
+                self._parts[(chat, first)] = known
+        return known or [(first, _TEXT)]
 
     async def _post(
         self,
         key: str,
         chat: int,
         rich: RichText,
+        label: RichText,
         delivery: OutboundMessage,
         reply_to: int | None,
-    ) -> list[int]:
-        """Post every part of a message; on a retry, skip the parts an earlier attempt posted."""
-        steps = await self._plan(rich, delivery.attachments)
+    ) -> list[tuple[int, str]]:
+        """Post every part of a message; on a retry, skip the parts an earlier attempt posted.
+        Returns (message id, kind) per part: ``_CAPTIONED``, ``_FILE`` or ``_TEXT``."""
+        steps = await self._plan(rich, label, delivery.attachments)
         done = self._progress.get(key) or []
         self._progress[key] = done
         for i, step in enumerate(steps):
@@ -980,10 +1010,13 @@ class TelegramAdapter(Adapter):
                 else None
             )
             done.append(await self._post_one(chat, step, reply))
-        return list(done)
+        kinds = [_TEXT if att is None else _FILE for _, att, _ in steps]
+        if _FILE in kinds:
+            kinds[kinds.index(_FILE)] = _CAPTIONED
+        return list(zip(done, kinds, strict=True))
 
     async def _plan(
-        self, rich: RichText, attachments: Sequence[Attachment]
+        self, rich: RichText, label: RichText, attachments: Sequence[Attachment]
     ) -> list[tuple[RichText, Attachment | None, bytes | None]]:
         """The messages to send, in order: (text or caption, file, its bytes)."""
         files: list[tuple[Attachment, bytes]] = []
@@ -993,7 +1026,7 @@ class TelegramAdapter(Adapter):
                 data = await self._attachment_bytes(att)
             except _TooLarge as exc:
                 size = att.size if att.size is not None else exc.size
-                notices.append(f"[file too large to relay: {att.filename} ({_human_size(size)})]")
+                notices.append(f"[file too large to relay: {att.filename} ({human_size(size)})]")
                 continue
             except _Unavailable:
                 notices.append(f"[file could not be relayed: {att.filename}]")
@@ -1004,13 +1037,9 @@ class TelegramAdapter(Adapter):
         steps: list[tuple[RichText, Attachment | None, bytes | None]] = []
         rest = rich
         if files:
-            if utf16_len(rich.text) <= CAPTION_LIMIT:
-                caption, rest = rich, RichText("")
-            else:
-                pieces = split_rich(rich, CAPTION_LIMIT, measure="utf16")
-                caption, rest = pieces[0], _concat(*pieces[1:])
+            caption, rest = _caption_and_rest(rich)
             for i, (att, data) in enumerate(files):
-                steps.append((caption if i == 0 else RichText(""), att, data))
+                steps.append((caption if i == 0 else label, att, data))
         for text, entities in split_for_telegram(rest):
             steps.append((_to_rich(text, entities), None, None))
         return steps
@@ -1080,29 +1109,52 @@ class TelegramAdapter(Adapter):
         return sent.message_id
 
     async def edit(self, delivery: OutboundEdit) -> None:
-        chat = _chat_id(delivery.target)
+        """Rewrite every part of the copy: the caption of its file (1,024 units), then the
+        text parts, sending new parts when the text grew and deleting those it no longer
+        needs (the layout is recorded, so this holds after a restart too)."""
+        key_chat = _chat_id(delivery.target)
+        chat = self._target(delivery.target)
         first = _message_id(delivery.native_id)
         rich = self._with_header(delivery.author, delivery.source, delivery.text)
-        ids = [first, *(self._parts.get((chat, first)) or [])]
-        parts = split_for_telegram(rich)
+        layout = await self._layout(key_chat, first)
+        captioned = [mid for mid, kind in layout if kind == _CAPTIONED]
+        if captioned:
+            caption, rest = _caption_and_rest(rich)
+            texts = split_for_telegram(rest) if rest.text else []
+        else:
+            texts = split_for_telegram(rich)
+        old_texts = [mid for mid, kind in layout if kind == _TEXT]
+        kept = [(mid, kind) for mid, kind in layout if kind != _TEXT]
         try:
-            for i, mid in enumerate(ids):
-                if i >= len(parts):
-                    await self._bot.delete_messages(chat, ids[i:])
-                    ids = ids[:i]
-                    break
-                await self._edit_one(chat, mid, *parts[i])
-            for text, entities in parts[len(ids) :]:
-                # The new text is longer: the overflow follows as new messages.
+            if captioned:
+                await self._edit_caption(chat, captioned[0], caption)
+            for i, (text, entities) in enumerate(texts):
+                if i < len(old_texts):
+                    await self._edit_one(chat, old_texts[i], text, entities)
+                    kept.append((old_texts[i], _TEXT))
+                    continue
+                # The new text is longer: the overflow follows as new messages, remembered at
+                # once so that a retry of this edit rewrites them instead of posting them again.
                 sent = await self._bot.send_message(chat, text, entities=_entities(entities))
-                ids.append(sent.message_id)
-                self._parts[(chat, first)] = ids[1:]
+                kept.append((sent.message_id, _TEXT))
+                await self._keep_layout(key_chat, first, list(kept))
+            stale = old_texts[len(texts) :]
+            if stale:
+                await self._bot.delete_messages(chat, stale)
         except TelegramError as exc:
             raise _delivery_error(exc) from exc
-        if len(ids) > 1:
-            self._parts[(chat, first)] = ids[1:]
-        else:
-            self._parts.pop((chat, first))
+        if kept != layout:
+            await self._keep_layout(key_chat, first, kept)
+
+    async def _edit_caption(self, chat: int, mid: int, caption: RichText) -> None:
+        text, raw = to_telegram(caption)
+        try:
+            await self._bot.edit_message_caption(
+                chat_id=chat, message_id=mid, caption=text, caption_entities=_entities(raw)
+            )
+        except BadRequest as exc:
+            if "message is not modified" not in exc.message.lower():
+                raise
 
     async def _edit_one(
         self, chat: int, mid: int, text: str, entities: list[dict[str, Any]]
@@ -1129,9 +1181,10 @@ class TelegramAdapter(Adapter):
                     raise
 
     async def delete(self, delivery: OutboundDelete) -> None:
-        chat = _chat_id(delivery.target)
+        key_chat = _chat_id(delivery.target)
+        chat = self._target(delivery.target)
         first = _message_id(delivery.native_id)
-        ids = [first, *(self._parts.get((chat, first)) or [])]
+        ids = [mid for mid, _ in await self._layout(key_chat, first)]
         try:
             if len(ids) == 1:
                 await self._bot.delete_message(chat, first)
@@ -1143,7 +1196,9 @@ class TelegramAdapter(Adapter):
                 raise _delivery_error(exc) from exc
         except TelegramError as exc:
             raise _delivery_error(exc) from exc
-        self._parts.pop((chat, first))
+        if self._parts.pop((key_chat, first)) is not None and self._memory is not None:
+            with contextlib.suppress(Exception):
+                await self._memory.forget(str(key_chat), str(first))
 
     async def react(self, delivery: OutboundReaction) -> None:
         # A bot shows one reaction per message: the most used emoji of the people elsewhere
@@ -1186,6 +1241,36 @@ class _SinkFailure(Exception):
 
 class _DownloadFailed(Exception):
     """A file could not be downloaded this time; the update is retried."""
+
+
+_TEXT: Final = "t"
+_FILE: Final = "f"
+_CAPTIONED: Final = "c"
+"""Kinds of the parts of a copy: a text message, a file, the file that carries the caption."""
+
+
+def _parse_layout(raw: Any) -> list[tuple[int, str]] | None:
+    if not isinstance(raw, list) or not raw:
+        return None
+    layout: list[tuple[int, str]] = []
+    for item in raw:
+        if (
+            not isinstance(item, list)
+            or len(item) != 2
+            or not isinstance(item[0], int)
+            or item[1] not in (_TEXT, _FILE, _CAPTIONED)
+        ):
+            return None
+        layout.append((item[0], item[1]))
+    return layout
+
+
+def _caption_and_rest(rich: RichText) -> tuple[RichText, RichText]:
+    """A file's caption (Telegram allows 1,024 UTF-16 units) and the text that follows it."""
+    if utf16_len(rich.text) <= CAPTION_LIMIT:
+        return rich, RichText("")
+    pieces = split_rich(rich, CAPTION_LIMIT, measure="utf16")
+    return pieces[0], _concat(*pieces[1:])
 
 
 def _looks_like_ip(host: str) -> bool:

@@ -56,6 +56,7 @@ from bridge.router import Room, Router, RouterObserver, rooms_from_settings
 from bridge.store import Store, kv, outbox_rows
 from bridge.store import rooms as room_store
 from bridge.store.group_commit import GroupCommit
+from bridge.store.parts import StoredParts
 from bridge.web.app import ComponentStatus
 
 if TYPE_CHECKING:
@@ -377,6 +378,7 @@ class Relay:
             retry_delay=self.tuning.telegram_retry_delay,
             max_retry_delay=self.tuning.telegram_max_retry_delay,
             verified_avatar_prefix=f"{self.settings.web.public_url}/avatars/",
+            parts=StoredParts(lambda: self.bridge.store, "telegram"),
         )
 
     def _make_discord(self) -> Adapter:
@@ -400,6 +402,7 @@ class Relay:
             history_cursor=KvHistoryCursor(self.bridge),
             request_timeout=self.tuning.discord_request_timeout,
             guild_ready_timeout=self.tuning.discord_guild_ready_timeout,
+            parts=StoredParts(lambda: self.bridge.store, "discord"),
         )
 
     def _make_waku(self) -> Adapter:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import re
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+from PIL import Image
 
 from bridge.identity.service import short_address
 from tests.e2e.harness import TIMEOUT, Harness, running_bridge
@@ -60,6 +62,12 @@ async def test_reactions_of_several_people_are_aggregated(tmp_path: Path) -> Non
         await h.tg.wait_until(lambda: h.tg_bot.id not in original.reactions, 10)
         # The Telegram people's reactions never came back to Discord as the bot's.
         assert not bot_has("🔥")
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
 
 
 async def _group_answer(h: Harness, user: TgUser, text: str, **kw: Any) -> FakeMessage:
@@ -190,3 +198,55 @@ async def test_telegram_intake_skips_an_unparsable_update_and_reports_a_dead_pol
         assert status == 503, body
         _, metrics = await _get(h, "/metrics")
         assert _metric(metrics, 'component_up{component="telegram"}') == 0.0
+
+
+def _words(count: int, tag: str) -> str:
+    return " ".join(f"{tag}{i:04d}" for i in range(count))
+
+
+async def test_edits_that_grow_and_shrink_keep_the_parts_in_step(tmp_path: Path) -> None:
+    async with running_bridge(tmp_path) as h:
+        original = h.tg.user_sends(h.tg_group, h.alice, "short start")
+        copy = await h.dc_copy("short start")
+        # 3,500 characters: two parts on Discord, no text dropped.
+        long_text = _words(583, "g")
+        assert len(long_text) >= 3_490
+        h.tg.user_edits(h.tg_group, original, long_text)
+
+        def dc_parts(tag: str) -> list[dict[str, Any]]:
+            return [m for m in h.dc.messages(h.channel.id) if tag in m["content"]]
+
+        await h.dc.wait_for(lambda: len(dc_parts("g0")) == 2 and "g0582" in str(dc_parts("g0")))
+        assert int(dc_parts("g0")[0]["id"]) == int(copy["id"])
+        assert all(len(m["content"]) <= 2000 for m in dc_parts("g0"))
+        assert "…" not in dc_parts("g0")[-1]["content"]
+
+        # After a restart the parts are still known: growing adds a third, shrinking removes.
+        await h.settle()
+        await h.restart()
+        h.tg.user_edits(h.tg_group, original, _words(900, "h"))
+        await h.dc.wait_for(lambda: len(dc_parts("h0")) == 3 and "h0899" in str(dc_parts("h0")))
+        assert dc_parts("g0") == []
+        h.tg.user_edits(h.tg_group, original, "short again")
+        await h.dc.wait_for(lambda: not dc_parts("h0"))
+        assert h.dc.message(h.channel.id, int(copy["id"]))["content"] == "short again"
+
+        # Discord: an image with a long text. On Telegram the caption holds 1,024 units and
+        # the rest follows as a text part; an edit keeps both in step (also after a restart).
+        caption_text = _words(300, "c")  # 1,799 characters
+        sent = h.dc.user_sends(h.channel.id, h.bob, caption_text, attachments=[("a.png", _png())])
+        photo = await h.tg.wait_for_sent(lambda m: bool(m.photo) and "c0000" in m.content)
+        rest = await h.tg.wait_for_sent(lambda m: not m.photo and "c0299" in m.content)
+        assert len(photo.content) <= 1024
+        await h.settle()
+        await h.restart()
+        h.dc.user_edits(h.channel.id, int(sent["id"]), _words(330, "d"))
+        await h.tg.wait_until(lambda: "d0329" in rest.content, 10)
+        assert photo.content.startswith("Bobby (discord): d0000")
+        assert not rest.deleted and not photo.deleted
+        h.dc.user_edits(h.channel.id, int(sent["id"]), "tiny caption")
+        await h.tg.wait_until(lambda: rest.deleted, 10)
+        assert photo.content == "Bobby (discord): tiny caption"
+        h.dc.user_edits(h.channel.id, int(sent["id"]), _words(250, "e"))
+        extra = await h.tg.wait_for_sent(lambda m: not m.photo and "e0249" in m.content)
+        assert "e0000" in photo.content and not extra.deleted
