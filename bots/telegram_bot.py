@@ -113,6 +113,8 @@ DOWNLOAD_LIMIT: Final = 20 * 1024 * 1024
 """getFile refuses bigger files: the most a bot can ever download."""
 UPLOAD_LIMIT: Final = 50 * 1024 * 1024
 PHOTO_LIMIT: Final = 10 * 1024 * 1024
+PROFILE_PHOTO_LIMIT: Final = 2 * 1024 * 1024
+"""The most the bridge downloads of one profile photo (Telegram's are well under)."""
 TELEGRAM_REACTIONS: Final[frozenset[str]] = frozenset(e.value for e in ReactionEmoji)
 """The only emoji a bot may react with (anything else is ``REACTION_INVALID``)."""
 ALLOWED_UPDATES: Final = ("message", "edited_message", "message_reaction", "callback_query")
@@ -781,16 +783,17 @@ class TelegramAdapter(Adapter):
             attachments.append(Attachment(kind, name, mime, size=len(data), data=data))
         return attachments, notices
 
-    async def _download(self, file_id: str) -> bytes:
+    async def _download(self, file_id: str, limit: int | None = None) -> bytes:
+        cap = self._max_download if limit is None else min(limit, self._max_download)
         file = await self._bot.get_file(file_id)
-        if file.file_size is not None and file.file_size > self._max_download:
+        if file.file_size is not None and file.file_size > cap:
             raise _TooLarge(file.file_size)
         if not file.file_path:
             raise _Unavailable()
         # The URL holds the bot token: it is never logged nor handed on.
         if self._http is None:
             raise _Unavailable()
-        return await self._fetch(self._http, file.file_path, self._max_download)
+        return await self._fetch(self._http, file.file_path, cap)
 
     async def _fetch(self, session: aiohttp.ClientSession, url: str, limit: int) -> bytes:
         """GET ``url`` into memory: no redirects, at most ``limit`` bytes, bounded in time."""
@@ -909,6 +912,31 @@ class TelegramAdapter(Adapter):
             log.warning("Telegram: private message not sent: %s", exc)
             return False
         return True
+
+    async def profile_photo(self, user_id: str) -> bytes | None:
+        """The user's current profile photo (a size near 320 px), or None when they have none
+        or hide it from bots. Raises on a failure worth trying again later."""
+        try:
+            uid = int(user_id)
+        except ValueError:
+            return None
+        if uid < 0:
+            return None  # a chat speaking as itself (anonymous admin, linked channel)
+        try:
+            found = await self._bot.get_user_profile_photos(uid, limit=1)
+        except BadRequest:
+            return None
+        if not found.photos or not found.photos[0]:
+            return None
+        sizes = sorted(found.photos[0], key=lambda p: p.width)
+        # The smallest size that still fills the 256-pixel avatar, else the largest.
+        size = next((p for p in sizes if p.width >= 256), sizes[-1])
+        if size.file_size is not None and size.file_size > PROFILE_PHOTO_LIMIT:
+            return None
+        try:
+            return await self._download(size.file_id, PROFILE_PHOTO_LIMIT)
+        except (_TooLarge, _Unavailable):
+            return None
 
     async def say_in_chat(self, chat_id: str, text: str) -> bool:
         """Post ``text`` (plain) as the bot in any chat it can write to (a private chat too)."""

@@ -26,7 +26,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from bridge.commands import (
     CommandOption,
@@ -52,6 +52,7 @@ from bridge.model import (
     UserId,
 )
 from bridge.outbox import DEFAULT_PACING, Outbox, OutboxPolicy, Pace
+from bridge.profile_photos import PhotoSource, ProfilePhotos, photo_routes
 from bridge.router import Room, Router, RouterObserver, rooms_from_settings
 from bridge.store import Store, kv, outbox_rows
 from bridge.store import rooms as room_store
@@ -93,6 +94,7 @@ class RelayTuning:
     discord_guild_ready_timeout: float = 2.0
     discord_request_timeout: float = 60.0
     waku_health_interval: float = 5.0
+    profile_photo_refresh: float = 6 * 3600.0
 
 
 class Enricher(Protocol):
@@ -270,6 +272,7 @@ class Relay:
         self.notifier = RelayNotifier(self)
         self.adapters: dict[Platform, Adapter] = {}
         self.enricher: Enricher | None = None
+        self.photos: ProfilePhotos | None = None
         self._observers: list[RouterObserver] = []
         self._router: Router | None = None
         self._outbox: Outbox | None = None
@@ -346,6 +349,8 @@ class Relay:
         await self._outbox.start()
 
     async def _stop_core(self) -> None:
+        if self.photos is not None:
+            await self.photos.stop()
         outbox, self._outbox = self._outbox, None
         if outbox is not None:
             await outbox.stop()
@@ -446,6 +451,13 @@ class Relay:
             else:
                 if author != event.author:
                     event = replace(event, author=author)
+        if isinstance(event, NewMessage) and self.photos is not None:
+            try:  # after the NFT avatar, which wins
+                author = await self.photos.enrich(event.author)
+            except Exception:
+                log.exception("profile photo lookup failed for %s", event.author.user_id)
+            else:
+                event = replace(event, author=author)
         await self.router.handle(event)
         if isinstance(event, NewMessage):
             self.bridge.metrics.messages_in.labels(platform=event.source.platform).inc()
@@ -692,4 +704,15 @@ def install_relay(
     adapters start (and take messages) after everything else and stop first."""
     relay = Relay(bridge, commands, tuning=tuning)
     relay.register_commands()
+    relay.photos = ProfilePhotos(
+        lambda: bridge.store,
+        lambda platform: (
+            cast("PhotoSource | None", relay.adapters.get(platform))
+            if hasattr(relay.adapters.get(platform), "profile_photo")
+            else None
+        ),
+        bridge.settings.web.public_url,
+        refresh=relay.tuning.profile_photo_refresh,
+    )
+    bridge.add_routes(photo_routes(relay.photos.image))
     return relay

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import io
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,10 @@ import aiohttp
 from PIL import Image
 
 from bridge.identity.service import short_address
-from tests.e2e.harness import TIMEOUT, Harness, running_bridge
+from bridge.store import avatars as avatar_store
+from bridge.store.avatars import AvatarRecord
+from tests.e2e.harness import TIMEOUT, Harness, running_bridge, with_tuning
+from tests.e2e.harness import test_tuning as fast_tuning
 from tests.e2e.test_identity_e2e import KEY_ONE, _address, _link
 from tests.fakes.telegram import FakeMessage
 from tests.fakes.telegram import FakeUser as TgUser
@@ -64,9 +68,9 @@ async def test_reactions_of_several_people_are_aggregated(tmp_path: Path) -> Non
         assert not bot_has("🔥")
 
 
-def _png() -> bytes:
+def _png(color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (64, 48)) -> bytes:
     out = io.BytesIO()
-    Image.new("RGB", (64, 48), (200, 30, 30)).save(out, "PNG")
+    Image.new("RGB", size, color).save(out, "PNG")
     return out.getvalue()
 
 
@@ -250,3 +254,57 @@ async def test_edits_that_grow_and_shrink_keep_the_parts_in_step(tmp_path: Path)
         h.dc.user_edits(h.channel.id, int(sent["id"]), _words(250, "e"))
         extra = await h.tg.wait_for_sent(lambda m: not m.photo and "e0249" in m.content)
         assert "e0000" in photo.content and not extra.deleted
+
+
+async def test_telegram_profile_photos_become_discord_avatars(tmp_path: Path) -> None:
+    tuning = with_tuning(fast_tuning(), profile_photo_refresh=0.0)
+    async with running_bridge(tmp_path, tuning=tuning) as h:
+        red = _png((220, 20, 20), (400, 300))
+        h.tg.set_profile_photo(h.alice, red)
+        h.tg.user_sends(h.tg_group, h.alice, "with my face")
+        await h.dc_copy("with my face")
+        [execution] = [e for e in h.dc.webhook_executions if "with my face" in (e.content or "")]
+        avatar = execution.payload.get("avatar_url")
+        public = h.settings.web.public_url
+        assert isinstance(avatar, str) and avatar.startswith(f"{public}/photos/"), avatar
+        async with aiohttp.ClientSession() as http, http.get(avatar) as resp:
+            assert resp.status == 200 and resp.headers["Content-Type"] == "image/png"
+            with Image.open(io.BytesIO(await resp.read())) as image:
+                assert image.size == (256, 256)
+                assert image.convert("RGB").getpixel((128, 128))[0] > 200
+        assert h.tg.calls("getUserProfilePhotos")
+        # Not a verified mark: a profile photo is not an NFT.
+        await h.waku_copy("with my face")
+        assert "✓" not in h.dc_messages("with my face")[0]["author"]["username"]
+
+        # A new photo is picked up at a refresh (here: at once, in the background).
+        h.tg.set_profile_photo(h.alice, _png((20, 20, 220), (300, 300)))
+
+        async def newest_avatar(text: str) -> str:
+            h.tg.user_sends(h.tg_group, h.alice, text)
+            await h.dc_copy(text)
+            found = [e for e in h.dc.webhook_executions if text in (e.content or "")]
+            return str(found[0].payload.get("avatar_url"))
+
+        for attempt in range(50):
+            changed = await newest_avatar(f"refresh {attempt}")
+            if changed != avatar:
+                break
+        assert changed != avatar and changed.startswith(f"{public}/photos/")
+
+        # A verified NFT avatar takes precedence.
+        record = AvatarRecord(
+            platform="telegram",
+            user_id=str(h.alice.id),
+            caip19="eip155:1/erc721:0x" + "11" * 20 + "/1",
+            wallet="0x" + "22" * 20,
+            block=1,
+            collection="Squares",
+            name="Red #1",
+            image_sha256="ab" * 32,
+            verified_at=int(time.time()),
+        )
+        async with h.bridge.store.transaction() as db:
+            await avatar_store.put(db, record, _png(), "png")
+        nft = await newest_avatar("with my nft")
+        assert nft == f"{public}/avatars/{'ab' * 32}.png"

@@ -491,6 +491,8 @@ class FakeTelegram:
         self.chats: dict[int, FakeChat] = {}
         self.private_chats: dict[tuple[int, int], FakeChat] = {}
         self.files: dict[str, FakeFile] = {}
+        # user id -> profile photos, newest first; each one photo in its sizes (smallest first)
+        self.profile_photos: dict[int, list[list[FakeFile]]] = {}
         self.requests: list[RecordedRequest] = []
         self.faults: dict[str, list[_Fault]] = {}
         self.delays: dict[str, float] = {}
@@ -517,6 +519,7 @@ class FakeTelegram:
             "sendphoto": self._send_photo,
             "senddocument": self._send_document,
             "getfile": self._get_file,
+            "getuserprofilephotos": self._get_user_profile_photos,
             "setmycommands": self._set_my_commands,
             "getmycommands": self._get_my_commands,
             "deletemycommands": self._delete_my_commands,
@@ -611,6 +614,11 @@ class FakeTelegram:
         user = FakeUser(next(self._user_ids), first_name, username, last_name, language_code)
         self.users[user.id] = user
         return user
+
+    def set_profile_photo(self, user: FakeUser, image: bytes) -> None:
+        """``user`` sets a new profile photo (it becomes the first of getUserProfilePhotos)."""
+        self.profile_photos.setdefault(user.id, []).insert(0, self._store_photo(image))
+        self._notify()
 
     def add_chat(
         self,
@@ -1590,6 +1598,24 @@ class FakeTelegram:
             "file_unique_id": stored.file_unique_id,
             "file_size": stored.size,
             "file_path": stored.file_path,
+        }
+
+    async def _get_user_profile_photos(
+        self, bot: FakeBot, params: _Params, request: web.Request
+    ) -> JSON:
+        user_id = params.get_int("user_id", required=True)
+        if user_id not in self.users:
+            raise _bad("user not found")
+        offset = params.get_int("offset") or 0
+        limit = params.get_int("limit") or 100
+        if not 1 <= limit <= 100:
+            raise _bad("limit must be between 1 and 100")
+        photos = self.profile_photos.get(int(user_id or 0), [])
+        return {
+            "total_count": len(photos),
+            "photos": [
+                [f.photo_size() for f in sizes] for sizes in photos[offset : offset + limit]
+            ],
         }
 
     async def _set_my_commands(self, bot: FakeBot, params: _Params, request: web.Request) -> bool:
