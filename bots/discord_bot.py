@@ -91,6 +91,8 @@ REPLY_PREFIX: Final = "> ↩ replying to "
 _MiB: Final = 1024 * 1024
 _MAX_FILES_PER_MESSAGE: Final = 10
 _MAX_INBOUND_ATTACHMENTS: Final = 10
+_MAX_EMBEDS: Final = 5
+_MAX_EMBED_TEXT: Final = 1024
 _MAX_USERNAME: Final = 80
 _MAX_FILENAME: Final = 100
 _MAX_AVATAR_URL: Final = 2048
@@ -542,6 +544,10 @@ class DiscordAdapter(Adapter):
             )
         for sticker in message.stickers:
             notices.append(f"[sticker: {sticker.name}]")
+        if not text.text.strip() and message.embeds:
+            # A message of embeds only (an integration's post): what the embeds say. With
+            # text, embeds are link previews Discord unfurled and are left out.
+            text = _embeds_text(message.embeds)
         if notices:
             text = _append(text, "\n".join(notices))
         if not text.text.strip() and not attachments:
@@ -1465,6 +1471,18 @@ def _found_kinds(ids: Sequence[int], contents: Sequence[str], files: bool) -> st
     if files:
         kinds[texts - 1] = "a"
     return "".join(kinds)
+
+
+def _embeds_text(embeds: Sequence[discord.Embed]) -> RichText:
+    lines: list[str] = []
+    for embed in embeds[:_MAX_EMBEDS]:
+        for value in (embed.title, embed.description, embed.url):
+            if value:
+                lines.append(_CONTROL.sub(" ", str(value)).strip()[:_MAX_EMBED_TEXT])
+        for item in embed.fields[:_MAX_EMBEDS]:
+            lines.append(f"{item.name}: {item.value}"[:_MAX_EMBED_TEXT])
+    text = "\n".join(line for line in lines if line)
+    return RichText(text)
 
 
 def _kinds(plan: Sequence[tuple[str | None, Sequence[object]]]) -> str:

@@ -40,6 +40,10 @@ from telegram import (
     Chat,
     Message,
     MessageEntity,
+    MessageOriginChannel,
+    MessageOriginChat,
+    MessageOriginHiddenUser,
+    MessageOriginUser,
     MessageReactionUpdated,
     ReactionTypeEmoji,
     ReplyParameters,
@@ -695,6 +699,9 @@ class TelegramAdapter(Adapter):
             rich = _concat(rich, RichText(("\n" if rich.text else "") + suffix))
         if not rich.text and not attachments:
             return  # service messages (joins, pins, ...) are not conversation
+        origin = _forwarded_from(message)
+        if origin:
+            rich = _concat(RichText(f"[forwarded from {origin}]\n"), rich)
         reply_to = None
         parent = message.reply_to_message
         # In forum topics every message "replies" to the topic's first message.
@@ -1126,6 +1133,20 @@ class TelegramAdapter(Adapter):
                 return sent.message_id
             except BadRequest as exc:  # not an image Telegram can process: send the file
                 log.info("Telegram refused a photo (%s); sending it as a file", exc.message)
+        if att.kind == "animation":
+            # A GIF (or a GIF-like video) plays inline as an animation, not as a file.
+            try:
+                sent = await self._bot.send_animation(
+                    chat,
+                    data,
+                    caption=caption,
+                    caption_entities=entities,
+                    reply_parameters=reply,
+                    filename=att.filename,
+                )
+                return sent.message_id
+            except BadRequest as exc:
+                log.info("Telegram refused an animation (%s); sending it as a file", exc.message)
         sent = await self._bot.send_document(
             chat,
             data,
@@ -1301,6 +1322,14 @@ def _caption_and_rest(rich: RichText) -> tuple[RichText, RichText]:
     return pieces[0], _concat(*pieces[1:])
 
 
+_MAX_POLL_OPTIONS: Final = 12
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    cleaned = " ".join(_CONTROL.sub(" ", text).split())
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
 def _looks_like_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
@@ -1368,17 +1397,42 @@ def _files_of(
     return out
 
 
+def _forwarded_from(message: Message) -> str | None:
+    """Who a forwarded message came from, as Telegram shows it (None: not forwarded)."""
+    origin = message.forward_origin
+    if origin is None:
+        return None
+    name: str | None = None
+    if isinstance(origin, MessageOriginUser):
+        name = origin.sender_user.full_name
+    elif isinstance(origin, MessageOriginHiddenUser):
+        name = origin.sender_user_name
+    elif isinstance(origin, MessageOriginChat):
+        name = origin.sender_chat.title or origin.sender_chat.username
+    elif isinstance(origin, MessageOriginChannel):
+        name = origin.chat.title or origin.chat.username
+        if origin.author_signature:
+            name = f"{name} ({origin.author_signature})"
+    return _clean_name(name or "someone")
+
+
 def _other_content(message: Message) -> str | None:
     """A short notice for content that has no file and no text (so it is not silently lost)."""
     if message.poll is not None:
-        return f"[poll: {message.poll.question}]"
+        poll = message.poll
+        lines = [f"[poll: {_one_line(poll.question)}]"]
+        lines += [f"• {_one_line(o.text)}" for o in poll.options[:_MAX_POLL_OPTIONS]]
+        return "\n".join(lines)
     if message.venue is not None:
         return f"[venue: {message.venue.title}]"
     if message.location is not None:
         loc = message.location
         return f"[location: {loc.latitude:.5f}, {loc.longitude:.5f}]"
     if message.contact is not None:
-        return "[contact]"
+        # The phone number was shared in the message itself, by the person who sent it.
+        contact = message.contact
+        name = _clean_name(" ".join(p for p in (contact.first_name, contact.last_name) if p))
+        return f"[contact: {name}, {_one_line(contact.phone_number)}]"
     if message.dice is not None:
         return f"[{message.dice.emoji} {message.dice.value}]"
     return None

@@ -549,17 +549,19 @@ class Relay:
 
     async def _cmd_room(self, request: CommandRequest) -> CommandReply:
         action = request.args[0].lower() if request.args else ""
-        if action == "join":
+        if action in ("join", "create"):
             if len(request.args) < 2:
-                raise UsageError("Name the room to join.")
-            return await self._room_join(request, request.args[1])
+                raise UsageError(f"Name the room to {action}.")
+            return await self._room_join(request, request.args[1], create=action == "create")
         if action == "leave":
             return await self._room_leave(request)
         if action == "status":
             return await self._room_status(request)
-        raise UsageError("Say join, leave or status.")
+        raise UsageError("Say join, create, leave or status.")
 
-    async def _room_join(self, request: CommandRequest, name: str) -> CommandReply:
+    async def _room_join(
+        self, request: CommandRequest, name: str, *, create: bool = False
+    ) -> CommandReply:
         if _ROOM_NAME.fullmatch(name) is None:
             raise UsageError("Room names are letters, digits, '.', '_' and '-'.")
         chat = request.chat
@@ -575,6 +577,13 @@ class Relay:
         if chat.platform == "waku":
             return CommandReply("Waku rooms are set in the config.", private=True)
         created = self.router.room(name) is None
+        # A typo must not make a room nobody else is in: a new room is made only on request.
+        if created and not create:
+            return CommandReply(
+                f"There is no room {name}. /rooms lists them; /room create {name} makes a new one."
+            )
+        if create and not created:
+            return CommandReply(f"Room {name} exists already; /room join {name} joins it.")
         async with self.bridge.store.transaction() as db:
             by = f"{request.author.platform}:{request.author.user_id}"
             await room_store.add(db, name, chat, by, time.time())
@@ -602,6 +611,38 @@ class Relay:
         self._watch(chat, False)
         return CommandReply(f"This chat left room {room.name}.")
 
+    async def _recent_failures(self, where: str, params: list[str]) -> list[str]:
+        """Delivery errors of the last hour, per platform: attempts that failed (retried, or
+        given up), also when a later attempt went through, and the latest error."""
+        since = time.time() - _RECENT
+        rows = await self.bridge.store.db.execute_fetchall(
+            "SELECT target_platform, state, COUNT(*), SUM(attempts), MAX(id) FROM relay_outbox"  # noqa: S608
+            f" WHERE last_error IS NOT NULL AND state != 'skipped' AND created_at >= ?"
+            f" AND ({where})"
+            " GROUP BY target_platform, state",
+            [since, *params],
+        )
+        if not rows:
+            return ["no delivery errors in the last hour"]
+        lines = ["delivery errors in the last hour:"]
+        by_platform: dict[str, list[str]] = {}
+        for platform, state, count, _attempts, _last in rows:
+            label = {"delivered": "delivered after retrying", "failed": "given up"}.get(
+                str(state), "still retrying"
+            )
+            by_platform.setdefault(str(platform), []).append(f"{count} {label}")
+        for platform, parts in sorted(by_platform.items()):
+            lines.append(f"  {platform}: " + ", ".join(parts))
+        last = max(rows, key=lambda r: int(r[4]))
+        found = list(
+            await self.bridge.store.db.execute_fetchall(
+                "SELECT last_error FROM relay_outbox WHERE id = ?", (int(last[4]),)
+            )
+        )
+        if found:
+            lines.append(f"  last ({last[0]}): {str(found[0][0])[:200]}")
+        return lines
+
     def _watch(self, chat: ChatRef, on: bool) -> None:
         if chat.platform != "discord":
             return
@@ -625,12 +666,6 @@ class Relay:
         ) as cur:
             row = await cur.fetchone()
         depth = int(row[0]) if row is not None else 0
-        async with db.execute(
-            "SELECT last_error, target_platform, target_chat FROM relay_outbox"  # noqa: S608
-            f" WHERE last_error IS NOT NULL AND ({where}) ORDER BY id DESC LIMIT 1",
-            params,
-        ) as cur:
-            err = await cur.fetchone()
         lines = [f"Room {room.name}: {len(members)} chat(s), {depth} delivery(ies) waiting."]
         for platform in sorted({c.platform for c in members}):
             adapter = self.adapters.get(platform)
@@ -645,13 +680,12 @@ class Relay:
             adapter_error = getattr(adapter, "last_error", None)
             if adapter_error:
                 lines.append(f"  {adapter_error}")
-        if err is not None:
-            lines.append(f"last delivery error ({err[1]}): {str(err[0])[:200]}")
-        else:
-            lines.append("no delivery errors")
+        lines += await self._recent_failures(where, params)
         return CommandReply("\n".join(lines))
 
 
+_RECENT = 3600.0
+"""Seconds of delivery history /room status reports on."""
 _DELETE_WAIT = 8.0
 """Seconds /delete waits for the copies' deletions before it reports."""
 # Refusals as platforms word them, and what the admin can do about them.
@@ -686,11 +720,11 @@ DELETE_SPEC = CommandSpec(
 )
 ROOM_SPEC = CommandSpec(
     "room",
-    "Room management for admins: join <name>, leave, status",
-    "join <name> | leave | status",
+    "Room management for admins: join <name>, create <name>, leave, status",
+    "join <name> | create <name> | leave | status",
     (
-        CommandOption("action", "join, leave or status"),
-        CommandOption("name", "the room to join", required=False),
+        CommandOption("action", "join, create, leave or status"),
+        CommandOption("name", "the room to join or create", required=False),
     ),
     admin_only=True,
 )

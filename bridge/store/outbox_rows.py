@@ -228,8 +228,8 @@ async def mark_delivered(
     db: aiosqlite.Connection, rows: Sequence[tuple[int, NativeId | None]]
 ) -> None:
     await db.executemany(
-        "UPDATE relay_outbox SET state = 'delivered', native_id = ?, last_error = NULL"
-        " WHERE id = ?",
+        # last_error stays: /room status reports recent errors, retried ones too.
+        "UPDATE relay_outbox SET state = 'delivered', native_id = ? WHERE id = ?",
         [(native_id, row_id) for row_id, native_id in rows],
     )
 

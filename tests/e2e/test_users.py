@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import logging
 import re
 import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from PIL import Image
 
 from bridge.identity.service import short_address
@@ -271,7 +273,8 @@ async def test_telegram_profile_photos_become_discord_avatars(tmp_path: Path) ->
             assert resp.status == 200 and resp.headers["Content-Type"] == "image/png"
             with Image.open(io.BytesIO(await resp.read())) as image:
                 assert image.size == (256, 256)
-                assert image.convert("RGB").getpixel((128, 128))[0] > 200
+                pixel = image.convert("RGB").getpixel((128, 128))
+                assert isinstance(pixel, tuple) and pixel[0] > 200
         assert h.tg.calls("getUserProfilePhotos")
         # Not a verified mark: a profile photo is not an NFT.
         await h.waku_copy("with my face")
@@ -308,3 +311,108 @@ async def test_telegram_profile_photos_become_discord_avatars(tmp_path: Path) ->
             await avatar_store.put(db, record, _png(), "png")
         nft = await newest_avatar("with my nft")
         assert nft == f"{public}/avatars/{'ab' * 32}.png"
+
+
+def _gif() -> bytes:
+    out = io.BytesIO()
+    frames = [Image.new("RGB", (32, 32), c) for c in ((255, 0, 0), (0, 0, 255))]
+    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    return out.getvalue()
+
+
+async def test_forwards_polls_contacts_embeds_files_and_gifs(tmp_path: Path) -> None:
+    async with running_bridge(tmp_path) as h:
+        carol = h.tg.add_user("Carol", username="carol", last_name="Jones")
+        h.tg.user_sends(
+            h.tg_group,
+            h.alice,
+            "worth reading",
+            extra={"forward_origin": {"type": "user", "date": 1, "sender_user": carol.to_api()}},
+        )
+        forwarded = await h.dc_copy("worth reading")
+        assert forwarded["content"].startswith("\\[forwarded from Carol Jones\\]")
+        poll = {
+            "id": "1",
+            "question": "Lunch?",
+            "options": [
+                {"persistent_id": "p1", "text": "Pizza", "voter_count": 0},
+                {"persistent_id": "p2", "text": "Sushi", "voter_count": 0},
+            ],
+            "total_voter_count": 0,
+            "is_closed": False,
+            "is_anonymous": True,
+            "type": "regular",
+            "allows_multiple_answers": False,
+            "allows_revoting": False,
+            "members_only": False,
+        }
+        h.tg.user_sends(h.tg_group, h.alice, extra={"poll": poll})
+        relayed = await h.dc_copy("Lunch?")
+        assert "Pizza" in relayed["content"] and "Sushi" in relayed["content"]
+        contact = {"phone_number": "+15550100", "first_name": "Dan", "last_name": "Lee"}
+        h.tg.user_sends(h.tg_group, h.alice, extra={"contact": contact})
+        card = await h.dc_copy("contact")
+        assert "Dan Lee" in card["content"] and "+15550100" in card["content"]
+
+        # A Discord message of embeds only is relayed with what the embeds say.
+        embed = {"title": "Release 1.2", "description": "Notes inside", "url": "https://x.test/r"}
+        h.dc.user_sends(h.channel.id, h.bob, "", embeds=[embed])
+        embedded = await h.tg_copy("Release 1.2")
+        assert "Notes inside" in embedded.content and "https://x.test/r" in embedded.content
+
+        # Two files: each carries the sender's name on Telegram. A GIF is an animation.
+        h.dc.user_sends(
+            h.channel.id, h.bob, "two files", attachments=[("a.png", _png()), ("b.gif", _gif())]
+        )
+        first = await h.tg.wait_for_sent(lambda m: bool(m.photo) and "two files" in m.content)
+        second = await h.tg.wait_for_sent(lambda m: m.animation is not None)
+        assert first.content.startswith("Bobby (discord): ")
+        assert second.content.startswith("Bobby (discord)")
+        assert h.tg.calls("sendAnimation")
+
+        # "File too large" notices use one set of units.
+        big = bytes(9 * 1024 * 1024)
+        h.dc.user_sends(h.channel.id, h.bob, "big one", attachments=[("big.bin", big)])
+        notice = await h.tg_copy("big one")
+        assert "[file too large to relay: big.bin (9.0 MiB)]" in notice.content
+
+
+async def test_room_join_refuses_unknown_rooms_and_status_reports_failures(
+    tmp_path: Path,
+) -> None:
+    async with running_bridge(tmp_path) as h:
+        second = h.tg.add_chat("supergroup", "Annex", members=[h.tg_admin], bots=[h.tg_bot])
+        h.tg.user_sends(second, h.tg_admin, "/room join mian")
+        refused = await h.tg.wait_for_sent(lambda m: "no room mian" in m.content, chat=second)
+        assert "/room create mian" in refused.content
+        assert h.relay.router.room("mian") is None
+        h.tg.user_sends(second, h.tg_admin, "/room create side")
+        await h.tg.wait_for_sent(lambda m: "joined room side" in m.content, chat=second)
+        assert h.relay.router.room("side") is not None
+
+        # Telegram answers 500 twice; the copy goes through on the third attempt.
+        h.tg.fail_next("sendMessage", 500, count=2)
+        h.dc.user_sends(h.channel.id, h.bob, "through the storm")
+        await h.tg_copy("through the storm")
+        await h.settle()
+        status = await _group_answer(h, h.tg_admin, "/room status")
+        assert "delivery errors in the last hour:" in status.content, status.content
+        assert "telegram: 1 delivered after retrying" in status.content
+        assert "Internal Server Error" in status.content
+        assert "no delivery errors" not in status.content
+
+
+async def test_a_status_message_too_long_for_status_is_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running_bridge(tmp_path) as h:
+        words = " ".join(f"w{i:04d}" for i in range(1000))  # 5,999 characters
+        message, _ = h.waku.status_message(h.waku.chat_message(words))
+        with caplog.at_level(logging.INFO, logger="bridge.waku.adapter"):
+            await h.waku.publish(message)
+            await h.waku.say("after the long one")
+            await h.tg_copy("after the long one")
+        assert any(
+            "longer than 4096" in r.getMessage() and "dropped" in r.getMessage()
+            for r in caplog.records
+        ), [r.getMessage() for r in caplog.records]

@@ -278,6 +278,7 @@ class FakeMessage:
     quote: JSON | None = None
     photo: list[FakeFile] = field(default_factory=list)
     document: FakeFile | None = None
+    animation: FakeFile | None = None
     link_preview_options: JSON | None = None
     reply_markup: JSON | None = None
     has_media_spoiler: bool = False
@@ -288,6 +289,8 @@ class FakeMessage:
     # user or bot id -> emoji list
     reactions: dict[int, list[str]] = field(default_factory=dict)
     service: JSON = field(default_factory=dict)
+    # other Message fields as given (forward_origin, poll, contact, ...)
+    extra: JSON = field(default_factory=dict)
 
     @property
     def from_bot(self) -> bool:
@@ -335,7 +338,16 @@ class FakeMessage:
                 data["link_preview_options"] = self.link_preview_options
         if self.photo:
             data["photo"] = [p.photo_size() for p in self.photo]
-        if self.document is not None:
+        if self.animation is not None:
+            # Telegram sends an animation as both (older clients read the document).
+            data["animation"] = {
+                **self.animation.document(),
+                "width": self.animation.width,
+                "height": self.animation.height,
+                "duration": 0,
+            }
+            data["document"] = self.animation.document()
+        elif self.document is not None:
             data["document"] = self.document.document()
         if self.caption is not None:
             data["caption"] = self.caption
@@ -345,6 +357,7 @@ class FakeMessage:
             data["has_media_spoiler"] = True
         if self.reply_markup is not None:
             data["reply_markup"] = self.reply_markup
+        data.update(self.extra)
         data.update(self.service)
         return data
 
@@ -518,6 +531,7 @@ class FakeTelegram:
             "setmessagereaction": self._set_message_reaction,
             "sendphoto": self._send_photo,
             "senddocument": self._send_document,
+            "sendanimation": self._send_animation,
             "getfile": self._get_file,
             "getuserprofilephotos": self._get_user_profile_photos,
             "setmycommands": self._set_my_commands,
@@ -710,9 +724,13 @@ class FakeTelegram:
         file_name: str = "file.bin",
         mime_type: str | None = None,
         caption: str | None = None,
+        extra: JSON | None = None,
     ) -> FakeMessage:
         """A user posts; Telegram adds bot_command/mention/url/hashtag entities (UTF-16), then
-        every bot in the chat gets a ``message`` update (privacy mode permitting)."""
+        every bot in the chat gets a ``message`` update (privacy mode permitting).
+
+        ``extra``: more Message fields as the Bot API spells them (``forward_origin``,
+        ``poll``, ``contact``, ...); with it, the message needs no text."""
         if chat.type != "private" and chat.members.get(user.id) in (None, "left", "kicked"):
             chat.members[user.id] = "member"
         msg = self._new_message(chat, user)
@@ -730,11 +748,12 @@ class FakeTelegram:
             if body is not None:
                 msg.caption = body
                 msg.caption_entities = _merge(given, detect_entities(body, given))
-        else:
-            if not text:
-                raise ValueError("a user message needs text, a photo or a document")
+        elif text:
             msg.text = text
             msg.entities = _merge(given, detect_entities(text, given))
+        elif not extra:
+            raise ValueError("a user message needs text, a photo or a document")
+        msg.extra = dict(extra or {})
         for bot in self._bots_in(chat):
             if self._bot_sees(bot, chat, msg):
                 self._push(bot, "message", msg.to_api())
@@ -1582,6 +1601,23 @@ class FakeTelegram:
             stored = self._store_file(source.data, "document", name, mime)
         msg = self._bot_message(bot, chat, params)
         msg.document = stored
+        msg.caption, msg.caption_entities = caption, entities
+        self._notify()
+        return msg.to_api()
+
+    async def _send_animation(self, bot: FakeBot, params: _Params, request: web.Request) -> JSON:
+        chat = self._chat(bot, params)
+        caption, entities = self._caption(params)
+        source = await self._input_file(params, "animation", "document")
+        if isinstance(source, FakeFile):
+            stored = source
+        else:
+            name = source.filename or "animation.gif"
+            stored = self._store_file(source.data, "document", name, _guess_mime(name))
+            with contextlib.suppress(ApiError):
+                stored.width, stored.height = _image_size(source.data)
+        msg = self._bot_message(bot, chat, params)
+        msg.animation = stored
         msg.caption, msg.caption_entities = caption, entities
         self._notify()
         return msg.to_api()
