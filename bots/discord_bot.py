@@ -114,6 +114,15 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 _SPACES = re.compile(r"\s+")
 
 
+class KnownMessages(Protocol):
+    """The bridge's record of a channel's messages: for edits and deletes made while away."""
+
+    async def between(self, chat: ChatRef, low: int, high: int, limit: int) -> dict[int, RichText]:
+        """Message id -> the text the bridge has for the live originals with ids in
+        ``[low, high]``, the newest ``limit``."""
+        ...
+
+
 class HistoryCursor(Protocol):
     """Where catch-up resumes: the newest message id seen per channel, kept across restarts."""
 
@@ -244,6 +253,8 @@ class DiscordAdapter(Adapter):
         command_defer_after: float = 2.0,
         guild_ready_timeout: float = 2.0,
         parts: PartsMemory | None = None,
+        known: KnownMessages | None = None,
+        recheck_window: int = 100,
     ) -> None:
         if not token:
             raise ValueError("a Discord bot token is required")
@@ -259,6 +270,8 @@ class DiscordAdapter(Adapter):
         self._max_bytes = max_attachment_bytes
         self._cursor = history_cursor
         self._memory = parts
+        self._known = known
+        self._recheck_window = recheck_window
         self._catch_up_limit = catch_up_limit
         self._timeout = request_timeout
         self._defer_after = command_defer_after
@@ -427,6 +440,7 @@ class DiscordAdapter(Adapter):
                     if isinstance(last, int):
                         await self._advance(channel_id, last)
                     return
+                await self._recheck(client, channel_id, channel, after)
                 count = 0
                 async for message in channel.history(
                     limit=self._catch_up_limit, after=discord.Object(after), oldest_first=True
@@ -437,6 +451,46 @@ class DiscordAdapter(Adapter):
                     log.info("caught up %d message(s) in Discord channel %s", count, channel_id)
             except discord.HTTPException as exc:
                 log.warning("catch-up in Discord channel %s failed: %s", channel_id, exc)
+
+    async def _recheck(self, client: _Client, channel_id: int, channel: Any, cursor: int) -> None:
+        """Edits and deletes made while the adapter was away, among the ``recheck_window``
+        newest messages it had seen: the history is compared with what the bridge stored."""
+        if self._known is None or self._recheck_window <= 0:
+            return
+        window = [
+            m
+            async for m in channel.history(
+                limit=self._recheck_window, before=discord.Object(cursor + 1), oldest_first=False
+            )
+        ]
+        low = min((m.id for m in window), default=0)
+        if len(window) < self._recheck_window:
+            low = 0  # the whole history up to the cursor is here
+        chat = self._chat(channel_id)
+        stored = await self._known.between(chat, low, cursor, self._recheck_window)
+        present = {m.id: m for m in window}
+        edits = deletes = 0
+        for message_id, text in sorted(stored.items()):
+            message = present.get(message_id)
+            if message is None:
+                await self._deliver(DeleteMessage(chat, NativeId(str(message_id))))
+                deletes += 1
+                continue
+            if message.edited_at is None:
+                continue
+            current = from_discord(message.content, self._resolver(client, message))
+            if current != text:
+                await self._deliver(
+                    EditMessage(chat, NativeId(str(message_id)), current, message.edited_at)
+                )
+                edits += 1
+        if edits or deletes:
+            log.info(
+                "Discord channel %s: %d edit(s) and %d delete(s) made while away applied",
+                channel_id,
+                edits,
+                deletes,
+            )
 
     # ------------------------------------------------------------------ inbound
 

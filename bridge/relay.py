@@ -57,6 +57,7 @@ from bridge.router import Room, Router, RouterObserver, rooms_from_settings
 from bridge.store import Store, kv, outbox_rows
 from bridge.store import rooms as room_store
 from bridge.store.group_commit import GroupCommit
+from bridge.store.origins import StoredOrigins
 from bridge.store.parts import StoredParts
 from bridge.web.app import ComponentStatus
 
@@ -408,6 +409,7 @@ class Relay:
             request_timeout=self.tuning.discord_request_timeout,
             guild_ready_timeout=self.tuning.discord_guild_ready_timeout,
             parts=StoredParts(lambda: self.bridge.store, "discord"),
+            known=StoredOrigins(lambda: self.bridge.store),
         )
 
     def _make_waku(self) -> Adapter:

@@ -416,3 +416,23 @@ async def test_a_status_message_too_long_for_status_is_logged(
             "longer than 4096" in r.getMessage() and "dropped" in r.getMessage()
             for r in caplog.records
         ), [r.getMessage() for r in caplog.records]
+
+
+async def test_discord_edits_and_deletes_made_while_down_are_applied(tmp_path: Path) -> None:
+    async with running_bridge(tmp_path) as h:
+        changed = h.dc.user_sends(h.channel.id, h.bob, "will change")
+        vanished = h.dc.user_sends(h.channel.id, h.bob, "will vanish")
+        kept = h.dc.user_sends(h.channel.id, h.bob, "stays as it is")
+        tg_changed = await h.tg_copy("will change")
+        tg_vanished = await h.tg_copy("will vanish")
+        tg_kept = await h.tg_copy("stays as it is")
+        await h.settle()
+        await h.stop_bridge()
+        h.dc.user_edits(h.channel.id, int(changed["id"]), "changed while away")
+        h.dc.user_deletes(h.channel.id, int(vanished["id"]))
+        await h.start_bridge()
+        await h.tg.wait_until(lambda: tg_changed.content.endswith("changed while away"), 10)
+        await h.tg.wait_until(lambda: tg_vanished.deleted, 10)
+        await h.settle()
+        assert not tg_kept.deleted and tg_kept.content.endswith("stays as it is")
+        assert int(kept["id"]) > 0
