@@ -72,8 +72,10 @@ from bridge.formatting import (
     MentionResolver,
     escape_discord,
     from_discord,
+    human_size,
     split_for_discord,
 )
+from bridge.store.parts import PartsMemory
 from bridge.tasks import cancel_and_wait
 
 __all__ = ["DEFAULT_API_BASE_URL", "DEFAULT_GATEWAY_URL", "DiscordAdapter", "HistoryCursor"]
@@ -89,6 +91,8 @@ REPLY_PREFIX: Final = "> ↩ replying to "
 _MiB: Final = 1024 * 1024
 _MAX_FILES_PER_MESSAGE: Final = 10
 _MAX_INBOUND_ATTACHMENTS: Final = 10
+_MAX_EMBEDS: Final = 5
+_MAX_EMBED_TEXT: Final = 1024
 _MAX_USERNAME: Final = 80
 _MAX_FILENAME: Final = 100
 _MAX_AVATAR_URL: Final = 2048
@@ -110,6 +114,15 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 _SPACES = re.compile(r"\s+")
 
 
+class KnownMessages(Protocol):
+    """The bridge's record of a channel's messages: for edits and deletes made while away."""
+
+    async def between(self, chat: ChatRef, low: int, high: int, limit: int) -> dict[int, RichText]:
+        """Message id -> the text the bridge has for the live originals with ids in
+        ``[low, high]``, the newest ``limit``."""
+        ...
+
+
 class HistoryCursor(Protocol):
     """Where catch-up resumes: the newest message id seen per channel, kept across restarts."""
 
@@ -125,6 +138,31 @@ class _Sent:
     webhook_id: int | None
     part_ids: tuple[int, ...]
     prefix: str
+    kinds: str = ""
+    """Per part: "t" text, "a" text with files, "f" files only ("" = all text)."""
+
+    def kind(self, index: int) -> str:
+        return self.kinds[index] if index < len(self.kinds) else "t"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"w": self.webhook_id, "ids": list(self.part_ids), "p": self.prefix, "k": self.kinds}
+
+    @classmethod
+    def from_json(cls, raw: Any) -> _Sent | None:
+        if not isinstance(raw, dict):
+            return None
+        hook, ids, prefix, kinds = raw.get("w"), raw.get("ids"), raw.get("p"), raw.get("k")
+        if (
+            not (hook is None or isinstance(hook, int))
+            or not isinstance(ids, list)
+            or not ids
+            or not all(isinstance(i, int) for i in ids)
+            or not isinstance(prefix, str)
+            or not isinstance(kinds, str)
+            or set(kinds) - set("taf")
+        ):
+            return None
+        return cls(hook, tuple(ids), prefix, kinds)
 
 
 class _FetchError(Exception):
@@ -214,6 +252,9 @@ class DiscordAdapter(Adapter):
         request_timeout: float = 60.0,
         command_defer_after: float = 2.0,
         guild_ready_timeout: float = 2.0,
+        parts: PartsMemory | None = None,
+        known: KnownMessages | None = None,
+        recheck_window: int = 100,
     ) -> None:
         if not token:
             raise ValueError("a Discord bot token is required")
@@ -228,6 +269,9 @@ class DiscordAdapter(Adapter):
         self._admins = frozenset(int(a) for a in admins)
         self._max_bytes = max_attachment_bytes
         self._cursor = history_cursor
+        self._memory = parts
+        self._known = known
+        self._recheck_window = recheck_window
         self._catch_up_limit = catch_up_limit
         self._timeout = request_timeout
         self._defer_after = command_defer_after
@@ -396,6 +440,7 @@ class DiscordAdapter(Adapter):
                     if isinstance(last, int):
                         await self._advance(channel_id, last)
                     return
+                await self._recheck(client, channel_id, channel, after)
                 count = 0
                 async for message in channel.history(
                     limit=self._catch_up_limit, after=discord.Object(after), oldest_first=True
@@ -406,6 +451,46 @@ class DiscordAdapter(Adapter):
                     log.info("caught up %d message(s) in Discord channel %s", count, channel_id)
             except discord.HTTPException as exc:
                 log.warning("catch-up in Discord channel %s failed: %s", channel_id, exc)
+
+    async def _recheck(self, client: _Client, channel_id: int, channel: Any, cursor: int) -> None:
+        """Edits and deletes made while the adapter was away, among the ``recheck_window``
+        newest messages it had seen: the history is compared with what the bridge stored."""
+        if self._known is None or self._recheck_window <= 0:
+            return
+        window = [
+            m
+            async for m in channel.history(
+                limit=self._recheck_window, before=discord.Object(cursor + 1), oldest_first=False
+            )
+        ]
+        low = min((m.id for m in window), default=0)
+        if len(window) < self._recheck_window:
+            low = 0  # the whole history up to the cursor is here
+        chat = self._chat(channel_id)
+        stored = await self._known.between(chat, low, cursor, self._recheck_window)
+        present = {m.id: m for m in window}
+        edits = deletes = 0
+        for message_id, text in sorted(stored.items()):
+            message = present.get(message_id)
+            if message is None:
+                await self._deliver(DeleteMessage(chat, NativeId(str(message_id))))
+                deletes += 1
+                continue
+            if message.edited_at is None:
+                continue
+            current = from_discord(message.content, self._resolver(client, message))
+            if current != text:
+                await self._deliver(
+                    EditMessage(chat, NativeId(str(message_id)), current, message.edited_at)
+                )
+                edits += 1
+        if edits or deletes:
+            log.info(
+                "Discord channel %s: %d edit(s) and %d delete(s) made while away applied",
+                channel_id,
+                edits,
+                deletes,
+            )
 
     # ------------------------------------------------------------------ inbound
 
@@ -496,7 +581,7 @@ class DiscordAdapter(Adapter):
         for item in message.attachments[:_MAX_INBOUND_ATTACHMENTS]:
             name = _safe_filename(item.filename)
             if item.size > self._max_bytes:
-                notices.append(f"[file too large to relay: {name} ({_human_size(item.size)})]")
+                notices.append(f"[file too large to relay: {name} ({human_size(item.size)})]")
                 continue
             mime = item.content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
             try:
@@ -513,6 +598,10 @@ class DiscordAdapter(Adapter):
             )
         for sticker in message.stickers:
             notices.append(f"[sticker: {sticker.name}]")
+        if not text.text.strip() and message.embeds:
+            # A message of embeds only (an integration's post): what the embeds say. With
+            # text, embeds are link previews Discord unfurled and are left out.
+            text = _embeds_text(message.embeds)
         if notices:
             text = _append(text, "\n".join(notices))
         if not text.text.strip() and not attachments:
@@ -674,7 +763,7 @@ class DiscordAdapter(Adapter):
                 sent = await self._send_webhook(webhook, channel, delivery, text, files)
             else:
                 sent = await self._send_bot(client, channel_id, delivery, text, files)
-        self._remember(sent)
+        await self._keep(channel_id, sent)
         return NativeId(str(sent.part_ids[0]))
 
     async def _send_webhook(
@@ -690,8 +779,9 @@ class DiscordAdapter(Adapter):
         avatar = _avatar_url(delivery.author.avatar_url)
         username = webhook_username(delivery.author.display_name, delivery.source.platform)
         ids: list[int] = []
+        plan = _plan(contents, files, self._max_bytes)
         try:
-            for content, batch in _plan(contents, files, self._max_bytes):
+            for content, batch in plan:
                 message = await webhook.send(
                     content=content if content is not None else discord.utils.MISSING,
                     username=username,
@@ -707,7 +797,7 @@ class DiscordAdapter(Adapter):
                 raise RetryableError("the channel's webhook was deleted") from exc
             await self._undo(ids, lambda mid: webhook.delete_message(mid))
             raise
-        return _Sent(webhook.id, tuple(ids), prefix)
+        return _Sent(webhook.id, tuple(ids), prefix, _kinds(plan))
 
     async def _send_bot(
         self,
@@ -727,8 +817,9 @@ class DiscordAdapter(Adapter):
         # Discord keeps a nonce for a few minutes: a retry after a lost answer is not doubled.
         base = hashlib.sha256(delivery.idempotency_key.encode()).hexdigest()[:20]
         ids: list[int] = []
+        plan = _plan(contents, files, self._max_bytes)
         try:
-            for index, (content, batch) in enumerate(_plan(contents, files, self._max_bytes)):
+            for index, (content, batch) in enumerate(plan):
                 message = await target.send(
                     content=content,
                     **(reply if index == 0 else {}),
@@ -740,7 +831,7 @@ class DiscordAdapter(Adapter):
         except BaseException:
             await self._undo(ids, lambda mid: target.get_partial_message(mid).delete())
             raise
-        return _Sent(None, tuple(ids), "")
+        return _Sent(None, tuple(ids), "", _kinds(plan))
 
     async def _undo(self, ids: Sequence[int], delete: Any) -> None:
         """Remove the parts already posted, so that the retry does not repeat them."""
@@ -810,12 +901,13 @@ class DiscordAdapter(Adapter):
                 and m.webhook_id in self._own_webhooks
                 and m.author.name == username
             ]
-            found = _find_copy(hooked, _render(text, prefix), loose=loose, files=files)
+            rendered = _render(text, prefix)
+            found = _find_copy(hooked, rendered, loose=loose, files=files)
             if found is not None:
                 ids, complete = found
                 webhook_id = next(m.webhook_id or 0 for m in hooked if m.id == ids[0])
                 if complete:
-                    return _Sent(webhook_id, ids, prefix)
+                    return _Sent(webhook_id, ids, prefix, _found_kinds(ids, rendered, files))
                 hook = await self._webhook_by_id(client, channel_id, webhook_id)
                 if hook is not None:
                     await self._undo(ids, lambda mid: hook.delete_message(mid))
@@ -828,7 +920,7 @@ class DiscordAdapter(Adapter):
             return None
         ids, complete = found
         if complete:
-            return _Sent(None, ids, "")
+            return _Sent(None, ids, "", _found_kinds(ids, contents, files))
         await self._undo(ids, lambda mid: target.get_partial_message(mid).delete())
         return None
 
@@ -870,17 +962,65 @@ class DiscordAdapter(Adapter):
                 async def remove(part_id: int) -> None:
                     await target.get_partial_message(part_id).delete()
 
-            # An edit cannot add messages: a longer text is cut to the parts there are, and
-            # parts a shorter text no longer needs are deleted.
-            keep = sent.part_ids[: max(1, len(contents))]
-            for part_id, content in zip(keep, _fit(contents, len(keep)), strict=True):
-                await rewrite(part_id, content)
-            for part_id in sent.part_ids[len(keep) :]:
-                self._mark_self_deleted(part_id)
-                with contextlib.suppress(discord.NotFound):
-                    await remove(part_id)
-            if message_id in self._sent:
-                self._sent[message_id] = _Sent(sent.webhook_id, keep, sent.prefix)
+            # The text parts follow the new text: rewritten, new ones posted after them when it
+            # grew, those it no longer needs deleted (a part that carries files is emptied
+            # instead, so the files stay).
+            ids, kinds = list(sent.part_ids), [sent.kind(i) for i in range(len(sent.part_ids))]
+            texts = [i for i, kind in enumerate(kinds) if kind != "f"]
+            contents = contents or [""]
+            try:
+                for n, content in enumerate(contents):
+                    if n < len(texts):
+                        await rewrite(ids[texts[n]], content)
+                        continue
+                    new_id = await self._post_part(client, channel_id, sent, delivery, content)
+                    ids.append(new_id)
+                    kinds.append("t")
+                    texts.append(len(ids) - 1)
+                for index in texts[len(contents) :]:
+                    if kinds[index] == "a":
+                        await rewrite(ids[index], "")
+                        continue
+                    self._mark_self_deleted(ids[index])
+                    with contextlib.suppress(discord.NotFound):
+                        await remove(ids[index])
+                    kinds[index] = "-"
+            finally:
+                kept = [(i, k) for i, k in zip(ids, kinds, strict=True) if k != "-"]
+                updated = _Sent(
+                    sent.webhook_id,
+                    tuple(i for i, _ in kept),
+                    sent.prefix,
+                    "".join(k for _, k in kept),
+                )
+                if updated != sent:
+                    await self._keep(channel_id, updated)
+
+    async def _post_part(
+        self,
+        client: _Client,
+        channel_id: int,
+        sent: _Sent,
+        delivery: OutboundEdit,
+        content: str,
+    ) -> int:
+        """Post one more part of a copy whose text grew, as the copy was posted."""
+        if sent.webhook_id is not None:
+            hook = await self._webhook_by_id(client, channel_id, sent.webhook_id)
+            if hook is None:
+                raise PermanentError("the webhook that posted this message is gone")
+            avatar = _avatar_url(delivery.author.avatar_url)
+            message = await hook.send(
+                content=content,
+                username=webhook_username(delivery.author.display_name, delivery.source.platform),
+                avatar_url=avatar if avatar is not None else discord.utils.MISSING,
+                allowed_mentions=discord.AllowedMentions.none(),
+                wait=True,
+            )
+            return message.id
+        target = client.get_partial_messageable(channel_id)
+        posted = await target.send(content=content, allowed_mentions=discord.AllowedMentions.none())
+        return posted.id
 
     async def delete(self, delivery: OutboundDelete) -> None:
         client = self._connected_client()
@@ -902,7 +1042,10 @@ class DiscordAdapter(Adapter):
                     else:
                         # Someone else's webhook (or a lost one): needs Manage Messages.
                         await target.get_partial_message(part_id).delete()
-            self._sent.pop(message_id, None)
+            if self._sent.pop(message_id, None) is not None or self._memory is not None:
+                with contextlib.suppress(Exception):
+                    if self._memory is not None:
+                        await self._memory.forget(str(channel_id), str(message_id))
 
     async def react(self, delivery: OutboundReaction) -> None:
         client = self._connected_client()
@@ -949,6 +1092,20 @@ class DiscordAdapter(Adapter):
             return False
         except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
             log.info("Discord: private message to %s not sent: %s", user_id, exc)
+            return False
+        return True
+
+    async def say_in_chat(self, chat_id: str, text: str) -> bool:
+        """Post ``text`` (plain) as the bot in a channel it can write to (a DM channel too)."""
+        client = self._client
+        if client is None or not self.is_connected() or not chat_id.isdigit():
+            return False
+        try:
+            target = client.get_partial_messageable(int(chat_id))
+            for part in split_for_discord(RichText.plain(text)):
+                await target.send(part, allowed_mentions=discord.AllowedMentions.none())
+        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.info("Discord: message to channel %s not sent: %s", chat_id, exc)
             return False
         return True
 
@@ -1056,6 +1213,17 @@ class DiscordAdapter(Adapter):
             channel = await client.fetch_channel(channel_id)
         return channel
 
+    async def _keep(self, channel_id: int, sent: _Sent) -> None:
+        """Remember how a copy was posted: in memory, and in the store when it took several
+        messages (an edit or delete after a restart must reach every part)."""
+        self._remember(sent)
+        if self._memory is None or len(sent.part_ids) < 2:
+            return
+        try:
+            await self._memory.put(str(channel_id), str(sent.part_ids[0]), sent.to_json())
+        except Exception:
+            log.exception("Discord: could not record the parts of %s", sent.part_ids[0])
+
     def _remember(self, sent: _Sent) -> None:
         self._sent[sent.part_ids[0]] = sent
         while len(self._sent) > _MAX_REMEMBERED:
@@ -1071,6 +1239,14 @@ class DiscordAdapter(Adapter):
         sent = self._sent.get(message_id)
         if sent is not None:
             return sent
+        if self._memory is not None:
+            try:
+                sent = _Sent.from_json(await self._memory.get(str(channel_id), str(message_id)))
+            except Exception:
+                log.exception("Discord: could not read the parts of %s", message_id)
+            if sent is not None and sent.part_ids[0] == message_id:
+                self._remember(sent)
+                return sent
         try:
             message = await client.get_partial_messageable(channel_id).fetch_message(message_id)
         except discord.NotFound:
@@ -1078,7 +1254,7 @@ class DiscordAdapter(Adapter):
         prefix = ""
         if message.webhook_id is not None and message.content.startswith(REPLY_PREFIX):
             prefix = message.content.split("\n", 1)[0]
-        return _Sent(message.webhook_id, (message_id,), prefix)
+        return _Sent(message.webhook_id, (message_id,), prefix, "a" if message.attachments else "t")
 
     async def _outbound_files(
         self, attachments: Sequence[Attachment]
@@ -1088,9 +1264,7 @@ class DiscordAdapter(Adapter):
         for attachment in attachments:
             name = _safe_filename(attachment.filename)
             if attachment.size is not None and attachment.size > self._max_bytes:
-                notices.append(
-                    f"[file too large to relay: {name} ({_human_size(attachment.size)})]"
-                )
+                notices.append(f"[file too large to relay: {name} ({human_size(attachment.size)})]")
                 continue
             data = attachment.data
             if data is None and attachment.url is not None:
@@ -1108,7 +1282,7 @@ class DiscordAdapter(Adapter):
             if data is None:
                 continue
             if len(data) > self._max_bytes:
-                notices.append(f"[file too large to relay: {name} ({_human_size(len(data))})]")
+                notices.append(f"[file too large to relay: {name} ({human_size(len(data))})]")
                 continue
             files.append((name, data))
         return files, notices
@@ -1249,10 +1423,10 @@ def _expected_text(delivery: OutboundMessage, max_bytes: int) -> tuple[RichText,
     for attachment in delivery.attachments:
         name = _safe_filename(attachment.filename)
         if attachment.size is not None and attachment.size > max_bytes:
-            notices.append(f"[file too large to relay: {name} ({_human_size(attachment.size)})]")
+            notices.append(f"[file too large to relay: {name} ({human_size(attachment.size)})]")
         elif attachment.data is not None:
             if len(attachment.data) > max_bytes:
-                size = _human_size(len(attachment.data))
+                size = human_size(len(attachment.data))
                 notices.append(f"[file too large to relay: {name} ({size})]")
         elif attachment.url is not None:
             loose = True
@@ -1318,18 +1492,6 @@ def _render(text: RichText, prefix: str, *, newline: bool = True) -> list[str]:
     return [prefix + joiner + parts[0], *parts[1:]]
 
 
-def _fit(parts: list[str], count: int) -> list[str]:
-    """Exactly ``count`` contents: the overflow is cut with an ellipsis, a lack padded."""
-    if not parts:
-        parts = ["…"]
-    if len(parts) <= count:
-        return parts + ["…"] * (count - len(parts))
-    kept = parts[:count]
-    last = kept[-1]
-    kept[-1] = (last[: DISCORD_LIMIT - 2] if len(last) > DISCORD_LIMIT - 2 else last) + " …"
-    return kept
-
-
 def _plan(
     contents: list[str], files: list[tuple[str, bytes]], max_bytes: int
 ) -> list[tuple[str | None, list[tuple[str, bytes]]]]:
@@ -1353,6 +1515,33 @@ def _plan(
     if not plan:
         raise PermanentError("nothing to send: no text and no file")
     return plan
+
+
+def _found_kinds(ids: Sequence[int], contents: Sequence[str], files: bool) -> str:
+    """The kinds of a copy found by ``recover``: its text parts, the first batch of files on
+    the last of them, and file-only messages after."""
+    texts = min(len(ids), max(1, len(contents)))
+    kinds = ["t"] * texts + ["f"] * (len(ids) - texts)
+    if files:
+        kinds[texts - 1] = "a"
+    return "".join(kinds)
+
+
+def _embeds_text(embeds: Sequence[discord.Embed]) -> RichText:
+    lines: list[str] = []
+    for embed in embeds[:_MAX_EMBEDS]:
+        for value in (embed.title, embed.description, embed.url):
+            if value:
+                lines.append(_CONTROL.sub(" ", str(value)).strip()[:_MAX_EMBED_TEXT])
+        for item in embed.fields[:_MAX_EMBEDS]:
+            lines.append(f"{item.name}: {item.value}"[:_MAX_EMBED_TEXT])
+    text = "\n".join(line for line in lines if line)
+    return RichText(text)
+
+
+def _kinds(plan: Sequence[tuple[str | None, Sequence[object]]]) -> str:
+    """The parts' kinds of a ``_plan``: "t" text, "a" text with files, "f" files only."""
+    return "".join("f" if content is None else "a" if batch else "t" for content, batch in plan)
 
 
 def _append(text: RichText, line: str) -> RichText:
@@ -1382,14 +1571,6 @@ def _safe_filename(name: str) -> str:
         base = (stem[: _MAX_FILENAME - len(ext) - 1] + "." + ext) if dot and len(ext) < 10 else base
         base = base[:_MAX_FILENAME]
     return base
-
-
-def _human_size(size: int) -> str:
-    if size >= _MiB:
-        return f"{size / _MiB:.1f} MiB"
-    if size >= 1024:
-        return f"{size / 1024:.0f} KiB"
-    return f"{size} bytes"
 
 
 def _kind_of(mime: str) -> AttachmentKind:

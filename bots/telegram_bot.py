@@ -40,6 +40,10 @@ from telegram import (
     Chat,
     Message,
     MessageEntity,
+    MessageOriginChannel,
+    MessageOriginChat,
+    MessageOriginHiddenUser,
+    MessageOriginUser,
     MessageReactionUpdated,
     ReactionTypeEmoji,
     ReplyParameters,
@@ -87,12 +91,14 @@ from bots.base import (
 from bridge.commands import CommandReply, CommandRequest, Commands, parse_command_text, split_args
 from bridge.formatting import (
     TELEGRAM_LIMIT,
+    human_size,
     split_for_telegram,
     split_rich,
     to_telegram,
     utf16_len,
 )
 from bridge.formatting import from_telegram as _from_telegram_entities
+from bridge.store.parts import PartsMemory
 from bridge.tasks import cancel_and_wait
 
 __all__ = [
@@ -111,6 +117,8 @@ DOWNLOAD_LIMIT: Final = 20 * 1024 * 1024
 """getFile refuses bigger files: the most a bot can ever download."""
 UPLOAD_LIMIT: Final = 50 * 1024 * 1024
 PHOTO_LIMIT: Final = 10 * 1024 * 1024
+PROFILE_PHOTO_LIMIT: Final = 2 * 1024 * 1024
+"""The most the bridge downloads of one profile photo (Telegram's are well under)."""
 TELEGRAM_REACTIONS: Final[frozenset[str]] = frozenset(e.value for e in ReactionEmoji)
 """The only emoji a bot may react with (anything else is ``REACTION_INVALID``)."""
 ALLOWED_UPDATES: Final = ("message", "edited_message", "message_reaction", "callback_query")
@@ -120,6 +128,7 @@ VERIFIED_MARK: Final = "✓"
 # Bounded memories: enough for a busy day; losing old entries only degrades edits of very old
 # split messages and retries of very old partial sends.
 _MEMORY: Final = 10_000
+_SKIPPED_KEPT: Final = 20
 # Attempts at an update whose files cannot be fetched before relaying it with a notice.
 _DOWNLOAD_ATTEMPTS: Final = 3
 _ANONYMOUS_ADMIN_BOT: Final = 1087968824  # @GroupAnonymousBot, the "from" of anonymous admins
@@ -167,16 +176,6 @@ class _PublicResolver(aiohttp.abc.AbstractResolver):
 
     async def close(self) -> None:
         await self._inner.close()
-
-
-def _human_size(size: int | None) -> str:
-    if size is None:
-        return "size unknown"
-    if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.1f} MB"
-    if size >= 1024:
-        return f"{size / 1024:.0f} KB"
-    return f"{size} B"
 
 
 def _clean_name(name: str) -> str:
@@ -305,6 +304,7 @@ class TelegramAdapter(Adapter):
         max_retry_delay: float = 60.0,
         allow_private_urls: bool = False,
         verified_avatar_prefix: str | None = None,
+        parts: PartsMemory | None = None,
     ) -> None:
         """``verified_avatar_prefix``: the bridge's own avatar URL prefix (``<public
         url>/avatars/``); authors whose ``avatar_url`` starts with it have a verified NFT
@@ -312,6 +312,7 @@ class TelegramAdapter(Adapter):
         if not token:
             raise ValueError("a Telegram bot token is required (from @BotFather)")
         self._verified_prefix = verified_avatar_prefix
+        self._memory = parts
         self._commands = commands
         self._admins = frozenset(admins)
         self._max_download = max(0, min(max_attachment_bytes, DOWNLOAD_LIMIT))
@@ -355,11 +356,14 @@ class TelegramAdapter(Adapter):
         self._offset = 0
         self._attempts: dict[int, int] = {}
         # (chat, first part id) -> the other parts of a split message
-        self._parts: _LRU[tuple[int, int], list[int]] = _LRU()
+        self._parts: _LRU[tuple[int, int], list[tuple[int, str]]] = _LRU()
         # idempotency key -> ids already posted by an interrupted multi-part send
         self._progress: _LRU[str, list[int]] = _LRU()
-        # (chat, message) -> the emoji the bridge shows on it (a bot has one reaction)
+        # (chat, message) -> the emoji the bridge shows on it ("" none; a bot has one)
         self._reactions: _LRU[tuple[int, int], str] = _LRU()
+        # update id -> why it was skipped (python-telegram-bot could not parse it)
+        self._skipped: OrderedDict[int, str] = OrderedDict()
+        self.skipped_updates = 0
         # old group id -> supergroup id, learnt from ChatMigrated and service messages
         self._migrated: dict[int, int] = {}
 
@@ -370,7 +374,9 @@ class TelegramAdapter(Adapter):
         return self._bot.username if self._ready else None
 
     def is_connected(self) -> bool:
-        return self._connected
+        # A poller that ended (it never should) is an intake that is down, whatever it said.
+        poller = self._poller
+        return self._connected and poller is not None and not poller.done()
 
     async def start(self, sink: InboundSink) -> None:
         """Check the token, publish the commands and start polling.
@@ -405,7 +411,9 @@ class TelegramAdapter(Adapter):
         if self._ready and self._offset:
             # Confirm what was processed, so that the next start does not see it again.
             with contextlib.suppress(TelegramError):
-                await self._bot.get_updates(offset=self._offset, timeout=0, limit=1)
+                await self._bot.do_api_request(
+                    "getupdates", api_kwargs={"offset": self._offset, "timeout": 0, "limit": 1}
+                )
         await self._close()
 
     async def _close(self) -> None:
@@ -450,12 +458,7 @@ class TelegramAdapter(Adapter):
             try:
                 if not self._ready:
                     await self._connect()
-                updates = await self._bot.get_updates(
-                    offset=self._offset,
-                    limit=100,
-                    timeout=self._poll_timeout,
-                    allowed_updates=list(ALLOWED_UPDATES),
-                )
+                updates = await self._get_updates()
             except RetryAfter as exc:
                 await asyncio.sleep(_seconds(exc))
                 continue
@@ -481,6 +484,14 @@ class TelegramAdapter(Adapter):
                 log.warning("Telegram polling failed (%s); retry #%d", exc, failures)
                 await asyncio.sleep(self._backoff(failures))
                 continue
+            except Exception:
+                # Whatever else goes wrong, the poller keeps going: a stopped poller is an
+                # intake that is silently gone.
+                self._connected = False
+                failures += 1
+                log.exception("Telegram polling failed; retry #%d", failures)
+                await asyncio.sleep(self._backoff(failures))
+                continue
             if not self._connected:
                 log.info("Telegram: polling")
             self._connected = True
@@ -488,7 +499,68 @@ class TelegramAdapter(Adapter):
             await self._process_batch(updates)
             if updates:
                 # Only now are the updates safe to confirm (next getUpdates carries the offset).
-                self._offset = updates[-1].update_id + 1
+                self._offset = max(self._offset, updates[-1].update_id + 1)
+
+    async def _get_updates(self) -> list[Update]:
+        """The next batch, parsed one update at a time.
+
+        ``Bot.get_updates`` parses the whole batch at once: one update python-telegram-bot
+        cannot parse fails every call from then on, at the same offset, and the intake stops
+        for good. Here such an update is skipped, recorded and logged once, and the offset moves
+        past it. (The method name is lower-case on purpose: Bot API method names are
+        case-insensitive, and ``do_api_request`` warns for names the library has a method for.)
+        """
+        raw = await self._bot.do_api_request(
+            "getupdates",
+            api_kwargs={
+                "offset": self._offset,
+                "limit": 100,
+                "timeout": self._poll_timeout,
+                "allowed_updates": list(ALLOWED_UPDATES),
+            },
+            read_timeout=self._request_timeout + self._poll_timeout,
+        )
+        if not isinstance(raw, list):
+            raise TelegramError(f"getUpdates answered {type(raw).__name__}, not a list")
+        updates: list[Update] = []
+        for item in raw:
+            update_id = item.get("update_id") if isinstance(item, dict) else None
+            try:
+                update = Update.de_json(item, self._bot)
+            except Exception as exc:
+                update = None
+                error = f"{type(exc).__name__}: {exc}"[:200]
+            else:
+                error = "not an update" if update is None else ""
+            if update is not None:
+                updates.append(update)
+                continue
+            if isinstance(update_id, int):
+                self._skip(update_id, error)
+        return updates
+
+    def _skip(self, update_id: int, error: str) -> None:
+        if update_id + 1 > self._offset:
+            self._offset = update_id + 1  # confirmed with the next getUpdates: never seen again
+        if update_id in self._skipped:
+            return
+        self._skipped[update_id] = error
+        while len(self._skipped) > _SKIPPED_KEPT:
+            self._skipped.popitem(last=False)
+        self.skipped_updates += 1
+        log.warning(
+            "Telegram update %d skipped: python-telegram-bot cannot parse it (%s)",
+            update_id,
+            error,
+        )
+
+    @property
+    def last_error(self) -> str | None:
+        """What /health shows next to the connection state: skipped updates, if any."""
+        if not self._skipped:
+            return None
+        update_id, error = next(reversed(self._skipped.items()))
+        return f"{self.skipped_updates} unparsable update(s) skipped, the last {update_id}: {error}"
 
     async def _process_batch(self, updates: Sequence[Update]) -> None:
         """Process one getUpdates answer; returns once every update in it is durable.
@@ -627,6 +699,9 @@ class TelegramAdapter(Adapter):
             rich = _concat(rich, RichText(("\n" if rich.text else "") + suffix))
         if not rich.text and not attachments:
             return  # service messages (joins, pins, ...) are not conversation
+        origin = _forwarded_from(message)
+        if origin:
+            rich = _concat(RichText(f"[forwarded from {origin}]\n"), rich)
         reply_to = None
         parent = message.reply_to_message
         # In forum topics every message "replies" to the topic's first message.
@@ -697,12 +772,12 @@ class TelegramAdapter(Adapter):
         notices: list[str] = []
         for kind, file_id, name, mime, size in found:
             if size is not None and size > self._max_download:
-                notices.append(f"[file too large to relay: {name} ({_human_size(size)})]")
+                notices.append(f"[file too large to relay: {name} ({human_size(size)})]")
                 continue
             try:
                 data = await self._download(file_id)
             except _TooLarge as exc:
-                notices.append(f"[file too large to relay: {name} ({_human_size(exc.size)})]")
+                notices.append(f"[file too large to relay: {name} ({human_size(exc.size)})]")
                 continue
             except (_Unavailable, BadRequest):
                 notices.append(f"[file could not be relayed: {name}]")
@@ -715,16 +790,17 @@ class TelegramAdapter(Adapter):
             attachments.append(Attachment(kind, name, mime, size=len(data), data=data))
         return attachments, notices
 
-    async def _download(self, file_id: str) -> bytes:
+    async def _download(self, file_id: str, limit: int | None = None) -> bytes:
+        cap = self._max_download if limit is None else min(limit, self._max_download)
         file = await self._bot.get_file(file_id)
-        if file.file_size is not None and file.file_size > self._max_download:
+        if file.file_size is not None and file.file_size > cap:
             raise _TooLarge(file.file_size)
         if not file.file_path:
             raise _Unavailable()
         # The URL holds the bot token: it is never logged nor handed on.
         if self._http is None:
             raise _Unavailable()
-        return await self._fetch(self._http, file.file_path, self._max_download)
+        return await self._fetch(self._http, file.file_path, cap)
 
     async def _fetch(self, session: aiohttp.ClientSession, url: str, limit: int) -> bytes:
         """GET ``url`` into memory: no redirects, at most ``limit`` bytes, bounded in time."""
@@ -753,12 +829,10 @@ class TelegramAdapter(Adapter):
             return False
         name, raw = parsed
         private = message.chat.type == Chat.PRIVATE
-        addressed = "@" in text.split(None, 1)[0]
-        if self._commands.spec(name) is None:
-            if name == "start" and private:
-                name = "help"  # the DM opener: answer with the command list
-            elif not (private or addressed):
-                return False  # probably another bot's command: just conversation
+        if self._commands.spec(name) is None and name == "start" and private:
+            name = "help"  # the DM opener: answer with the command list
+        # An unknown /foo gets a short answer listing the commands; a command meant for
+        # another bot names it (/foo@otherbot), and parse_command_text leaves that alone.
         user = message.from_user
         request = CommandRequest(
             name=name,
@@ -846,10 +920,41 @@ class TelegramAdapter(Adapter):
             return False
         return True
 
-    def _with_header(self, author: Author, source: ChatRef, text: RichText) -> RichText:
+    async def profile_photo(self, user_id: str) -> bytes | None:
+        """The user's current profile photo (a size near 320 px), or None when they have none
+        or hide it from bots. Raises on a failure worth trying again later."""
+        try:
+            uid = int(user_id)
+        except ValueError:
+            return None
+        if uid < 0:
+            return None  # a chat speaking as itself (anonymous admin, linked channel)
+        try:
+            found = await self._bot.get_user_profile_photos(uid, limit=1)
+        except BadRequest:
+            return None
+        if not found.photos or not found.photos[0]:
+            return None
+        sizes = sorted(found.photos[0], key=lambda p: p.width)
+        # The smallest size that still fills the 256-pixel avatar, else the largest.
+        size = next((p for p in sizes if p.width >= 256), sizes[-1])
+        if size.file_size is not None and size.file_size > PROFILE_PHOTO_LIMIT:
+            return None
+        try:
+            return await self._download(size.file_id, PROFILE_PHOTO_LIMIT)
+        except (_TooLarge, _Unavailable):
+            return None
+
+    async def say_in_chat(self, chat_id: str, text: str) -> bool:
+        """Post ``text`` (plain) as the bot in any chat it can write to (a private chat too)."""
+        return await self.send_private(chat_id, text)
+
+    def _header(self, author: Author, source: ChatRef) -> RichText:
         name = self._display_name(author)
-        header = RichText(f"{name} ({source.platform}): ", (Span("bold", 0, len(name)),))
-        return _concat(header, text)
+        return RichText(f"{name} ({source.platform}): ", (Span("bold", 0, len(name)),))
+
+    def _with_header(self, author: Author, source: ChatRef, text: RichText) -> RichText:
+        return _concat(self._header(author, source), text)
 
     def _target(self, ref: ChatRef) -> int:
         chat = _chat_id(ref)
@@ -861,10 +966,18 @@ class TelegramAdapter(Adapter):
             if delivery.is_announcement
             else self._with_header(delivery.author, delivery.source, delivery.text)
         )
+        # Every file of a message carries the sender's name, not only the first.
+        label = (
+            RichText("")
+            if delivery.is_announcement
+            else self._header(delivery.author, delivery.source)
+        )
         chat = self._target(delivery.target)
         reply_to = _message_id(delivery.reply_to) if delivery.reply_to is not None else None
         try:
-            ids = await self._post(delivery.idempotency_key, chat, rich, delivery, reply_to)
+            posted = await self._post(
+                delivery.idempotency_key, chat, rich, label, delivery, reply_to
+            )
         except ChatMigrated as exc:
             self._migrated[chat] = exc.new_chat_id
             log.warning(
@@ -873,28 +986,54 @@ class TelegramAdapter(Adapter):
                 exc.new_chat_id,
             )
             try:
-                ids = await self._post(
-                    delivery.idempotency_key, exc.new_chat_id, rich, delivery, None
+                posted = await self._post(
+                    delivery.idempotency_key, exc.new_chat_id, rich, label, delivery, None
                 )
             except TelegramError as again:
                 raise _delivery_error(again) from again
         except TelegramError as exc:
             raise _delivery_error(exc) from exc
         self._progress.pop(delivery.idempotency_key)
-        if len(ids) > 1:
-            self._parts[(chat, ids[0])] = ids[1:]
-        return NativeId(str(ids[0]))
+        first = posted[0][0]
+        if len(posted) > 1 or posted[0][1] == _CAPTIONED:
+            await self._keep_layout(_chat_id(delivery.target), first, posted)
+        return NativeId(str(first))
+
+    async def _keep_layout(self, chat: int, first: int, layout: list[tuple[int, str]]) -> None:
+        """Remember how a copy was posted (memory, and the store across restarts)."""
+        self._parts[(chat, first)] = layout
+        if self._memory is None:
+            return
+        try:
+            await self._memory.put(str(chat), str(first), [list(p) for p in layout])
+        except Exception:
+            log.exception("Telegram: could not record the parts of %d/%d", chat, first)
+
+    async def _layout(self, chat: int, first: int) -> list[tuple[int, str]]:
+        known = self._parts.get((chat, first))
+        if known is None and self._memory is not None:
+            try:
+                raw = await self._memory.get(str(chat), str(first))
+            except Exception:
+                log.exception("Telegram: could not read the parts of %d/%d", chat, first)
+                raw = None
+            known = _parse_layout(raw)
+            if known:
+                self._parts[(chat, first)] = known
+        return known or [(first, _TEXT)]
 
     async def _post(
         self,
         key: str,
         chat: int,
         rich: RichText,
+        label: RichText,
         delivery: OutboundMessage,
         reply_to: int | None,
-    ) -> list[int]:
-        """Post every part of a message; on a retry, skip the parts an earlier attempt posted."""
-        steps = await self._plan(rich, delivery.attachments)
+    ) -> list[tuple[int, str]]:
+        """Post every part of a message; on a retry, skip the parts an earlier attempt posted.
+        Returns (message id, kind) per part: ``_CAPTIONED``, ``_FILE`` or ``_TEXT``."""
+        steps = await self._plan(rich, label, delivery.attachments)
         done = self._progress.get(key) or []
         self._progress[key] = done
         for i, step in enumerate(steps):
@@ -906,10 +1045,13 @@ class TelegramAdapter(Adapter):
                 else None
             )
             done.append(await self._post_one(chat, step, reply))
-        return list(done)
+        kinds = [_TEXT if att is None else _FILE for _, att, _ in steps]
+        if _FILE in kinds:
+            kinds[kinds.index(_FILE)] = _CAPTIONED
+        return list(zip(done, kinds, strict=True))
 
     async def _plan(
-        self, rich: RichText, attachments: Sequence[Attachment]
+        self, rich: RichText, label: RichText, attachments: Sequence[Attachment]
     ) -> list[tuple[RichText, Attachment | None, bytes | None]]:
         """The messages to send, in order: (text or caption, file, its bytes)."""
         files: list[tuple[Attachment, bytes]] = []
@@ -919,7 +1061,7 @@ class TelegramAdapter(Adapter):
                 data = await self._attachment_bytes(att)
             except _TooLarge as exc:
                 size = att.size if att.size is not None else exc.size
-                notices.append(f"[file too large to relay: {att.filename} ({_human_size(size)})]")
+                notices.append(f"[file too large to relay: {att.filename} ({human_size(size)})]")
                 continue
             except _Unavailable:
                 notices.append(f"[file could not be relayed: {att.filename}]")
@@ -930,13 +1072,9 @@ class TelegramAdapter(Adapter):
         steps: list[tuple[RichText, Attachment | None, bytes | None]] = []
         rest = rich
         if files:
-            if utf16_len(rich.text) <= CAPTION_LIMIT:
-                caption, rest = rich, RichText("")
-            else:
-                pieces = split_rich(rich, CAPTION_LIMIT, measure="utf16")
-                caption, rest = pieces[0], _concat(*pieces[1:])
+            caption, rest = _caption_and_rest(rich)
             for i, (att, data) in enumerate(files):
-                steps.append((caption if i == 0 else RichText(""), att, data))
+                steps.append((caption if i == 0 else label, att, data))
         for text, entities in split_for_telegram(rest):
             steps.append((_to_rich(text, entities), None, None))
         return steps
@@ -995,6 +1133,20 @@ class TelegramAdapter(Adapter):
                 return sent.message_id
             except BadRequest as exc:  # not an image Telegram can process: send the file
                 log.info("Telegram refused a photo (%s); sending it as a file", exc.message)
+        if att.kind == "animation":
+            # A GIF (or a GIF-like video) plays inline as an animation, not as a file.
+            try:
+                sent = await self._bot.send_animation(
+                    chat,
+                    data,
+                    caption=caption,
+                    caption_entities=entities,
+                    reply_parameters=reply,
+                    filename=att.filename,
+                )
+                return sent.message_id
+            except BadRequest as exc:
+                log.info("Telegram refused an animation (%s); sending it as a file", exc.message)
         sent = await self._bot.send_document(
             chat,
             data,
@@ -1006,29 +1158,52 @@ class TelegramAdapter(Adapter):
         return sent.message_id
 
     async def edit(self, delivery: OutboundEdit) -> None:
-        chat = _chat_id(delivery.target)
+        """Rewrite every part of the copy: the caption of its file (1,024 units), then the
+        text parts, sending new parts when the text grew and deleting those it no longer
+        needs (the layout is recorded, so this holds after a restart too)."""
+        key_chat = _chat_id(delivery.target)
+        chat = self._target(delivery.target)
         first = _message_id(delivery.native_id)
         rich = self._with_header(delivery.author, delivery.source, delivery.text)
-        ids = [first, *(self._parts.get((chat, first)) or [])]
-        parts = split_for_telegram(rich)
+        layout = await self._layout(key_chat, first)
+        captioned = [mid for mid, kind in layout if kind == _CAPTIONED]
+        if captioned:
+            caption, rest = _caption_and_rest(rich)
+            texts = split_for_telegram(rest) if rest.text else []
+        else:
+            texts = split_for_telegram(rich)
+        old_texts = [mid for mid, kind in layout if kind == _TEXT]
+        kept = [(mid, kind) for mid, kind in layout if kind != _TEXT]
         try:
-            for i, mid in enumerate(ids):
-                if i >= len(parts):
-                    await self._bot.delete_messages(chat, ids[i:])
-                    ids = ids[:i]
-                    break
-                await self._edit_one(chat, mid, *parts[i])
-            for text, entities in parts[len(ids) :]:
-                # The new text is longer: the overflow follows as new messages.
+            if captioned:
+                await self._edit_caption(chat, captioned[0], caption)
+            for i, (text, entities) in enumerate(texts):
+                if i < len(old_texts):
+                    await self._edit_one(chat, old_texts[i], text, entities)
+                    kept.append((old_texts[i], _TEXT))
+                    continue
+                # The new text is longer: the overflow follows as new messages, remembered at
+                # once so that a retry of this edit rewrites them instead of posting them again.
                 sent = await self._bot.send_message(chat, text, entities=_entities(entities))
-                ids.append(sent.message_id)
-                self._parts[(chat, first)] = ids[1:]
+                kept.append((sent.message_id, _TEXT))
+                await self._keep_layout(key_chat, first, list(kept))
+            stale = old_texts[len(texts) :]
+            if stale:
+                await self._bot.delete_messages(chat, stale)
         except TelegramError as exc:
             raise _delivery_error(exc) from exc
-        if len(ids) > 1:
-            self._parts[(chat, first)] = ids[1:]
-        else:
-            self._parts.pop((chat, first))
+        if kept != layout:
+            await self._keep_layout(key_chat, first, kept)
+
+    async def _edit_caption(self, chat: int, mid: int, caption: RichText) -> None:
+        text, raw = to_telegram(caption)
+        try:
+            await self._bot.edit_message_caption(
+                chat_id=chat, message_id=mid, caption=text, caption_entities=_entities(raw)
+            )
+        except BadRequest as exc:
+            if "message is not modified" not in exc.message.lower():
+                raise
 
     async def _edit_one(
         self, chat: int, mid: int, text: str, entities: list[dict[str, Any]]
@@ -1055,9 +1230,10 @@ class TelegramAdapter(Adapter):
                     raise
 
     async def delete(self, delivery: OutboundDelete) -> None:
-        chat = _chat_id(delivery.target)
+        key_chat = _chat_id(delivery.target)
+        chat = self._target(delivery.target)
         first = _message_id(delivery.native_id)
-        ids = [first, *(self._parts.get((chat, first)) or [])]
+        ids = [mid for mid, _ in await self._layout(key_chat, first)]
         try:
             if len(ids) == 1:
                 await self._bot.delete_message(chat, first)
@@ -1069,33 +1245,41 @@ class TelegramAdapter(Adapter):
                 raise _delivery_error(exc) from exc
         except TelegramError as exc:
             raise _delivery_error(exc) from exc
-        self._parts.pop((chat, first))
+        if self._parts.pop((key_chat, first)) is not None and self._memory is not None:
+            with contextlib.suppress(Exception):
+                await self._memory.forget(str(key_chat), str(first))
 
     async def react(self, delivery: OutboundReaction) -> None:
-        emoji = _reaction_emoji(delivery.emoji)
-        if emoji is None:
-            log.debug("Telegram offers no %r reaction; skipped", delivery.emoji)
-            return
+        # A bot shows one reaction per message: the most used emoji of the people elsewhere
+        # that Telegram offers (the list is most used first), or none once nobody has one.
         chat = _chat_id(delivery.target)
         mid = _message_id(delivery.native_id)
         key = (chat, mid)
-        current = self._reactions.get(key)
-        if not delivery.added and current is not None and current != emoji:
-            return  # the bridge shows another emoji now; a bot has just one reaction
+        current = self._reactions.get(key)  # "" = none shown; None = unknown (a restart)
+        if delivery.counts is not None:
+            chosen = next(
+                (e for e in (_reaction_emoji(em) for em, _ in delivery.counts) if e), None
+            )
+        else:  # a row queued by an older bridge: this person's change alone
+            emoji = _reaction_emoji(delivery.emoji)
+            if emoji is None or (not delivery.added and current not in (None, emoji)):
+                return
+            chosen = emoji if delivery.added else None
+        if current is not None and current == (chosen or ""):
+            return  # what the bridge shows stays the same
+        if current is None and chosen is None and _reaction_emoji(delivery.emoji) is None:
+            return  # nothing Telegram could have shown
         try:
             await self._bot.set_message_reaction(
-                chat, mid, [ReactionTypeEmoji(emoji)] if delivery.added else []
+                chat, mid, [ReactionTypeEmoji(chosen)] if chosen is not None else []
             )
         except BadRequest as exc:
             # The chat limits reactions, or the message is gone: nothing to retry.
-            log.info("Telegram: reaction %s on %d/%d refused: %s", emoji, chat, mid, exc.message)
+            log.info("Telegram: reaction %s on %d/%d refused: %s", chosen, chat, mid, exc.message)
             return
         except TelegramError as exc:
             raise _delivery_error(exc) from exc
-        if delivery.added:
-            self._reactions[key] = emoji
-        else:
-            self._reactions.pop(key)
+        self._reactions[key] = chosen or ""
 
 
 class _SinkFailure(Exception):
@@ -1106,6 +1290,44 @@ class _SinkFailure(Exception):
 
 class _DownloadFailed(Exception):
     """A file could not be downloaded this time; the update is retried."""
+
+
+_TEXT: Final = "t"
+_FILE: Final = "f"
+_CAPTIONED: Final = "c"
+"""Kinds of the parts of a copy: a text message, a file, the file that carries the caption."""
+
+
+def _parse_layout(raw: Any) -> list[tuple[int, str]] | None:
+    if not isinstance(raw, list) or not raw:
+        return None
+    layout: list[tuple[int, str]] = []
+    for item in raw:
+        if (
+            not isinstance(item, list)
+            or len(item) != 2
+            or not isinstance(item[0], int)
+            or item[1] not in (_TEXT, _FILE, _CAPTIONED)
+        ):
+            return None
+        layout.append((item[0], item[1]))
+    return layout
+
+
+def _caption_and_rest(rich: RichText) -> tuple[RichText, RichText]:
+    """A file's caption (Telegram allows 1,024 UTF-16 units) and the text that follows it."""
+    if utf16_len(rich.text) <= CAPTION_LIMIT:
+        return rich, RichText("")
+    pieces = split_rich(rich, CAPTION_LIMIT, measure="utf16")
+    return pieces[0], _concat(*pieces[1:])
+
+
+_MAX_POLL_OPTIONS: Final = 12
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    cleaned = " ".join(_CONTROL.sub(" ", text).split())
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
 def _looks_like_ip(host: str) -> bool:
@@ -1175,17 +1397,42 @@ def _files_of(
     return out
 
 
+def _forwarded_from(message: Message) -> str | None:
+    """Who a forwarded message came from, as Telegram shows it (None: not forwarded)."""
+    origin = message.forward_origin
+    if origin is None:
+        return None
+    name: str | None = None
+    if isinstance(origin, MessageOriginUser):
+        name = origin.sender_user.full_name
+    elif isinstance(origin, MessageOriginHiddenUser):
+        name = origin.sender_user_name
+    elif isinstance(origin, MessageOriginChat):
+        name = origin.sender_chat.title or origin.sender_chat.username
+    elif isinstance(origin, MessageOriginChannel):
+        name = origin.chat.title or origin.chat.username
+        if origin.author_signature:
+            name = f"{name} ({origin.author_signature})"
+    return _clean_name(name or "someone")
+
+
 def _other_content(message: Message) -> str | None:
     """A short notice for content that has no file and no text (so it is not silently lost)."""
     if message.poll is not None:
-        return f"[poll: {message.poll.question}]"
+        poll = message.poll
+        lines = [f"[poll: {_one_line(poll.question)}]"]
+        lines += [f"• {_one_line(o.text)}" for o in poll.options[:_MAX_POLL_OPTIONS]]
+        return "\n".join(lines)
     if message.venue is not None:
         return f"[venue: {message.venue.title}]"
     if message.location is not None:
         loc = message.location
         return f"[location: {loc.latitude:.5f}, {loc.longitude:.5f}]"
     if message.contact is not None:
-        return "[contact]"
+        # The phone number was shared in the message itself, by the person who sent it.
+        contact = message.contact
+        name = _clean_name(" ".join(p for p in (contact.first_name, contact.last_name) if p))
+        return f"[contact: {name}, {_one_line(contact.phone_number)}]"
     if message.dice is not None:
         return f"[{message.dice.emoji} {message.dice.value}]"
     return None

@@ -56,7 +56,8 @@ class CommandSpec:
     options: tuple[CommandOption, ...] = ()
     admin_only: bool = False
     private_reply: bool = False
-    """Always answer privately (e.g. /link, whose reply holds a one-time URL)."""
+    """Answer privately (e.g. /link, whose reply holds a one-time URL); the replies of all
+    other commands are shown where they were asked."""
 
     def usage_line(self) -> str:
         return f"/{self.name} {self.usage}".rstrip()
@@ -124,26 +125,35 @@ class Commands:
         return self._specs.get(name)
 
     async def handle(self, request: CommandRequest) -> CommandReply:
-        """Run a command; never raises: every failure becomes a short reply to the user."""
+        """Run a command; never raises: every failure becomes a short reply to the user.
+
+        Only the replies of commands declared ``private_reply`` (one-time links) are private;
+        everything else (usage errors, refusals, results) is answered where it was asked:
+        a private answer to someone who never opened a chat with the bot cannot be delivered.
+        """
         spec = self._specs.get(request.name)
         if spec is None:
-            return CommandReply(
-                f"Unknown command /{request.name}. Try /help.", private=request.is_private
-            )
+            return CommandReply(self._unknown(request))
         if len(request.raw_args) > MAX_ARGS_LENGTH:
-            return CommandReply(f"Too long. Usage: {spec.usage_line()}", private=True)
+            return CommandReply(f"Too long. Usage: {spec.usage_line()}")
         if spec.admin_only and not request.is_admin:
-            return CommandReply(f"/{spec.name} is for bridge admins only.", private=True)
+            return CommandReply(f"/{spec.name} is for bridge admins only.")
         try:
             reply = await self._handlers[spec.name](request)
         except UsageError as exc:
-            return CommandReply(f"{exc}\nUsage: {spec.usage_line()}", private=True)
+            return CommandReply(f"{exc}\nUsage: {spec.usage_line()}")
         except Exception:
             log.exception("command /%s failed", spec.name)
-            return CommandReply(f"/{spec.name} failed; the bridge logged why.", private=True)
-        if spec.private_reply and not reply.private:
-            return CommandReply(reply.text, private=True)
+            return CommandReply(f"/{spec.name} failed; the bridge logged why.")
+        if reply.private != spec.private_reply:
+            return CommandReply(reply.text, private=spec.private_reply)
         return reply
+
+    def _unknown(self, request: CommandRequest) -> str:
+        names = " ".join(
+            f"/{spec.name}" for spec in self.specs() if request.is_admin or not spec.admin_only
+        )
+        return f"Unknown command /{request.name}. Commands: {names} (/help explains them)."
 
     async def _help(self, request: CommandRequest) -> CommandReply:
         if request.args:

@@ -31,6 +31,7 @@ __all__ = [
     "escape_discord",
     "from_discord",
     "from_telegram",
+    "human_size",
     "neutralize_mentions",
     "split_for_discord",
     "split_for_telegram",
@@ -1085,3 +1086,14 @@ def split_for_discord(rt: RichText, limit: int = DISCORD_LIMIT) -> list[str]:
         if md:
             out.append(md)
     return out
+
+
+def human_size(size: int | None) -> str:
+    """A file size for notices, in binary units everywhere ("10.0 MiB", "512 KiB")."""
+    if size is None:
+        return "size unknown"
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MiB"
+    if size >= 1024:
+        return f"{size / 1024:.0f} KiB"
+    return f"{size} bytes"

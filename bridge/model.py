@@ -295,6 +295,10 @@ class OutboundReaction:
     emoji: str
     added: bool
     author: Author
+    counts: tuple[tuple[str, int], ...] | None = None
+    """Everyone's reactions made outside ``target``, (emoji, people), most used first (ties:
+    most recent first); ``added`` says whether ``emoji`` is among them. None in rows queued
+    by an older bridge (then ``added`` is just this one person's change)."""
 
 
 Delivery = OutboundMessage | OutboundEdit | OutboundDelete | OutboundReaction

@@ -39,7 +39,7 @@ from bridge.model import (
     Platform,
     RetryableError,
 )
-from bridge.store import Store, messages, outbox_rows
+from bridge.store import Store, messages, outbox_rows, parts
 from bridge.store.messages import StoredMessage
 from bridge.store.outbox_rows import OutboxRow
 from bridge.tasks import cancel_and_wait
@@ -319,6 +319,7 @@ class Outbox:
         cutoff = self._clock.now() - self._policy.retention
         async with self._store.transaction() as db:
             await outbox_rows.prune(db, cutoff)
+            await parts.prune(db, cutoff)
             return await messages.prune(db, cutoff)
 
     # --- workers ----------------------------------------------------------------------------
@@ -502,6 +503,7 @@ class Outbox:
             emoji=reaction.emoji,
             added=reaction.added,
             author=reaction.author,
+            counts=reaction.counts,
         )
 
     async def _message(self, message_id: MessageId) -> StoredMessage | None:

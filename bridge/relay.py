@@ -19,13 +19,14 @@ Chat commands owned here: ``/rooms``, ``/delete`` and the admin-only ``/room``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from bridge.commands import (
     CommandOption,
@@ -43,6 +44,7 @@ from bridge.model import (
     DeleteMessage,
     DeliveryKind,
     Inbound,
+    MessageId,
     NativeId,
     NewMessage,
     OutboundDelete,
@@ -50,10 +52,13 @@ from bridge.model import (
     UserId,
 )
 from bridge.outbox import DEFAULT_PACING, Outbox, OutboxPolicy, Pace
+from bridge.profile_photos import PhotoSource, ProfilePhotos, photo_routes
 from bridge.router import Room, Router, RouterObserver, rooms_from_settings
-from bridge.store import Store, kv
+from bridge.store import Store, kv, outbox_rows
 from bridge.store import rooms as room_store
 from bridge.store.group_commit import GroupCommit
+from bridge.store.origins import StoredOrigins
+from bridge.store.parts import StoredParts
 from bridge.web.app import ComponentStatus
 
 if TYPE_CHECKING:
@@ -90,6 +95,7 @@ class RelayTuning:
     discord_guild_ready_timeout: float = 2.0
     discord_request_timeout: float = 60.0
     waku_health_interval: float = 5.0
+    profile_photo_refresh: float = 6 * 3600.0
 
 
 class Enricher(Protocol):
@@ -154,7 +160,22 @@ class RelayNotifier:
         self._relay = relay
 
     async def announce(self, chat: ChatRef, text: str) -> None:
-        await self._relay.router.announce(chat, text, author_name=self._relay.bridge_name)
+        queued = await self._relay.router.announce(chat, text, author_name=self._relay.bridge_name)
+        if queued is None:
+            # A chat in no room (a private chat with the bot, where /link is safest): the
+            # outbox has no route there, but whoever asked there must hear the result.
+            await self._say_directly(chat, text)
+
+    async def _say_directly(self, chat: ChatRef, text: str) -> bool:
+        adapter = self._relay.adapters.get(chat.platform)
+        say = getattr(adapter, "say_in_chat", None)
+        if say is None:
+            return False
+        try:
+            return bool(await say(str(chat.chat_id), text))
+        except Exception:
+            log.exception("message to %s failed", chat)
+            return False
 
     async def announce_room(self, chat: ChatRef, text: str) -> None:
         room = self._relay.router.room_of(chat)
@@ -252,6 +273,7 @@ class Relay:
         self.notifier = RelayNotifier(self)
         self.adapters: dict[Platform, Adapter] = {}
         self.enricher: Enricher | None = None
+        self.photos: ProfilePhotos | None = None
         self._observers: list[RouterObserver] = []
         self._router: Router | None = None
         self._outbox: Outbox | None = None
@@ -328,6 +350,8 @@ class Relay:
         await self._outbox.start()
 
     async def _stop_core(self) -> None:
+        if self.photos is not None:
+            await self.photos.stop()
         outbox, self._outbox = self._outbox, None
         if outbox is not None:
             await outbox.stop()
@@ -360,6 +384,7 @@ class Relay:
             retry_delay=self.tuning.telegram_retry_delay,
             max_retry_delay=self.tuning.telegram_max_retry_delay,
             verified_avatar_prefix=f"{self.settings.web.public_url}/avatars/",
+            parts=StoredParts(lambda: self.bridge.store, "telegram"),
         )
 
     def _make_discord(self) -> Adapter:
@@ -383,6 +408,8 @@ class Relay:
             history_cursor=KvHistoryCursor(self.bridge),
             request_timeout=self.tuning.discord_request_timeout,
             guild_ready_timeout=self.tuning.discord_guild_ready_timeout,
+            parts=StoredParts(lambda: self.bridge.store, "discord"),
+            known=StoredOrigins(lambda: self.bridge.store),
         )
 
     def _make_waku(self) -> Adapter:
@@ -426,6 +453,13 @@ class Relay:
             else:
                 if author != event.author:
                     event = replace(event, author=author)
+        if isinstance(event, NewMessage) and self.photos is not None:
+            try:  # after the NFT avatar, which wins
+                author = await self.photos.enrich(event.author)
+            except Exception:
+                log.exception("profile photo lookup failed for %s", event.author.user_id)
+            else:
+                event = replace(event, author=author)
         await self.router.handle(event)
         if isinstance(event, NewMessage):
             self.bridge.metrics.messages_in.labels(platform=event.source.platform).inc()
@@ -465,46 +499,71 @@ class Relay:
             raise UsageError("Reply to the message you want to delete.")
         stored = await self.router.lookup(request.chat, native)
         if stored is None:
-            return CommandReply("The bridge did not relay that message.", private=True)
+            return CommandReply("The bridge did not relay that message.")
         own = (
             stored.author.platform == request.author.platform
             and stored.author.user_id == request.author.user_id
         )
         if not (own or request.is_admin):
-            return CommandReply(
-                "Only the message's author or a bridge admin can delete it.", private=True
-            )
+            return CommandReply("Only the message's author or a bridge admin can delete it.")
+        since = await outbox_rows.last_id(self.bridge.store.db)
         await self.router.handle(DeleteMessage(stored.source, stored.native_id))
         # The copies go through the outbox; the original and the command are ours to try.
+        results: dict[ChatRef, str | None] = {}
         if stored.source.platform != "waku":
-            await self._try_delete(stored.source, stored.native_id)
+            results[stored.source] = await self._try_delete(stored.source, stored.native_id)
         if request.native_id is not None:
             await self._try_delete(request.chat, request.native_id)
-        return CommandReply("Deleted everywhere.", private=True)
+        for target, state, error in await self._wait_outcomes(stored.id, since):
+            results[target] = (
+                None
+                if state in ("delivered", "skipped")
+                else ("still trying" if state in ("pending", "sending") else (error or "failed"))
+            )
+        return CommandReply(_delete_report(results))
 
-    async def _try_delete(self, chat: ChatRef, native: NativeId) -> None:
+    async def _wait_outcomes(
+        self, message_id: MessageId, since: int
+    ) -> list[tuple[ChatRef, outbox_rows.OutboxState, str | None]]:
+        """The delete rows' outcomes, once all are final or ``_DELETE_WAIT`` seconds passed."""
+        db = self.bridge.store.db
+        deadline = time.monotonic() + _DELETE_WAIT
+        while True:
+            found = await outbox_rows.outcomes(db, message_id, "delete", since)
+            if time.monotonic() >= deadline or all(
+                state not in ("pending", "sending") for _, state, _ in found
+            ):
+                return found
+            await asyncio.sleep(0.05)
+
+    async def _try_delete(self, chat: ChatRef, native: NativeId) -> str | None:
+        """Delete one message now; None when it went, else why not."""
         adapter = self.adapters.get(chat.platform)
         if adapter is None:
-            return
+            return "not connected"
         key = f"cmd-delete-{secrets.token_hex(6)}"
         try:
             await adapter.delete(OutboundDelete(target=chat, idempotency_key=key, native_id=native))
         except Exception as exc:  # no rights (Telegram needs admin), already gone, ...
             log.info("could not delete %s in %s: %s", native, chat, exc)
+            return str(exc) or type(exc).__name__
+        return None
 
     async def _cmd_room(self, request: CommandRequest) -> CommandReply:
         action = request.args[0].lower() if request.args else ""
-        if action == "join":
+        if action in ("join", "create"):
             if len(request.args) < 2:
-                raise UsageError("Name the room to join.")
-            return await self._room_join(request, request.args[1])
+                raise UsageError(f"Name the room to {action}.")
+            return await self._room_join(request, request.args[1], create=action == "create")
         if action == "leave":
             return await self._room_leave(request)
         if action == "status":
             return await self._room_status(request)
-        raise UsageError("Say join, leave or status.")
+        raise UsageError("Say join, create, leave or status.")
 
-    async def _room_join(self, request: CommandRequest, name: str) -> CommandReply:
+    async def _room_join(
+        self, request: CommandRequest, name: str, *, create: bool = False
+    ) -> CommandReply:
         if _ROOM_NAME.fullmatch(name) is None:
             raise UsageError("Room names are letters, digits, '.', '_' and '-'.")
         chat = request.chat
@@ -520,6 +579,13 @@ class Relay:
         if chat.platform == "waku":
             return CommandReply("Waku rooms are set in the config.", private=True)
         created = self.router.room(name) is None
+        # A typo must not make a room nobody else is in: a new room is made only on request.
+        if created and not create:
+            return CommandReply(
+                f"There is no room {name}. /rooms lists them; /room create {name} makes a new one."
+            )
+        if create and not created:
+            return CommandReply(f"Room {name} exists already; /room join {name} joins it.")
         async with self.bridge.store.transaction() as db:
             by = f"{request.author.platform}:{request.author.user_id}"
             await room_store.add(db, name, chat, by, time.time())
@@ -547,6 +613,38 @@ class Relay:
         self._watch(chat, False)
         return CommandReply(f"This chat left room {room.name}.")
 
+    async def _recent_failures(self, where: str, params: list[str]) -> list[str]:
+        """Delivery errors of the last hour, per platform: attempts that failed (retried, or
+        given up), also when a later attempt went through, and the latest error."""
+        since = time.time() - _RECENT
+        rows = await self.bridge.store.db.execute_fetchall(
+            "SELECT target_platform, state, COUNT(*), SUM(attempts), MAX(id) FROM relay_outbox"  # noqa: S608
+            f" WHERE last_error IS NOT NULL AND state != 'skipped' AND created_at >= ?"
+            f" AND ({where})"
+            " GROUP BY target_platform, state",
+            [since, *params],
+        )
+        if not rows:
+            return ["no delivery errors in the last hour"]
+        lines = ["delivery errors in the last hour:"]
+        by_platform: dict[str, list[str]] = {}
+        for platform, state, count, _attempts, _last in rows:
+            label = {"delivered": "delivered after retrying", "failed": "given up"}.get(
+                str(state), "still retrying"
+            )
+            by_platform.setdefault(str(platform), []).append(f"{count} {label}")
+        for platform, parts in sorted(by_platform.items()):
+            lines.append(f"  {platform}: " + ", ".join(parts))
+        last = max(rows, key=lambda r: int(r[4]))
+        found = list(
+            await self.bridge.store.db.execute_fetchall(
+                "SELECT last_error FROM relay_outbox WHERE id = ?", (int(last[4]),)
+            )
+        )
+        if found:
+            lines.append(f"  last ({last[0]}): {str(found[0][0])[:200]}")
+        return lines
+
     def _watch(self, chat: ChatRef, on: bool) -> None:
         if chat.platform != "discord":
             return
@@ -570,12 +668,6 @@ class Relay:
         ) as cur:
             row = await cur.fetchone()
         depth = int(row[0]) if row is not None else 0
-        async with db.execute(
-            "SELECT last_error, target_platform, target_chat FROM relay_outbox"  # noqa: S608
-            f" WHERE last_error IS NOT NULL AND ({where}) ORDER BY id DESC LIMIT 1",
-            params,
-        ) as cur:
-            err = await cur.fetchone()
         lines = [f"Room {room.name}: {len(members)} chat(s), {depth} delivery(ies) waiting."]
         for platform in sorted({c.platform for c in members}):
             adapter = self.adapters.get(platform)
@@ -590,11 +682,32 @@ class Relay:
             adapter_error = getattr(adapter, "last_error", None)
             if adapter_error:
                 lines.append(f"  {adapter_error}")
-        if err is not None:
-            lines.append(f"last delivery error ({err[1]}): {str(err[0])[:200]}")
-        else:
-            lines.append("no delivery errors")
+        lines += await self._recent_failures(where, params)
         return CommandReply("\n".join(lines))
+
+
+_RECENT = 3600.0
+"""Seconds of delivery history /room status reports on."""
+_DELETE_WAIT = 8.0
+"""Seconds /delete waits for the copies' deletions before it reports."""
+# Refusals as platforms word them, and what the admin can do about them.
+_DELETE_HINTS = (
+    ("can't be deleted", "the bot needs to be an admin with the Delete messages right"),
+    ("missing permissions", "the bot needs the Manage Messages permission"),
+)
+
+
+def _delete_report(results: Mapping[ChatRef, str | None]) -> str:
+    """``Deleted on …; not deleted on <platform>: <why>`` for /delete."""
+    done = sorted({chat.platform for chat, error in results.items() if error is None})
+    lines = ["Deleted on " + ", ".join(done) + "." if done else "Deleted nowhere."]
+    for chat, error in sorted(results.items(), key=lambda item: str(item[0])):
+        if error is None:
+            continue
+        why = error.splitlines()[0][:200]
+        hint = next((h for phrase, h in _DELETE_HINTS if phrase in why.lower()), None)
+        lines.append(f"Not deleted on {chat.platform}: {why}" + (f" ({hint})." if hint else "."))
+    return "\n".join(lines)
 
 
 # The config's pattern for room names (bridge.config.RoomSettings.name).
@@ -609,11 +722,11 @@ DELETE_SPEC = CommandSpec(
 )
 ROOM_SPEC = CommandSpec(
     "room",
-    "Room management for admins: join <name>, leave, status",
-    "join <name> | leave | status",
+    "Room management for admins: join <name>, create <name>, leave, status",
+    "join <name> | create <name> | leave | status",
     (
-        CommandOption("action", "join, leave or status"),
-        CommandOption("name", "the room to join", required=False),
+        CommandOption("action", "join, create, leave or status"),
+        CommandOption("name", "the room to join or create", required=False),
     ),
     admin_only=True,
 )
@@ -627,4 +740,15 @@ def install_relay(
     adapters start (and take messages) after everything else and stop first."""
     relay = Relay(bridge, commands, tuning=tuning)
     relay.register_commands()
+    relay.photos = ProfilePhotos(
+        lambda: bridge.store,
+        lambda platform: (
+            cast("PhotoSource | None", relay.adapters.get(platform))
+            if hasattr(relay.adapters.get(platform), "profile_photo")
+            else None
+        ),
+        bridge.settings.web.public_url,
+        refresh=relay.tuning.profile_photo_refresh,
+    )
+    bridge.add_routes(photo_routes(relay.photos.image))
     return relay

@@ -35,7 +35,7 @@ from bridge.model import (
     UserId,
     WakuChatId,
 )
-from bridge.store import Store, messages, outbox_rows
+from bridge.store import Store, messages, outbox_rows, reactions
 from bridge.store.group_commit import GroupCommit
 from bridge.store.messages import StoredMessage
 from bridge.store.outbox_rows import NewRow
@@ -295,14 +295,22 @@ class Router:
         hit = await messages.lookup_native(db, event.source, event.native_id)
         if hit is None:
             return []
-        # A reaction may be put on the original or on any copy; it goes everywhere else.
+        changed = await reactions.apply(
+            db, hit.message_id, event.source, event.author, event.emoji, event.added, self._clock()
+        )
+        if not changed:
+            return []  # a repeat (catch-up, redelivery): what each side shows stays the same
+        # A reaction may be put on the original or on any copy; it goes everywhere else, as
+        # the aggregate of everyone who reacted outside that chat: one person taking theirs
+        # back never removes what someone else still has.
         chats = await messages.chats_of(db, hit.message_id)
         chats += await outbox_rows.followup_targets(db, hit.message_id)
         targets = [chat for chat in dict.fromkeys(chats) if chat != event.source]
-        payload = outbox_rows.encode_react(event.emoji, event.added, event.author)
-        await outbox_rows.insert(
-            db,
-            [NewRow(hit.message_id, chat, "react", payload) for chat in targets],
-            self._clock(),
-        )
+        rows = []
+        for chat in targets:
+            counts = await reactions.counts(db, hit.message_id, chat)
+            present = any(emoji == event.emoji for emoji, _ in counts)
+            payload = outbox_rows.encode_react(event.emoji, present, event.author, counts)
+            rows.append(NewRow(hit.message_id, chat, "react", payload))
+        await outbox_rows.insert(db, rows, self._clock())
         return targets

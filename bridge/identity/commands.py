@@ -67,7 +67,6 @@ class IdentityCommands:
                 "Unlink one wallet, or all of yours",
                 "[address]",
                 (CommandOption("address", "the wallet to unlink (default: all)", required=False),),
-                private_reply=True,
             ),
             self.unlink,
         )
@@ -91,7 +90,6 @@ class IdentityCommands:
                         CommandOption("token_id", "the token id", required=False),
                         CommandOption("chain", "the chain name or id", required=False),
                     ),
-                    private_reply=True,
                 ),
                 self.avatar,
             )

@@ -40,11 +40,13 @@ __all__ = [
     "followup_targets",
     "get",
     "insert",
+    "last_id",
     "mark_delivered",
     "mark_sending",
     "new_key",
     "open_rows",
     "open_targets",
+    "outcomes",
     "prune",
     "reschedule",
 ]
@@ -86,6 +88,7 @@ class ReactPayload:
     emoji: str
     added: bool
     author: Author
+    counts: tuple[tuple[str, int], ...] | None = None
 
 
 def encode_edit(text: RichText) -> str:
@@ -98,15 +101,18 @@ def decode_edit(payload: str | None) -> RichText:
     return decode_text(payload)
 
 
-def encode_react(emoji: str, added: bool, author: Author) -> str:
-    return json.dumps([emoji, added, encode_author(author)])
+def encode_react(
+    emoji: str, added: bool, author: Author, counts: Sequence[tuple[str, int]] = ()
+) -> str:
+    return json.dumps([emoji, added, encode_author(author), [list(c) for c in counts]])
 
 
 def decode_react(payload: str | None) -> ReactPayload:
     if payload is None:
         raise ValueError("a react row has no reaction")
-    emoji, added, author = json.loads(payload)
-    return ReactPayload(emoji, bool(added), decode_author(author))
+    emoji, added, author, *rest = json.loads(payload)  # rows of older bridges have no counts
+    counts = tuple((str(e), int(n)) for e, n in rest[0]) if rest else None
+    return ReactPayload(emoji, bool(added), decode_author(author), counts)
 
 
 async def _one(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) -> Any | None:
@@ -222,8 +228,8 @@ async def mark_delivered(
     db: aiosqlite.Connection, rows: Sequence[tuple[int, NativeId | None]]
 ) -> None:
     await db.executemany(
-        "UPDATE relay_outbox SET state = 'delivered', native_id = ?, last_error = NULL"
-        " WHERE id = ?",
+        # last_error stays: /room status reports recent errors, retried ones too.
+        "UPDATE relay_outbox SET state = 'delivered', native_id = ? WHERE id = ?",
         [(native_id, row_id) for row_id, native_id in rows],
     )
 
@@ -257,3 +263,23 @@ async def prune(db: aiosqlite.Connection, before: float) -> int:
     )
     await cur.close()
     return cur.rowcount
+
+
+async def outcomes(
+    db: aiosqlite.Connection, message_id: MessageId, kind: DeliveryKind, since_id: int
+) -> list[tuple[ChatRef, OutboxState, str | None]]:
+    """(target, state, last error) of the message's ``kind`` rows with an id above
+    ``since_id``, the newest per target."""
+    rows = await _all(
+        db,
+        "SELECT target_platform, target_chat, state, last_error FROM relay_outbox"
+        " WHERE id IN (SELECT MAX(id) FROM relay_outbox WHERE message_id = ? AND kind = ?"
+        " AND id > ? GROUP BY target_platform, target_chat)",
+        (message_id, kind, since_id),
+    )
+    return [(ChatRef(platform_of(r[0]), ChatId(r[1])), cast(OutboxState, r[2]), r[3]) for r in rows]
+
+
+async def last_id(db: aiosqlite.Connection) -> int:
+    row = await _one(db, "SELECT COALESCE(MAX(id), 0) FROM relay_outbox", ())
+    return 0 if row is None else int(row[0])

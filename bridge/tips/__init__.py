@@ -60,6 +60,7 @@ def register_commands(commands: Commands, service: TipService) -> None:
                 CommandOption("token", "ETH, a token symbol or a token address"),
                 CommandOption("memo", "a short note", required=False),
             ),
+            private_reply=True,  # the tip page link is for the tipper alone
         ),
         service.handle_tip,
     )

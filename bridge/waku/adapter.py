@@ -719,7 +719,14 @@ class WakuAdapter(Adapter):
             envelope = parse_status_payload(decoded.payload, waku_ms)
         except StatusDecodeError as exc:
             self._drop("malformed", received)
-            log.debug("malformed Status payload: %s", exc)
+            # Said at INFO: a person's message that never shows is worth a line (status-go
+            # drops such messages as well, a text over 4096 characters among them).
+            log.info(
+                "Waku message 0x%s from 0x%s dropped: %s",
+                received.hash.hex()[:16],
+                decoded.signer.hex()[:16],
+                exc,
+            )
             return None
         if envelope.signer != decoded.signer:
             self._drop("signer_mismatch", received)

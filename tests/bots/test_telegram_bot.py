@@ -225,7 +225,7 @@ async def test_file_over_the_limit_becomes_a_notice(world: World) -> None:
         await small.stop()
     assert isinstance(event, NewMessage)
     assert event.attachments == ()
-    assert event.text.text == "hi\n[file too large to relay: big.zip (5 KB)]"
+    assert event.text.text == "hi\n[file too large to relay: big.zip (5 KiB)]"
 
 
 async def test_edit_becomes_edit_message(world: World) -> None:

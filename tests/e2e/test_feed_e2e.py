@@ -157,13 +157,13 @@ async def test_post_from_telegram_refused_for_others_and_tombstoned_on_delete(
         assert entry.link == f"{h.settings.web.public_url}/feed#{cid}"
 
         # Bob on Discord names Alice's message (the bridge's copy there) by link, then by id:
-        # refused, privately, and nothing new on the feed.
+        # refused (in the channel: the refusal reveals nothing), and nothing new on the feed.
         await h.dc.wait_for(lambda: h.dc.commands)
         link = f"https://discord.com/channels/{h.guild.id}/{h.channel.id}/{dc_copy['id']}"
         for reference in (link, str(dc_copy["id"])):
             response = await _bob_posts(h, reference)
             assert "That is not your message" in str(response.content), response
-            assert response.ephemeral
+            assert not response.ephemeral
         # His own message, named the same way, is his to post.
         own = h.dc.user_sends(h.channel.id, h.bob, "bob's own words")
         await h.tg_copy("bob's own words")

@@ -398,15 +398,14 @@ async def test_verified_nft_avatars_through_the_bridge(
         await _link(http, h, await _telegram_link(h, h.alice), alice_key)
         await h.tg_copy(f"@alice_tg linked {short_address(alice_wallet)}")
 
-        # Someone else's NFT is refused, privately, with the reason.
-        h.tg.user_sends(h.tg_group, h.alice, f"/avatar {badges} {badge_id}")
-        refusal = await _dm(h, h.alice, lambda t: t.startswith("Avatar not set"))
+        # Someone else's NFT is refused, with the reason, where she asked (nothing secret).
+        refusal = await _group_answer(h, h.alice, f"/avatar {badges} {badge_id}")
+        assert refusal.content.startswith("Avatar not set")
         assert f"owns token {badge_id} of {badges}" in refusal.content
 
-        h.tg.user_sends(h.tg_group, h.alice, f"/avatar {squares} 1")
-        done = await _dm(h, h.alice, lambda t: t.startswith("Your avatar is now"))
+        done = await _group_answer(h, h.alice, f"/avatar {squares} 1")
+        assert done.content.startswith("Your avatar is now")
         assert f"#1 (verified NFT, held by {alice_wallet})" in done.content
-        assert _in_group(h, lambda m: "avatar" in m.content.lower()) == []
         assert files.requested == ["/meta/1.json", "/img/red.png"]  # never animation_url
 
         whois = await _group_answer(h, h.alice, "/whois")
@@ -433,7 +432,9 @@ async def test_verified_nft_avatars_through_the_bridge(
         # his message marks his name as verified; the Discord side uses it as his avatar.
         reply = await _slash(h, h.bob, "link", {})
         await _link(http, h, _token_of(h, reply), bob_key)
-        answer = await _slash(h, h.bob, "avatar", {"contract": badges, "token_id": str(badge_id)})
+        answer = await _slash(
+            h, h.bob, "avatar", {"contract": badges, "token_id": str(badge_id)}, private=False
+        )
         assert answer.startswith("Your avatar is now"), answer
         h.dc.user_sends(h.channel.id, h.bob, "badge holder here")
         marked = await h.tg_copy("badge holder here")
@@ -452,8 +453,8 @@ async def test_verified_nft_avatars_through_the_bridge(
             erc721.functions.transferFrom(alice_wallet, anvil.addresses[3], 1),
             private_key=alice_key,
         )
-        h.tg.user_sends(h.tg_group, h.alice, "/avatar check")
-        checked = await _dm(h, h.alice, lambda t: t.startswith("Checked:"))
+        checked = await _group_answer(h, h.alice, "/avatar check")
+        assert checked.content.startswith("Checked:")
         assert "no longer in a linked wallet; it was removed" in checked.content
         told = await _dm(h, h.alice, lambda t: t.startswith("Your NFT avatar"))
         assert "was removed: no linked wallet of yours holds token 1" in told.content
@@ -466,7 +467,7 @@ async def test_verified_nft_avatars_through_the_bridge(
         await h.waku_copy("square gone")
         assert not _bridge_fields(h, "square gone").user_avatar
         # Bob still holds his badge: a re-check keeps it.
-        answer = await _slash(h, h.bob, "avatar", {"contract": "check"})
+        answer = await _slash(h, h.bob, "avatar", {"contract": "check"}, private=False)
         assert "still holds" in answer
         assert _in_group(h, lambda m: "Your NFT avatar" in m.content) == []
 

@@ -204,7 +204,7 @@ async def test_deletes_follow(tmp_path: Path) -> None:
         h.tg.user_starts_bot(intruder)
         h.tg.user_sends(h.tg_group, intruder, "/delete", reply_to=original)
         refusal = await h.tg.wait_for_sent(lambda m: "Only the message's author" in m.content)
-        assert refusal.chat.type == "private"
+        assert refusal.chat.id == h.tg_group.id  # a refusal that reveals nothing
         assert not original.deleted
 
         command = h.tg.user_sends(h.tg_group, h.alice, "/delete", reply_to=original)
@@ -304,7 +304,9 @@ async def test_commands(tmp_path: Path) -> None:
         # Admin room management: a second group joins the room, and relays.
         h.tg.user_starts_bot(h.tg_admin)
         h.tg.user_sends(h.tg_group, h.tg_admin, "/room")
-        await h.tg.wait_for_sent(lambda m: "Usage: /room join <name> | leave | status" in m.content)
+        await h.tg.wait_for_sent(
+            lambda m: "Usage: /room join <name> | create <name> | leave | status" in m.content
+        )
         h.tg.user_sends(h.tg_group, h.tg_admin, "/room status")
         status = await h.tg.wait_for_sent(lambda m: m.content.startswith("Room main:"))
         assert "telegram: connected" in status.content

@@ -278,6 +278,7 @@ class FakeMessage:
     quote: JSON | None = None
     photo: list[FakeFile] = field(default_factory=list)
     document: FakeFile | None = None
+    animation: FakeFile | None = None
     link_preview_options: JSON | None = None
     reply_markup: JSON | None = None
     has_media_spoiler: bool = False
@@ -288,6 +289,8 @@ class FakeMessage:
     # user or bot id -> emoji list
     reactions: dict[int, list[str]] = field(default_factory=dict)
     service: JSON = field(default_factory=dict)
+    # other Message fields as given (forward_origin, poll, contact, ...)
+    extra: JSON = field(default_factory=dict)
 
     @property
     def from_bot(self) -> bool:
@@ -335,7 +338,16 @@ class FakeMessage:
                 data["link_preview_options"] = self.link_preview_options
         if self.photo:
             data["photo"] = [p.photo_size() for p in self.photo]
-        if self.document is not None:
+        if self.animation is not None:
+            # Telegram sends an animation as both (older clients read the document).
+            data["animation"] = {
+                **self.animation.document(),
+                "width": self.animation.width,
+                "height": self.animation.height,
+                "duration": 0,
+            }
+            data["document"] = self.animation.document()
+        elif self.document is not None:
             data["document"] = self.document.document()
         if self.caption is not None:
             data["caption"] = self.caption
@@ -345,6 +357,7 @@ class FakeMessage:
             data["has_media_spoiler"] = True
         if self.reply_markup is not None:
             data["reply_markup"] = self.reply_markup
+        data.update(self.extra)
         data.update(self.service)
         return data
 
@@ -491,6 +504,8 @@ class FakeTelegram:
         self.chats: dict[int, FakeChat] = {}
         self.private_chats: dict[tuple[int, int], FakeChat] = {}
         self.files: dict[str, FakeFile] = {}
+        # user id -> profile photos, newest first; each one photo in its sizes (smallest first)
+        self.profile_photos: dict[int, list[list[FakeFile]]] = {}
         self.requests: list[RecordedRequest] = []
         self.faults: dict[str, list[_Fault]] = {}
         self.delays: dict[str, float] = {}
@@ -516,7 +531,9 @@ class FakeTelegram:
             "setmessagereaction": self._set_message_reaction,
             "sendphoto": self._send_photo,
             "senddocument": self._send_document,
+            "sendanimation": self._send_animation,
             "getfile": self._get_file,
+            "getuserprofilephotos": self._get_user_profile_photos,
             "setmycommands": self._set_my_commands,
             "getmycommands": self._get_my_commands,
             "deletemycommands": self._delete_my_commands,
@@ -612,6 +629,11 @@ class FakeTelegram:
         self.users[user.id] = user
         return user
 
+    def set_profile_photo(self, user: FakeUser, image: bytes) -> None:
+        """``user`` sets a new profile photo (it becomes the first of getUserProfilePhotos)."""
+        self.profile_photos.setdefault(user.id, []).insert(0, self._store_photo(image))
+        self._notify()
+
     def add_chat(
         self,
         type: Literal["group", "supergroup"] = "supergroup",
@@ -702,9 +724,13 @@ class FakeTelegram:
         file_name: str = "file.bin",
         mime_type: str | None = None,
         caption: str | None = None,
+        extra: JSON | None = None,
     ) -> FakeMessage:
         """A user posts; Telegram adds bot_command/mention/url/hashtag entities (UTF-16), then
-        every bot in the chat gets a ``message`` update (privacy mode permitting)."""
+        every bot in the chat gets a ``message`` update (privacy mode permitting).
+
+        ``extra``: more Message fields as the Bot API spells them (``forward_origin``,
+        ``poll``, ``contact``, ...); with it, the message needs no text."""
         if chat.type != "private" and chat.members.get(user.id) in (None, "left", "kicked"):
             chat.members[user.id] = "member"
         msg = self._new_message(chat, user)
@@ -722,11 +748,12 @@ class FakeTelegram:
             if body is not None:
                 msg.caption = body
                 msg.caption_entities = _merge(given, detect_entities(body, given))
-        else:
-            if not text:
-                raise ValueError("a user message needs text, a photo or a document")
+        elif text:
             msg.text = text
             msg.entities = _merge(given, detect_entities(text, given))
+        elif not extra:
+            raise ValueError("a user message needs text, a photo or a document")
+        msg.extra = dict(extra or {})
         for bot in self._bots_in(chat):
             if self._bot_sees(bot, chat, msg):
                 self._push(bot, "message", msg.to_api())
@@ -795,6 +822,14 @@ class FakeTelegram:
                 self._push(bot, "message_reaction", payload)
         self._notify()
         return msg
+
+    def push_raw_update(self, kind: str, payload: JSON, bot: FakeBot | None = None) -> int:
+        """Queue an update exactly as given (e.g. one a client library cannot parse, as
+        Telegram sends when the Bot API grows a field); returns its update_id."""
+        target = self._one_bot(bot)
+        self._push(target, kind, payload)
+        self._notify()
+        return target.next_update_id
 
     def user_presses_button(
         self, chat: FakeChat, user: FakeUser, message: FakeMessage | int, data: str
@@ -1570,6 +1605,23 @@ class FakeTelegram:
         self._notify()
         return msg.to_api()
 
+    async def _send_animation(self, bot: FakeBot, params: _Params, request: web.Request) -> JSON:
+        chat = self._chat(bot, params)
+        caption, entities = self._caption(params)
+        source = await self._input_file(params, "animation", "document")
+        if isinstance(source, FakeFile):
+            stored = source
+        else:
+            name = source.filename or "animation.gif"
+            stored = self._store_file(source.data, "document", name, _guess_mime(name))
+            with contextlib.suppress(ApiError):
+                stored.width, stored.height = _image_size(source.data)
+        msg = self._bot_message(bot, chat, params)
+        msg.animation = stored
+        msg.caption, msg.caption_entities = caption, entities
+        self._notify()
+        return msg.to_api()
+
     async def _get_file(self, bot: FakeBot, params: _Params, request: web.Request) -> JSON:
         file_id = params.get_str("file_id")
         stored = self.files.get(file_id or "")
@@ -1582,6 +1634,24 @@ class FakeTelegram:
             "file_unique_id": stored.file_unique_id,
             "file_size": stored.size,
             "file_path": stored.file_path,
+        }
+
+    async def _get_user_profile_photos(
+        self, bot: FakeBot, params: _Params, request: web.Request
+    ) -> JSON:
+        user_id = params.get_int("user_id", required=True)
+        if user_id not in self.users:
+            raise _bad("user not found")
+        offset = params.get_int("offset") or 0
+        limit = params.get_int("limit") or 100
+        if not 1 <= limit <= 100:
+            raise _bad("limit must be between 1 and 100")
+        photos = self.profile_photos.get(int(user_id or 0), [])
+        return {
+            "total_count": len(photos),
+            "photos": [
+                [f.photo_size() for f in sizes] for sizes in photos[offset : offset + limit]
+            ],
         }
 
     async def _set_my_commands(self, bot: FakeBot, params: _Params, request: web.Request) -> bool:

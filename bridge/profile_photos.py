@@ -1,0 +1,207 @@
+"""Profile photos of chat users as per-message avatars (Telegram users on Discord and Status).
+
+Telegram messages carry no avatar; its Bot API gives a user's profile photo to bots
+(``getUserProfilePhotos`` + ``getFile``). The adapter of the author's platform fetches it
+(``profile_photo(user_id) -> bytes | None``); here it is re-encoded to a 256×256 PNG without
+metadata (:func:`bridge.nft.image.normalise_avatar`), cached in the store, and served by the
+bridge's web server as ``/photos/<sha256>.png``. A verified NFT avatar always wins: only
+authors without an avatar get one from here.
+
+Caching: an account's photo (or its lack) is used for ``refresh`` seconds (6 hours), then
+fetched again in the background at the author's next message, which keeps the old one
+meanwhile. A first fetch is waited for at most ``first_wait`` seconds so that relaying is never
+held up; what comes later serves the next message. The images are bounded to ``max_bytes`` in
+total (the least recently used go first, and their accounts are fetched again when needed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Protocol
+
+import aiosqlite
+from aiohttp import web
+
+from bridge.model import Author, Platform
+from bridge.nft.image import ImageError, normalise_avatar
+from bridge.store import Store
+from bridge.store.messages import platform_of
+from bridge.web.app import RouteRegistrar
+
+__all__ = ["PhotoSource", "ProfilePhotos", "photo_routes"]
+
+log = logging.getLogger(__name__)
+
+REFRESH = 6 * 3600.0
+FIRST_WAIT = 2.0
+MAX_BYTES = 64 * 1024 * 1024
+MAX_IN_FLIGHT = 8
+_NAME = re.compile(r"([0-9a-f]{64})\.png")
+_HEADERS = {
+    "Cache-Control": "public, max-age=31536000, immutable",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Cross-Origin-Resource-Policy": "cross-origin",
+}
+
+
+class PhotoSource(Protocol):
+    """An adapter that can fetch its users' profile photos."""
+
+    async def profile_photo(self, user_id: str) -> bytes | None: ...
+
+
+class ProfilePhotos:
+    """Profile photos as avatar URLs: ``enrich(author)`` and the store behind ``/photos``."""
+
+    def __init__(
+        self,
+        store: Callable[[], Store],
+        source: Callable[[Platform], PhotoSource | None],
+        public_url: str,
+        *,
+        refresh: float = REFRESH,
+        first_wait: float = FIRST_WAIT,
+        max_bytes: int = MAX_BYTES,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._source = source
+        self._base = public_url.rstrip("/") + "/photos/"
+        self._refresh = refresh
+        self._first_wait = first_wait
+        self._max_bytes = max_bytes
+        self._clock = clock
+        self._fetches: dict[tuple[str, str], asyncio.Task[str | None]] = {}
+
+    def url(self, sha256: str) -> str:
+        return f"{self._base}{sha256}.png"
+
+    async def enrich(self, author: Author) -> Author:
+        """``author`` with its profile photo as ``avatar_url`` when it has no avatar yet."""
+        if author.avatar_url or author.is_bot or self._source(author.platform) is None:
+            return author
+        key = (author.platform, str(author.user_id))
+        rows = list(
+            await self._store().db.execute_fetchall(
+                "SELECT sha256, fetched_at FROM profile_photos WHERE platform = ? AND user_id = ?",
+                key,
+            )
+        )
+        sha: str | None = None
+        if rows:
+            sha, fetched_at = rows[0][0], float(rows[0][1])
+            if fetched_at + self._refresh <= self._clock():
+                self._fetch(key)  # in the background; the old photo serves meanwhile
+        else:
+            task = self._fetch(key)
+            if task is not None:
+                done, _ = await asyncio.wait({task}, timeout=self._first_wait)
+                if done and not task.cancelled() and task.exception() is None:
+                    sha = task.result()
+        return author if sha is None else replace(author, avatar_url=self.url(sha))
+
+    def _fetch(self, key: tuple[str, str]) -> asyncio.Task[str | None] | None:
+        running = self._fetches.get(key)
+        if running is not None:
+            return running
+        if len(self._fetches) >= MAX_IN_FLIGHT:
+            return None  # a burst of new authors: the next message tries again
+        task = asyncio.create_task(self._refetch(key), name=f"profile-photo {key[0]}")
+        self._fetches[key] = task
+        task.add_done_callback(lambda _t: self._fetches.pop(key, None))
+        return task
+
+    async def _refetch(self, key: tuple[str, str]) -> str | None:
+        platform, user_id = key
+        source = self._source(platform_of(platform))
+        if source is None:
+            return None
+        try:
+            data = await source.profile_photo(user_id)
+        except Exception as exc:
+            log.info("profile photo of %s:%s not fetched (%s); later", platform, user_id, exc)
+            return None
+        sha: str | None = None
+        png = b""
+        if data is not None:
+            try:
+                avatar = await asyncio.to_thread(normalise_avatar, data)
+            except ImageError as exc:
+                log.info("profile photo of %s:%s unusable: %s", platform, user_id, exc)
+            else:
+                sha, png = avatar.sha256, avatar.png
+        now = self._clock()
+        async with self._store().transaction() as db:
+            if sha is not None:
+                await db.execute(
+                    "INSERT INTO profile_photo_images(sha256, png, used_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT(sha256) DO UPDATE SET used_at = excluded.used_at",
+                    (sha, png, now),
+                )
+            await db.execute(
+                "INSERT OR REPLACE INTO profile_photos(platform, user_id, sha256, fetched_at)"
+                " VALUES (?, ?, ?, ?)",
+                (platform, user_id, sha, now),
+            )
+            await self._bound(db)
+        return sha
+
+    async def _bound(self, db: aiosqlite.Connection) -> None:
+        """Drop the least recently used images beyond ``max_bytes``; their accounts are
+        fetched again at their next message."""
+        rows = await db.execute_fetchall(
+            "SELECT sha256, length(png) FROM profile_photo_images ORDER BY used_at DESC"
+        )
+        total, gone = 0, []
+        for sha, size in rows:
+            total += int(size)
+            if total > self._max_bytes:
+                gone.append(sha)
+        for sha in gone:
+            await db.execute("DELETE FROM profile_photo_images WHERE sha256 = ?", (sha,))
+            await db.execute(
+                "UPDATE profile_photos SET sha256 = NULL, fetched_at = 0 WHERE sha256 = ?", (sha,)
+            )
+
+    async def image(self, sha256: str) -> bytes | None:
+        rows = list(
+            await self._store().db.execute_fetchall(
+                "SELECT png FROM profile_photo_images WHERE sha256 = ?", (sha256,)
+            )
+        )
+        return bytes(rows[0][0]) if rows else None
+
+    async def stop(self) -> None:
+        tasks = list(self._fetches.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def photo_routes(image: Callable[[str], Awaitable[bytes | None]]) -> RouteRegistrar:
+    """``GET /photos/<sha256>.png``: the cached profile photos, by content hash."""
+
+    async def serve(request: web.Request) -> web.Response:
+        match = _NAME.fullmatch(request.match_info["name"])
+        if match is None:
+            raise web.HTTPNotFound()
+        digest = match.group(1)
+        png = await image(digest)
+        if png is None:
+            raise web.HTTPNotFound()
+        etag = f'"{digest}"'
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers={**_HEADERS, "ETag": etag})
+        return web.Response(body=png, content_type="image/png", headers={**_HEADERS, "ETag": etag})
+
+    def register(app: web.Application) -> None:
+        app.router.add_get("/photos/{name}", serve)
+
+    return register
