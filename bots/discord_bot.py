@@ -74,6 +74,7 @@ from bridge.formatting import (
     from_discord,
     split_for_discord,
 )
+from bridge.names import clean_name, clean_text
 from bridge.tasks import cancel_and_wait
 
 __all__ = ["DEFAULT_API_BASE_URL", "DEFAULT_GATEWAY_URL", "DiscordAdapter", "HistoryCursor"]
@@ -106,8 +107,6 @@ _NOTICE_LINE = re.compile(r"\\?\[file (?:too large to relay|could not be relayed
 _RELAYED_TYPES: Final = frozenset(
     {discord.MessageType.default, discord.MessageType.reply, discord.MessageType.chat_input_command}
 )
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
-_SPACES = re.compile(r"\s+")
 
 
 class HistoryCursor(Protocol):
@@ -1207,7 +1206,7 @@ def webhook_username(display_name: str, platform: Platform) -> str:
     Discord refuses names containing "discord" or "clyde" and the names "everyone"/"here".
     """
     suffix = f" ({platform})"
-    name = _CONTROL.sub("", _SPACES.sub(" ", display_name)).strip() or "someone"
+    name = clean_name(display_name) or "someone"
     name = name[: _MAX_USERNAME - len(suffix)].rstrip()
     full = name + suffix
     full = re.sub(r"(?i)(disc)o(rd)", r"\g<1>0\g<2>", full)
@@ -1218,7 +1217,7 @@ def webhook_username(display_name: str, platform: Platform) -> str:
 
 
 def _bot_header(display_name: str, platform: Platform) -> str:
-    name = _CONTROL.sub("", _SPACES.sub(" ", display_name)).strip()[:_MAX_USERNAME] or "someone"
+    name = clean_name(display_name)[:_MAX_USERNAME] or "someone"
     return f"**{escape_discord(name)}** ({platform}): "
 
 
@@ -1374,7 +1373,7 @@ def _avatar_url(url: str | None) -> str | None:
 
 def _safe_filename(name: str) -> str:
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    base = _CONTROL.sub("", base).strip().lstrip(".")
+    base = clean_text(base).lstrip(".")
     if not base:
         return "file"
     if len(base) > _MAX_FILENAME:

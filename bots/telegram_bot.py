@@ -24,7 +24,6 @@ import ipaddress
 import logging
 import mimetypes
 import random
-import re
 import socket
 import warnings
 from collections import OrderedDict
@@ -93,6 +92,7 @@ from bridge.formatting import (
     utf16_len,
 )
 from bridge.formatting import from_telegram as _from_telegram_entities
+from bridge.names import clean_name
 from bridge.tasks import cancel_and_wait
 
 __all__ = [
@@ -125,7 +125,6 @@ _DOWNLOAD_ATTEMPTS: Final = 3
 _ANONYMOUS_ADMIN_BOT: Final = 1087968824  # @GroupAnonymousBot, the "from" of anonymous admins
 K = TypeVar("K")
 V = TypeVar("V")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 class _TooLarge(Exception):
@@ -180,11 +179,8 @@ def _human_size(size: int | None) -> str:
 
 
 def _clean_name(name: str) -> str:
-    """A display name safe to show: no control or bidi-override characters, bounded."""
-    cleaned = _CONTROL.sub("", name).strip()
-    if len(cleaned) > MAX_NAME_LENGTH:
-        cleaned = cleaned[: MAX_NAME_LENGTH - 1] + "…"
-    return cleaned or "someone"
+    """A display name safe to show (``bridge.names``), bounded; never empty."""
+    return clean_name(name, MAX_NAME_LENGTH) or "someone"
 
 
 def _concat(*parts: RichText) -> RichText:
@@ -304,14 +300,9 @@ class TelegramAdapter(Adapter):
         retry_delay: float = 1.0,
         max_retry_delay: float = 60.0,
         allow_private_urls: bool = False,
-        verified_avatar_prefix: str | None = None,
     ) -> None:
-        """``verified_avatar_prefix``: the bridge's own avatar URL prefix (``<public
-        url>/avatars/``); authors whose ``avatar_url`` starts with it have a verified NFT
-        avatar and get a mark after their name."""
         if not token:
             raise ValueError("a Telegram bot token is required (from @BotFather)")
-        self._verified_prefix = verified_avatar_prefix
         self._commands = commands
         self._admins = frozenset(admins)
         self._max_download = max(0, min(max_attachment_bytes, DOWNLOAD_LIMIT))
@@ -818,12 +809,12 @@ class TelegramAdapter(Adapter):
     def _display_name(self, author: Author) -> str:
         """The name shown in the bold header.
 
-        An author with a verified NFT avatar (served by the bridge itself) gets a small mark:
-        Telegram cannot show a per-message avatar, so the name is all there is.
+        An author the bridge's records show with a verified NFT avatar (``author.verified``,
+        set by the core) gets a small mark: Telegram cannot show a per-message avatar, so the
+        name is all there is. Names never carry a mark of their own (``bridge.names``).
         """
         name = _clean_name(author.display_name)
-        prefix = self._verified_prefix
-        if prefix and author.avatar_url and author.avatar_url.startswith(prefix):
+        if author.verified:
             name = f"{name} {VERIFIED_MARK}"
         return name
 

@@ -47,8 +47,10 @@ from bridge.model import (
     NewMessage,
     OutboundDelete,
     Platform,
+    Reaction,
     UserId,
 )
+from bridge.names import clean_name
 from bridge.outbox import DEFAULT_PACING, Outbox, OutboxPolicy, Pace
 from bridge.router import Room, Router, RouterObserver, rooms_from_settings
 from bridge.store import Store, kv
@@ -359,7 +361,6 @@ class Relay:
             request_timeout=self.tuning.telegram_request_timeout,
             retry_delay=self.tuning.telegram_retry_delay,
             max_retry_delay=self.tuning.telegram_max_retry_delay,
-            verified_avatar_prefix=f"{self.settings.web.public_url}/avatars/",
         )
 
     def _make_discord(self) -> Adapter:
@@ -417,7 +418,10 @@ class Relay:
     # inbound
 
     async def sink(self, event: Inbound) -> None:
-        """Every adapter's inbound sink: enrich, route, count."""
+        """Every adapter's inbound sink: clean the author, enrich, route, count."""
+        if isinstance(event, NewMessage | Reaction):
+            # Only the bridge's own records may mark an author verified (enrich, below).
+            event = replace(event, author=_cleaned(event.author))
         if isinstance(event, NewMessage) and self.enricher is not None:
             try:
                 author = await self.enricher.enrich(event.author)
@@ -598,6 +602,22 @@ class Relay:
 
 
 # The config's pattern for room names (bridge.config.RoomSettings.name).
+_MAX_AUTHOR_NAME = 256
+
+
+def _cleaned(author: Author) -> Author:
+    """``author`` with names cleaned the one way every platform shows them and no claim of
+    being verified."""
+    name = clean_name(author.display_name, _MAX_AUTHOR_NAME)
+    username = clean_name(author.username, _MAX_AUTHOR_NAME) if author.username else None
+    return replace(
+        author,
+        display_name=name or username or clean_name(author.user_id, 64) or "someone",
+        username=username or None,
+        verified=False,
+    )
+
+
 _ROOM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 ROOMS_SPEC = CommandSpec("rooms", "List the bridged rooms and their platforms")

@@ -165,9 +165,16 @@ class AvatarService:
         return None if record is None else self.image_url(record.image_sha256)
 
     async def enrich(self, author: Author) -> Author:
-        """``author`` with ``avatar_url`` set to the verified avatar, when there is one."""
+        """``author`` as the bridge's records show them: with the verified avatar and
+        ``verified`` set when this exact account has one, else ``verified`` False and no avatar
+        that claims to be one of the bridge's own (a Waku sender can put any URL there)."""
         url = await self.avatar_url_for(author.platform, str(author.user_id))
-        return author if url is None else replace(author, avatar_url=url)
+        if url is not None:
+            return replace(author, avatar_url=url, verified=True)
+        avatar = author.avatar_url
+        if avatar is not None and avatar.lower().startswith(f"{self.public_url}/avatars/".lower()):
+            avatar = None
+        return replace(author, avatar_url=avatar, verified=False)
 
     async def image(self, sha256: str) -> bytes | None:
         if not _HASH.fullmatch(sha256):
