@@ -381,7 +381,8 @@ class KeyValueFormatter(logging.Formatter):
             if key not in _RECORD_FIELDS and not key.startswith("_"):
                 fields[key] = value
         if record.exc_info:
-            fields["exc"] = self.formatException(record.exc_info)
+            # exc_text: the traceback as RedactFilter left it.
+            fields["exc"] = record.exc_text or self.formatException(record.exc_info)
         line = " ".join(f"{key}={_kv(value)}" for key, value in fields.items())
         for secret in self._secrets:
             line = line.replace(secret, "***")
@@ -402,8 +403,14 @@ def setup_logging(
 ) -> None:
     """Send every log record to ``stream`` (stderr) as key=value lines; stdout stays for the
     CLI's own output."""
+    from bridge.logfilters import RedactFilter, RepeatFilter
+
+    secrets = list(secrets)
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(KeyValueFormatter(secrets))
+    # Repeats first (cheap, and a suppressed line needs no redaction), then secrets.
+    handler.addFilter(RepeatFilter())
+    handler.addFilter(RedactFilter(secrets))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
