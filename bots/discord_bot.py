@@ -75,6 +75,7 @@ from bridge.formatting import (
     split_for_discord,
 )
 from bridge.names import clean_name, clean_text
+from bridge.nft.safe_fetch import ATTACHMENT_POLICY, FetchError, FetchPolicy, fetch
 from bridge.tasks import cancel_and_wait
 
 __all__ = ["DEFAULT_API_BASE_URL", "DEFAULT_GATEWAY_URL", "DiscordAdapter", "HistoryCursor"]
@@ -94,7 +95,6 @@ _MAX_USERNAME: Final = 80
 _MAX_FILENAME: Final = 100
 _MAX_AVATAR_URL: Final = 2048
 _MAX_REMEMBERED: Final = 10_000
-_MAX_REDIRECTS: Final = 3
 _UNKNOWN_EMOJI: Final = 10014
 _UNKNOWN_WEBHOOK: Final = 10015
 # recover: how far back the history is read (newest first), and how much earlier than the
@@ -213,9 +213,13 @@ class DiscordAdapter(Adapter):
         request_timeout: float = 60.0,
         command_defer_after: float = 2.0,
         guild_ready_timeout: float = 2.0,
+        fetch_policy: FetchPolicy = ATTACHMENT_POLICY,
     ) -> None:
+        """``fetch_policy``: what attachment URLs may reach (the shared guarded fetcher's
+        policy); tests admit their own 127.0.0.1 servers with it, production keeps the default."""
         if not token:
             raise ValueError("a Discord bot token is required")
+        self._fetch_policy = fetch_policy
         if max_attachment_bytes <= 0:
             raise ValueError("max_attachment_bytes must be positive")
         self._token = token
@@ -234,7 +238,6 @@ class DiscordAdapter(Adapter):
 
         self._client: _Client | None = None
         self._task: asyncio.Task[None] | None = None
-        self._session: aiohttp.ClientSession | None = None
         self._sink: InboundSink | None = None
         self._gateway_up = False
         self._synced = False
@@ -261,11 +264,6 @@ class DiscordAdapter(Adapter):
         if self._gateway_url != DEFAULT_GATEWAY_URL:
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self._gateway_url)
         self._sink = sink
-        self._session = aiohttp.ClientSession(
-            trust_env=False,
-            timeout=aiohttp.ClientTimeout(total=self._timeout),
-            cookie_jar=aiohttp.DummyCookieJar(),
-        )
         intents = discord.Intents.none()
         intents.guilds = True
         intents.guild_messages = True
@@ -313,15 +311,13 @@ class DiscordAdapter(Adapter):
 
     async def stop(self) -> None:
         self._gateway_up = False
-        client, task, session = self._client, self._task, self._session
-        self._client = self._task = self._session = None
+        client, task = self._client, self._task
+        self._client = self._task = None
         if client is not None:
             await client.close()
         # The connection task may have failed already (bad token): nothing to report at stop.
         with contextlib.suppress(Exception):
             await cancel_and_wait(task)
-        if session is not None:
-            await session.close()
 
     def is_connected(self) -> bool:
         client = self._client
@@ -1113,40 +1109,17 @@ class DiscordAdapter(Adapter):
         return files, notices
 
     async def _fetch(self, url: str, cap: int) -> bytes:
-        """GET an http(s) URL, reading at most ``cap`` bytes, within the request timeout."""
-        session = self._session
-        if session is None:
+        """GET ``url`` through the shared guarded fetcher: at most ``cap`` bytes, within the
+        request timeout, never into the bridge's own network (unless the policy says so)."""
+        if self._client is None:
             raise _FetchError("the adapter is stopped", retryable=True)
-        target = url
         try:
-            async with asyncio.timeout(self._timeout):
-                for _hop in range(_MAX_REDIRECTS + 1):
-                    if urlsplit(target).scheme not in ("http", "https"):
-                        raise _FetchError(f"refusing to fetch {target[:100]!r}", retryable=False)
-                    async with session.get(target, allow_redirects=False) as response:
-                        if response.status in (301, 302, 303, 307, 308):
-                            location = response.headers.get("Location")
-                            if not location:
-                                raise _FetchError("redirect without Location", retryable=False)
-                            target = str(response.url.join(yarl.URL(location)))
-                            continue
-                        if response.status >= 500 or response.status == 429:
-                            raise _FetchError(f"HTTP {response.status}", retryable=True)
-                        if response.status != 200:
-                            raise _FetchError(f"HTTP {response.status}", retryable=False)
-                        if (response.content_length or 0) > cap:
-                            raise _FetchError("too large", retryable=False, too_large=True)
-                        buffer = bytearray()
-                        async for chunk in response.content.iter_chunked(64 * 1024):
-                            buffer += chunk
-                            if len(buffer) > cap:
-                                raise _FetchError("too large", retryable=False, too_large=True)
-                        return bytes(buffer)
-                raise _FetchError("too many redirects", retryable=False)
-        except TimeoutError as exc:
-            raise _FetchError("timed out", retryable=True) from exc
-        except aiohttp.ClientError as exc:
-            raise _FetchError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
+            result = await fetch(
+                url, policy=self._fetch_policy, max_bytes=cap, accept=None, timeout=self._timeout
+            )
+        except FetchError as exc:
+            raise _FetchError(str(exc), retryable=exc.retryable, too_large=exc.too_large) from exc
+        return result.body
 
     @contextlib.asynccontextmanager
     async def _errors(self, what: str) -> AsyncIterator[None]:

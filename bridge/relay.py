@@ -51,6 +51,7 @@ from bridge.model import (
     UserId,
 )
 from bridge.names import clean_name
+from bridge.nft.safe_fetch import ATTACHMENT_POLICY, FetchPolicy
 from bridge.outbox import DEFAULT_PACING, Outbox, OutboxPolicy, Pace
 from bridge.router import Room, Router, RouterObserver, rooms_from_settings
 from bridge.store import Store, kv
@@ -92,6 +93,8 @@ class RelayTuning:
     discord_guild_ready_timeout: float = 2.0
     discord_request_timeout: float = 60.0
     waku_health_interval: float = 5.0
+    attachment_fetch_policy: FetchPolicy = ATTACHMENT_POLICY
+    """What attachment URLs may reach (tests admit their fakes on 127.0.0.1)."""
 
 
 class Enricher(Protocol):
@@ -361,6 +364,7 @@ class Relay:
             request_timeout=self.tuning.telegram_request_timeout,
             retry_delay=self.tuning.telegram_retry_delay,
             max_retry_delay=self.tuning.telegram_max_retry_delay,
+            fetch_policy=self.tuning.attachment_fetch_policy,
         )
 
     def _make_discord(self) -> Adapter:
@@ -384,6 +388,7 @@ class Relay:
             history_cursor=KvHistoryCursor(self.bridge),
             request_timeout=self.tuning.discord_request_timeout,
             guild_ready_timeout=self.tuning.discord_guild_ready_timeout,
+            fetch_policy=self.tuning.attachment_fetch_policy,
         )
 
     def _make_waku(self) -> Adapter:

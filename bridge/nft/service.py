@@ -219,7 +219,8 @@ class AvatarService:
                 timeout=self._timeout,
             )
         except MetadataError as exc:
-            raise AvatarError(f"the token's metadata was refused: {exc}") from None
+            log.info("avatar for %s:%s: metadata refused: %s", platform, user_id, exc)
+            raise AvatarError(f"the token's metadata was refused: {exc.public}") from None
         if meta.image is None:
             raise AvatarError("the token's metadata names no image")
         png = await self._image(meta.image)
@@ -252,7 +253,10 @@ class AvatarService:
                     w3, contract, token_id, wallet, timeout=self._timeout
                 )
             except OwnershipError as exc:
-                raise AvatarError(f"the chain could not be asked: {exc}") from None
+                log.warning("avatar check of %s #%d: the chain failed: %s", contract, token_id, exc)
+                raise AvatarError(
+                    "the chain could not be asked right now; try again later"
+                ) from None
             if ownership.standard == "unknown":
                 raise AvatarError(
                     f"{contract} is not an NFT contract this bridge knows "
@@ -293,7 +297,8 @@ class AvatarService:
                 timeout=self._timeout,
             )
         except FetchError as exc:
-            raise AvatarError(f"the token's image was refused: {exc}") from None
+            log.info("avatar image %s refused: %s", where.url[:200], exc)
+            raise AvatarError(f"the token's image was refused: {exc.public}") from None
         return result.body
 
     async def clear(self, platform: str, user_id: str) -> bool:
