@@ -164,6 +164,9 @@ class BridgeSettings(_Section):
     name: str = Field(default="parley", min_length=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     data_dir: Path = Field(default=Path("data"), validate_default=True)
+    # Per sender and room: messages at once, then per minute; over it they are refused.
+    flood_burst: int = Field(default=10, ge=0)  # 0: no limit
+    flood_per_minute: PositiveFloat = 20.0
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -35,6 +35,7 @@ from bridge.commands import (
     CommandSpec,
     UsageError,
 )
+from bridge.flood import FloodLimiter
 from bridge.model import (
     PLATFORMS,
     Adapter,
@@ -327,7 +328,13 @@ class Relay:
             pacing=DEFAULT_PACING if self.tuning.pacing is None else self.tuning.pacing,
             metrics=PrometheusOutboxMetrics(self.bridge.metrics),
         )
-        self._router = Router(store, rooms.values(), notify=self._outbox.notify)
+        limits = self.settings.bridge
+        flood = (
+            FloodLimiter(limits.flood_burst, limits.flood_per_minute)
+            if limits.flood_burst > 0
+            else None
+        )
+        self._router = Router(store, rooms.values(), notify=self._outbox.notify, flood=flood)
         for observer in self._observers:
             self._router.add_observer(observer)
         await self._outbox.start()
