@@ -75,6 +75,8 @@ from bridge.formatting import (
     human_size,
     split_for_discord,
 )
+from bridge.names import clean_name, clean_text
+from bridge.nft.safe_fetch import ATTACHMENT_POLICY, FetchError, FetchPolicy, fetch
 from bridge.store.parts import PartsMemory
 from bridge.tasks import cancel_and_wait
 
@@ -97,7 +99,6 @@ _MAX_USERNAME: Final = 80
 _MAX_FILENAME: Final = 100
 _MAX_AVATAR_URL: Final = 2048
 _MAX_REMEMBERED: Final = 10_000
-_MAX_REDIRECTS: Final = 3
 _UNKNOWN_EMOJI: Final = 10014
 _UNKNOWN_WEBHOOK: Final = 10015
 # recover: how far back the history is read (newest first), and how much earlier than the
@@ -110,8 +111,6 @@ _NOTICE_LINE = re.compile(r"\\?\[file (?:too large to relay|could not be relayed
 _RELAYED_TYPES: Final = frozenset(
     {discord.MessageType.default, discord.MessageType.reply, discord.MessageType.chat_input_command}
 )
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
-_SPACES = re.compile(r"\s+")
 
 
 class KnownMessages(Protocol):
@@ -255,9 +254,13 @@ class DiscordAdapter(Adapter):
         parts: PartsMemory | None = None,
         known: KnownMessages | None = None,
         recheck_window: int = 100,
+        fetch_policy: FetchPolicy = ATTACHMENT_POLICY,
     ) -> None:
+        """``fetch_policy``: what attachment URLs may reach (the shared guarded fetcher's
+        policy); tests admit their own 127.0.0.1 servers with it, production keeps the default."""
         if not token:
             raise ValueError("a Discord bot token is required")
+        self._fetch_policy = fetch_policy
         if max_attachment_bytes <= 0:
             raise ValueError("max_attachment_bytes must be positive")
         self._token = token
@@ -279,7 +282,6 @@ class DiscordAdapter(Adapter):
 
         self._client: _Client | None = None
         self._task: asyncio.Task[None] | None = None
-        self._session: aiohttp.ClientSession | None = None
         self._sink: InboundSink | None = None
         self._gateway_up = False
         self._synced = False
@@ -306,11 +308,6 @@ class DiscordAdapter(Adapter):
         if self._gateway_url != DEFAULT_GATEWAY_URL:
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self._gateway_url)
         self._sink = sink
-        self._session = aiohttp.ClientSession(
-            trust_env=False,
-            timeout=aiohttp.ClientTimeout(total=self._timeout),
-            cookie_jar=aiohttp.DummyCookieJar(),
-        )
         intents = discord.Intents.none()
         intents.guilds = True
         intents.guild_messages = True
@@ -358,15 +355,13 @@ class DiscordAdapter(Adapter):
 
     async def stop(self) -> None:
         self._gateway_up = False
-        client, task, session = self._client, self._task, self._session
-        self._client = self._task = self._session = None
+        client, task = self._client, self._task
+        self._client = self._task = None
         if client is not None:
             await client.close()
         # The connection task may have failed already (bad token): nothing to report at stop.
         with contextlib.suppress(Exception):
             await cancel_and_wait(task)
-        if session is not None:
-            await session.close()
 
     def is_connected(self) -> bool:
         client = self._client
@@ -1288,40 +1283,17 @@ class DiscordAdapter(Adapter):
         return files, notices
 
     async def _fetch(self, url: str, cap: int) -> bytes:
-        """GET an http(s) URL, reading at most ``cap`` bytes, within the request timeout."""
-        session = self._session
-        if session is None:
+        """GET ``url`` through the shared guarded fetcher: at most ``cap`` bytes, within the
+        request timeout, never into the bridge's own network (unless the policy says so)."""
+        if self._client is None:
             raise _FetchError("the adapter is stopped", retryable=True)
-        target = url
         try:
-            async with asyncio.timeout(self._timeout):
-                for _hop in range(_MAX_REDIRECTS + 1):
-                    if urlsplit(target).scheme not in ("http", "https"):
-                        raise _FetchError(f"refusing to fetch {target[:100]!r}", retryable=False)
-                    async with session.get(target, allow_redirects=False) as response:
-                        if response.status in (301, 302, 303, 307, 308):
-                            location = response.headers.get("Location")
-                            if not location:
-                                raise _FetchError("redirect without Location", retryable=False)
-                            target = str(response.url.join(yarl.URL(location)))
-                            continue
-                        if response.status >= 500 or response.status == 429:
-                            raise _FetchError(f"HTTP {response.status}", retryable=True)
-                        if response.status != 200:
-                            raise _FetchError(f"HTTP {response.status}", retryable=False)
-                        if (response.content_length or 0) > cap:
-                            raise _FetchError("too large", retryable=False, too_large=True)
-                        buffer = bytearray()
-                        async for chunk in response.content.iter_chunked(64 * 1024):
-                            buffer += chunk
-                            if len(buffer) > cap:
-                                raise _FetchError("too large", retryable=False, too_large=True)
-                        return bytes(buffer)
-                raise _FetchError("too many redirects", retryable=False)
-        except TimeoutError as exc:
-            raise _FetchError("timed out", retryable=True) from exc
-        except aiohttp.ClientError as exc:
-            raise _FetchError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
+            result = await fetch(
+                url, policy=self._fetch_policy, max_bytes=cap, accept=None, timeout=self._timeout
+            )
+        except FetchError as exc:
+            raise _FetchError(str(exc), retryable=exc.retryable, too_large=exc.too_large) from exc
+        return result.body
 
     @contextlib.asynccontextmanager
     async def _errors(self, what: str) -> AsyncIterator[None]:
@@ -1381,7 +1353,7 @@ def webhook_username(display_name: str, platform: Platform) -> str:
     Discord refuses names containing "discord" or "clyde" and the names "everyone"/"here".
     """
     suffix = f" ({platform})"
-    name = _CONTROL.sub("", _SPACES.sub(" ", display_name)).strip() or "someone"
+    name = clean_name(display_name) or "someone"
     name = name[: _MAX_USERNAME - len(suffix)].rstrip()
     full = name + suffix
     full = re.sub(r"(?i)(disc)o(rd)", r"\g<1>0\g<2>", full)
@@ -1392,7 +1364,7 @@ def webhook_username(display_name: str, platform: Platform) -> str:
 
 
 def _bot_header(display_name: str, platform: Platform) -> str:
-    name = _CONTROL.sub("", _SPACES.sub(" ", display_name)).strip()[:_MAX_USERNAME] or "someone"
+    name = clean_name(display_name)[:_MAX_USERNAME] or "someone"
     return f"**{escape_discord(name)}** ({platform}): "
 
 
@@ -1532,7 +1504,7 @@ def _embeds_text(embeds: Sequence[discord.Embed]) -> RichText:
     for embed in embeds[:_MAX_EMBEDS]:
         for value in (embed.title, embed.description, embed.url):
             if value:
-                lines.append(_CONTROL.sub(" ", str(value)).strip()[:_MAX_EMBED_TEXT])
+                lines.append(clean_text(str(value), _MAX_EMBED_TEXT))
         for item in embed.fields[:_MAX_EMBEDS]:
             lines.append(f"{item.name}: {item.value}"[:_MAX_EMBED_TEXT])
     text = "\n".join(line for line in lines if line)
@@ -1563,7 +1535,7 @@ def _avatar_url(url: str | None) -> str | None:
 
 def _safe_filename(name: str) -> str:
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    base = _CONTROL.sub("", base).strip().lstrip(".")
+    base = clean_text(base).lstrip(".")
     if not base:
         return "file"
     if len(base) > _MAX_FILENAME:

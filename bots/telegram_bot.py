@@ -20,20 +20,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import mimetypes
 import random
-import re
-import socket
 import warnings
 from collections import OrderedDict
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Generic, TypeVar
 
-import aiohttp
-import aiohttp.abc
 from telegram import (
     Bot,
     BotCommand,
@@ -61,7 +56,6 @@ from telegram.error import (
     TelegramError,
 )
 from telegram.request import HTTPXRequest
-from yarl import URL
 
 from bots.base import (
     Adapter,
@@ -98,6 +92,14 @@ from bridge.formatting import (
     utf16_len,
 )
 from bridge.formatting import from_telegram as _from_telegram_entities
+from bridge.names import clean_name, clean_text
+from bridge.nft.safe_fetch import (
+    ATTACHMENT_POLICY,
+    FetchError,
+    FetchPolicy,
+    fetch,
+    trusted_endpoint_policy,
+)
 from bridge.store.parts import PartsMemory
 from bridge.tasks import cancel_and_wait
 
@@ -134,7 +136,6 @@ _DOWNLOAD_ATTEMPTS: Final = 3
 _ANONYMOUS_ADMIN_BOT: Final = 1087968824  # @GroupAnonymousBot, the "from" of anonymous admins
 K = TypeVar("K")
 V = TypeVar("V")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 class _TooLarge(Exception):
@@ -147,43 +148,13 @@ class _Unavailable(Exception):
     """The file cannot be fetched and never will be (404, refused)."""
 
 
-class _Blocked(OSError):
-    """A foreign URL points into the bridge's own network."""
-
-
-def _is_public(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address.split("%", 1)[0]).is_global
-    except ValueError:
-        return False
-
-
-class _PublicResolver(aiohttp.abc.AbstractResolver):
-    """Resolves only to public addresses, so a hostile attachment URL cannot reach the bridge's
-    network (checked at connect time, which also defeats DNS rebinding)."""
-
-    def __init__(self) -> None:
-        self._inner = aiohttp.DefaultResolver()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[aiohttp.abc.ResolveResult]:
-        found = await self._inner.resolve(host, port, family)
-        public = [r for r in found if _is_public(r["host"])]
-        if not public:
-            raise _Blocked(f"{host} has no public address")
-        return public
-
-    async def close(self) -> None:
-        await self._inner.close()
+class _Transient(Exception):
+    """A fetch failed this time (timeout, 5xx, unreachable); a later attempt may succeed."""
 
 
 def _clean_name(name: str) -> str:
-    """A display name safe to show: no control or bidi-override characters, bounded."""
-    cleaned = _CONTROL.sub("", name).strip()
-    if len(cleaned) > MAX_NAME_LENGTH:
-        cleaned = cleaned[: MAX_NAME_LENGTH - 1] + "…"
-    return cleaned or "someone"
+    """A display name safe to show (``bridge.names``), bounded; never empty."""
+    return clean_name(name, MAX_NAME_LENGTH) or "someone"
 
 
 def _concat(*parts: RichText) -> RichText:
@@ -302,16 +273,13 @@ class TelegramAdapter(Adapter):
         request_timeout: float = 20.0,
         retry_delay: float = 1.0,
         max_retry_delay: float = 60.0,
-        allow_private_urls: bool = False,
-        verified_avatar_prefix: str | None = None,
         parts: PartsMemory | None = None,
+        fetch_policy: FetchPolicy = ATTACHMENT_POLICY,
     ) -> None:
-        """``verified_avatar_prefix``: the bridge's own avatar URL prefix (``<public
-        url>/avatars/``); authors whose ``avatar_url`` starts with it have a verified NFT
-        avatar and get a mark after their name."""
+        """``fetch_policy``: what attachment URLs from other platforms may reach (the shared
+        guarded fetcher's policy); tests admit their own 127.0.0.1 servers with it."""
         if not token:
             raise ValueError("a Telegram bot token is required (from @BotFather)")
-        self._verified_prefix = verified_avatar_prefix
         self._memory = parts
         self._commands = commands
         self._admins = frozenset(admins)
@@ -320,7 +288,10 @@ class TelegramAdapter(Adapter):
         self._request_timeout = request_timeout
         self._retry_delay = retry_delay
         self._max_retry_delay = max_retry_delay
-        self._allow_private_urls = allow_private_urls
+        self._fetch_policy = fetch_policy
+        # Telegram's file server is the one the operator configured (maybe a local Bot API
+        # server): any address, still with the fetcher's caps and timeouts.
+        self._file_policy = trusted_endpoint_policy()
         # Sends, edits, file downloads: several outbox workers may be busy at once.
         self._requests = (
             HTTPXRequest(
@@ -348,8 +319,7 @@ class TelegramAdapter(Adapter):
             get_updates_request=self._requests[1],
         )
         self._sink: InboundSink | None = None
-        self._http: aiohttp.ClientSession | None = None  # Telegram's own file server
-        self._foreign: aiohttp.ClientSession | None = None  # attachment URLs from elsewhere
+        self._fetching = False  # files are fetched between start and stop only
         self._poller: asyncio.Task[None] | None = None
         self._ready = False  # logged in, webhook removed, commands published
         self._connected = False
@@ -387,14 +357,7 @@ class TelegramAdapter(Adapter):
         if self._poller is not None:
             raise RuntimeError("the Telegram adapter is already running")
         self._sink = sink
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=30)
-        self._http = aiohttp.ClientSession(timeout=timeout)
-        connector = (
-            aiohttp.TCPConnector(limit=8)
-            if self._allow_private_urls
-            else aiohttp.TCPConnector(limit=8, resolver=_PublicResolver())
-        )
-        self._foreign = aiohttp.ClientSession(timeout=timeout, connector=connector)
+        self._fetching = True
         try:
             await self._connect()
         except InvalidToken:
@@ -417,10 +380,7 @@ class TelegramAdapter(Adapter):
         await self._close()
 
     async def _close(self) -> None:
-        for session in (self._http, self._foreign):
-            if session is not None:
-                await session.close()
-        self._http = self._foreign = None
+        self._fetching = False
         self._ready = False
         with contextlib.suppress(TelegramError):
             await self._bot.shutdown()
@@ -782,7 +742,7 @@ class TelegramAdapter(Adapter):
             except (_Unavailable, BadRequest):
                 notices.append(f"[file could not be relayed: {name}]")
                 continue
-            except (TelegramError, aiohttp.ClientError, TimeoutError) as exc:
+            except (TelegramError, _Transient, TimeoutError) as exc:
                 if not final_attempt:
                     raise _DownloadFailed() from exc
                 notices.append(f"[file could not be relayed: {name}]")
@@ -798,28 +758,23 @@ class TelegramAdapter(Adapter):
         if not file.file_path:
             raise _Unavailable()
         # The URL holds the bot token: it is never logged nor handed on.
-        if self._http is None:
+        if not self._fetching:
             raise _Unavailable()
-        return await self._fetch(self._http, file.file_path, cap)
+        return await self._fetch(file.file_path, cap, self._file_policy)
 
-    async def _fetch(self, session: aiohttp.ClientSession, url: str, limit: int) -> bytes:
-        """GET ``url`` into memory: no redirects, at most ``limit`` bytes, bounded in time."""
-        if not url.startswith(("http://", "https://")):
-            raise _Unavailable()
-        timeout = aiohttp.ClientTimeout(total=max(self._request_timeout, 60.0), sock_read=30)
-        async with session.get(url, timeout=timeout, allow_redirects=False) as resp:
-            if resp.status != 200:
-                if resp.status >= 500 or resp.status == 429:
-                    raise aiohttp.ClientError(f"HTTP {resp.status}")
-                raise _Unavailable()
-            if resp.content_length is not None and resp.content_length > limit:
-                raise _TooLarge(resp.content_length)
-            data = bytearray()
-            async for chunk in resp.content.iter_chunked(64 * 1024):
-                data += chunk
-                if len(data) > limit:
-                    raise _TooLarge(None)
-        return bytes(data)
+    async def _fetch(self, url: str, limit: int, policy: FetchPolicy) -> bytes:
+        """GET ``url`` through the shared guarded fetcher: at most ``limit`` bytes, bounded
+        in time. Raises _TooLarge, _Unavailable (never will work) or _Transient."""
+        timeout = max(self._request_timeout, 60.0)
+        try:
+            result = await fetch(url, policy=policy, max_bytes=limit, accept=None, timeout=timeout)
+        except FetchError as exc:
+            if exc.too_large:
+                raise _TooLarge(None) from exc
+            if exc.retryable:
+                raise _Transient(exc.public) from exc
+            raise _Unavailable() from exc
+        return result.body
 
     # ---------------------------------------------------------------------- commands
 
@@ -892,12 +847,12 @@ class TelegramAdapter(Adapter):
     def _display_name(self, author: Author) -> str:
         """The name shown in the bold header.
 
-        An author with a verified NFT avatar (served by the bridge itself) gets a small mark:
-        Telegram cannot show a per-message avatar, so the name is all there is.
+        An author the bridge's records show with a verified NFT avatar (``author.verified``,
+        set by the core) gets a small mark: Telegram cannot show a per-message avatar, so the
+        name is all there is. Names never carry a mark of their own (``bridge.names``).
         """
         name = _clean_name(author.display_name)
-        prefix = self._verified_prefix
-        if prefix and author.avatar_url and author.avatar_url.startswith(prefix):
+        if author.verified:
             name = f"{name} {VERIFIED_MARK}"
         return name
 
@@ -1087,22 +1042,11 @@ class TelegramAdapter(Adapter):
                 raise _TooLarge(len(att.data))
             return att.data
         assert att.url is not None
-        if self._foreign is None:
+        if not self._fetching:
             raise RetryableError("the Telegram adapter is not started")
         try:
-            host = URL(att.url).host or ""
-        except ValueError:
-            raise _Unavailable() from None
-        literal = host.strip("[]")
-        if not self._allow_private_urls and _looks_like_ip(literal) and not _is_public(literal):
-            raise _Unavailable()  # IP literals never reach the resolver
-        try:
-            return await self._fetch(self._foreign, att.url, UPLOAD_LIMIT)
-        except aiohttp.ClientConnectorDNSError as exc:
-            if isinstance(exc.os_error, _Blocked):
-                raise _Unavailable() from exc
-            raise RetryableError(f"could not fetch the attachment {att.filename}") from exc
-        except (aiohttp.ClientError, TimeoutError) as exc:
+            return await self._fetch(att.url, UPLOAD_LIMIT, self._fetch_policy)
+        except _Transient as exc:
             raise RetryableError(f"could not fetch the attachment {att.filename}") from exc
 
     async def _post_one(
@@ -1326,17 +1270,7 @@ _MAX_POLL_OPTIONS: Final = 12
 
 
 def _one_line(text: str, limit: int = 300) -> str:
-    cleaned = " ".join(_CONTROL.sub(" ", text).split())
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
-
-
-def _looks_like_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        # Legacy numeric forms ("2130706433", "127.1") are refused by aiohttp itself.
-        return host.replace(".", "").isdigit()
-    return True
+    return clean_text(text, limit)
 
 
 def _aware(when: datetime) -> datetime:

@@ -27,7 +27,7 @@ from bridge.store import Store
 from bridge.store.guard import check_database_file
 from bridge.waku.node import WakuNode
 from bridge.web.app import ComponentStatus, RouteRegistrar, create_web_app
-from bridge.web.server import HttpServer
+from bridge.web.server import HttpLimits, HttpServer, raise_descriptor_limit
 
 if TYPE_CHECKING:
     from bridge.nft.safe_fetch import FetchPolicy
@@ -204,7 +204,10 @@ class Bridge:
                 health=self.health_report,
                 registrars=self._routes,
             )
-            self.web = HttpServer("web", web_app, self.settings.web.host, self.settings.web.port)
+            web = self.settings.web
+            self.web = HttpServer(
+                "web", web_app, web.host, web.port, limits=self._http_limits(web.max_connections)
+            )
             await self._start(self.web)
         except BaseException:
             await self.stop()
@@ -238,8 +241,18 @@ class Bridge:
         await self._start(_NodeComponent(node, "embedded"))
         # The embedded node serves nwaku's REST API so that outside Waku tools can use it.
         rest_app = create_rest_app(node, cache_capacity=waku.relay_cache_capacity)
-        self.waku_rest = HttpServer("waku_rest", rest_app, waku.rest_host, waku.rest_port)
+        self.waku_rest = HttpServer(
+            "waku_rest",
+            rest_app,
+            waku.rest_host,
+            waku.rest_port,
+            limits=self._http_limits(waku.rest_max_connections),
+        )
         await self._start(self.waku_rest)
+
+    def _http_limits(self, max_connections: int) -> HttpLimits:
+        web = self.settings.web
+        return HttpLimits(web.header_timeout, web.body_timeout, max_connections)
 
     async def _start(self, component: Component) -> None:
         log.debug("starting", extra={"component": component.name})
@@ -352,6 +365,16 @@ async def run_bridge(
     wire: Callable[[Bridge], object] = wire_features,
 ) -> None:
     """Run a bridge until ``stop`` is set, then stop it cleanly."""
+    soft, _hard = raise_descriptor_limit()
+    # What the two HTTP servers may hold, and room for the store, the platforms and the node.
+    wanted = settings.web.max_connections + settings.waku.rest_max_connections + 256
+    if soft < wanted:
+        log.warning(
+            "the open-files limit is %d; the HTTP connection caps need %d with room for "
+            "relaying: raise the limit (ulimit -n) or lower [web] max_connections",
+            soft,
+            wanted,
+        )
     bridge = Bridge(settings, identity_key)
     wire(bridge)
     async with bridge:
@@ -395,7 +418,8 @@ class KeyValueFormatter(logging.Formatter):
             if key not in _RECORD_FIELDS and not key.startswith("_"):
                 fields[key] = value
         if record.exc_info:
-            fields["exc"] = self.formatException(record.exc_info)
+            # exc_text: the traceback as RedactFilter left it.
+            fields["exc"] = record.exc_text or self.formatException(record.exc_info)
         line = " ".join(f"{key}={_kv(value)}" for key, value in fields.items())
         for secret in self._secrets:
             line = line.replace(secret, "***")
@@ -416,8 +440,14 @@ def setup_logging(
 ) -> None:
     """Send every log record to ``stream`` (stderr) as key=value lines; stdout stays for the
     CLI's own output."""
+    from bridge.logfilters import RedactFilter, RepeatFilter
+
+    secrets = list(secrets)
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(KeyValueFormatter(secrets))
+    # Repeats first (cheap, and a suppressed line needs no redaction), then secrets.
+    handler.addFilter(RepeatFilter())
+    handler.addFilter(RedactFilter(secrets))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

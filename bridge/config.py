@@ -166,6 +166,9 @@ class BridgeSettings(_Section):
     name: str = Field(default="parley", min_length=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     data_dir: Path = Field(default=Path("data"), validate_default=True)
+    # Per sender and room: messages at once, then per minute; over it they are refused.
+    flood_burst: int = Field(default=10, ge=0)  # 0: no limit
+    flood_per_minute: PositiveFloat = 20.0
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -195,6 +198,7 @@ class WakuSettings(_Section):
     shards: list[ShardId] = Field(default_factory=lambda: [32, 64, 128, 256], min_length=1)
     num_shards_in_network: int = Field(default=0, ge=0, le=1024)
     relay_cache_capacity: int = Field(default=50, ge=1)
+    rest_max_connections: int = Field(default=64, ge=1)
     retention_messages: int = Field(default=100_000, ge=1)
     retention_days: PositiveFloat = 30.0
     poll_interval: PositiveFloat = 0.5
@@ -233,6 +237,11 @@ class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: Port = 8080
     public_url: HttpUrl = "http://127.0.0.1:8080"
+    # Both HTTP servers (this one and the Waku REST API): seconds to send a request's headers
+    # and its body, and open connections at most (web; [waku] rest_max_connections for REST).
+    header_timeout: PositiveFloat = 10.0
+    body_timeout: PositiveFloat = 30.0
+    max_connections: int = Field(default=256, ge=1)
 
     @field_validator("public_url", mode="after")
     @classmethod

@@ -106,6 +106,9 @@ class Author:
     username: str | None = None
     avatar_url: str | None = None
     is_bot: bool = False
+    verified: bool = False
+    """The bridge's own record holds a verified NFT avatar for exactly this account (set by
+    the core from its records, never by an adapter: a name or URL proves nothing)."""
 
 
 SpanKind = Literal["bold", "italic", "underline", "strike", "spoiler", "code", "pre", "link"]

@@ -36,6 +36,7 @@ from bridge.commands import (
     CommandSpec,
     UsageError,
 )
+from bridge.flood import FloodLimiter
 from bridge.model import (
     PLATFORMS,
     Adapter,
@@ -49,8 +50,11 @@ from bridge.model import (
     NewMessage,
     OutboundDelete,
     Platform,
+    Reaction,
     UserId,
 )
+from bridge.names import clean_name
+from bridge.nft.safe_fetch import ATTACHMENT_POLICY, FetchPolicy
 from bridge.outbox import DEFAULT_PACING, Outbox, OutboxPolicy, Pace
 from bridge.profile_photos import PhotoSource, ProfilePhotos, photo_routes
 from bridge.router import Room, Router, RouterObserver, rooms_from_settings
@@ -96,6 +100,8 @@ class RelayTuning:
     discord_request_timeout: float = 60.0
     waku_health_interval: float = 5.0
     profile_photo_refresh: float = 6 * 3600.0
+    attachment_fetch_policy: FetchPolicy = ATTACHMENT_POLICY
+    """What attachment URLs may reach (tests admit their fakes on 127.0.0.1)."""
 
 
 class Enricher(Protocol):
@@ -344,7 +350,13 @@ class Relay:
             pacing=DEFAULT_PACING if self.tuning.pacing is None else self.tuning.pacing,
             metrics=PrometheusOutboxMetrics(self.bridge.metrics),
         )
-        self._router = Router(store, rooms.values(), notify=self._outbox.notify)
+        limits = self.settings.bridge
+        flood = (
+            FloodLimiter(limits.flood_burst, limits.flood_per_minute)
+            if limits.flood_burst > 0
+            else None
+        )
+        self._router = Router(store, rooms.values(), notify=self._outbox.notify, flood=flood)
         for observer in self._observers:
             self._router.add_observer(observer)
         await self._outbox.start()
@@ -383,8 +395,8 @@ class Relay:
             request_timeout=self.tuning.telegram_request_timeout,
             retry_delay=self.tuning.telegram_retry_delay,
             max_retry_delay=self.tuning.telegram_max_retry_delay,
-            verified_avatar_prefix=f"{self.settings.web.public_url}/avatars/",
             parts=StoredParts(lambda: self.bridge.store, "telegram"),
+            fetch_policy=self.tuning.attachment_fetch_policy,
         )
 
     def _make_discord(self) -> Adapter:
@@ -410,6 +422,7 @@ class Relay:
             guild_ready_timeout=self.tuning.discord_guild_ready_timeout,
             parts=StoredParts(lambda: self.bridge.store, "discord"),
             known=StoredOrigins(lambda: self.bridge.store),
+            fetch_policy=self.tuning.attachment_fetch_policy,
         )
 
     def _make_waku(self) -> Adapter:
@@ -444,7 +457,10 @@ class Relay:
     # inbound
 
     async def sink(self, event: Inbound) -> None:
-        """Every adapter's inbound sink: enrich, route, count."""
+        """Every adapter's inbound sink: clean the author, enrich, route, count."""
+        if isinstance(event, NewMessage | Reaction):
+            # Only the bridge's own records may mark an author verified (enrich, below).
+            event = replace(event, author=_cleaned(event.author))
         if isinstance(event, NewMessage) and self.enricher is not None:
             try:
                 author = await self.enricher.enrich(event.author)
@@ -711,6 +727,22 @@ def _delete_report(results: Mapping[ChatRef, str | None]) -> str:
 
 
 # The config's pattern for room names (bridge.config.RoomSettings.name).
+_MAX_AUTHOR_NAME = 256
+
+
+def _cleaned(author: Author) -> Author:
+    """``author`` with names cleaned the one way every platform shows them and no claim of
+    being verified."""
+    name = clean_name(author.display_name, _MAX_AUTHOR_NAME)
+    username = clean_name(author.username, _MAX_AUTHOR_NAME) if author.username else None
+    return replace(
+        author,
+        display_name=name or username or clean_name(author.user_id, 64) or "someone",
+        username=username or None,
+        verified=False,
+    )
+
+
 _ROOM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 ROOMS_SPEC = CommandSpec("rooms", "List the bridged rooms and their platforms")

@@ -18,6 +18,7 @@ from typing import Protocol
 
 import aiosqlite
 
+from bridge.flood import FloodLimiter, Verdict
 from bridge.model import (
     Author,
     ChatRef,
@@ -113,8 +114,11 @@ class Router:
         *,
         notify: Callable[[Sequence[ChatRef]], None] | None = None,
         clock: Callable[[], float] = time.time,
+        flood: FloodLimiter | None = None,
     ) -> None:
+        """``flood``: the per-sender, per-room limit on new messages (None: no limit)."""
         self._store = store
+        self._flood = flood
         self._writes = GroupCommit(store)
         self._rooms: dict[str, Room] = {}
         self._notify = notify
@@ -192,6 +196,8 @@ class Router:
         deleted: MessageId | None = None
         match event:
             case NewMessage():
+                if not await self._within_flood_limit(room, event):
+                    return
                 targets, created = await self._writes.run(lambda db: self._new(db, room, event))
             case EditMessage() | DeleteMessage():
                 targets, changed = await self._writes.run(lambda db: self._change(db, event))
@@ -203,6 +209,27 @@ class Router:
             self._notify(targets)
         if self._observers and (created is not None or deleted is not None):
             await self._tell_observers(created, deleted)
+
+    async def _within_flood_limit(self, room: Room, event: NewMessage) -> bool:
+        """Count ``event`` against its sender's limit; a refused one is dropped (its sender
+        told once per flood, in the chat they wrote in)."""
+        flood = self._flood
+        if flood is None or event.author.user_id == SYSTEM_USER_ID:
+            return True
+        at = min(event.timestamp.timestamp(), self._clock())
+        author = event.author
+        verdict = flood.check(room.name, author.platform, author.user_id, at)
+        if verdict is Verdict.RELAY:
+            return True
+        if verdict is Verdict.REFUSE_AND_TELL:
+            log.warning(
+                "flood limit: %s:%s in room %s; their messages are refused until they slow down",
+                author.platform,
+                author.user_id,
+                room.name,
+            )
+            await self.announce(event.source, flood.notice(author.display_name))
+        return False
 
     async def _tell_observers(self, created: MessageId | None, deleted: MessageId | None) -> None:
         stored = None

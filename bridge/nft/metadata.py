@@ -33,7 +33,15 @@ _JSON_TYPES = frozenset({"application/json", "text/plain", "application/octet-st
 
 
 class MetadataError(ValueError):
-    """The metadata is missing, too large or not a usable JSON object."""
+    """The metadata is missing, too large or not a usable JSON object.
+
+    ``public``: the reason to show a user (no network detail such as DNS answers); the message
+    itself is the detail for the log.
+    """
+
+    def __init__(self, detail: str, *, public: str | None = None) -> None:
+        super().__init__(detail)
+        self.public = public if public is not None else detail
 
 
 @dataclass(frozen=True)
@@ -167,5 +175,8 @@ async def load_metadata(
             where.url, policy=policy, max_bytes=max_bytes, accept=_JSON_TYPES, timeout=timeout
         )
     except FetchError as exc:
-        raise MetadataError(f"could not fetch the metadata: {exc}") from exc
+        raise MetadataError(
+            f"could not fetch the metadata: {exc}",
+            public=f"could not fetch the metadata: {exc.public}",
+        ) from exc
     return parse_metadata(result.body, max_bytes=max_bytes)

@@ -1,4 +1,9 @@
-"""Fetch a URL named by untrusted data (token metadata, images) without SSRF.
+"""Fetch a URL named by untrusted data without SSRF: the bridge's one guarded fetcher.
+
+Everything the bridge downloads from a URL it did not choose goes through :func:`fetch`: NFT
+metadata and images, Discord attachments (inbound from Discord's CDN and outbound from other
+platforms), attachment URLs relayed to Telegram, and Telegram's own file downloads (under
+:func:`trusted_endpoint_policy`, since that server is the one the operator configured).
 
 Every hop is checked: scheme, port, no userinfo, no numeric/hex/octal host forms, and each
 address the host resolves to must be global. The check happens inside aiohttp's resolver, so the
@@ -21,6 +26,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
 __all__ = [
+    "ATTACHMENT_POLICY",
     "DEFAULT_POLICY",
     "BlockedAddressError",
     "FetchError",
@@ -30,6 +36,8 @@ __all__ = [
     "check_address",
     "check_url",
     "fetch",
+    "loopback_policy",
+    "trusted_endpoint_policy",
 ]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -52,7 +60,28 @@ _EMBEDDING_V6 = (
 
 
 class FetchError(ValueError):
-    """The URL was refused or the fetch failed; the message says why."""
+    """The URL was refused or the fetch failed.
+
+    The message is the detail for the log (it may name what the bridge's DNS answered);
+    ``public`` is the reason to show a user, which never does. ``retryable``: a later attempt
+    may succeed (a timeout, a 5xx). ``too_large``: the body was over the limit.
+    """
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        public: str | None = None,
+        retryable: bool = False,
+        too_large: bool = False,
+    ) -> None:
+        super().__init__(detail)
+        self.public = public if public is not None else detail
+        self.retryable = retryable
+        self.too_large = too_large
+
+
+_NOT_PUBLIC = "it does not point to a public internet address"
 
 
 class BlockedAddressError(OSError):
@@ -68,7 +97,8 @@ class FetchPolicy:
     """
 
     allowed_schemes: frozenset[str] = frozenset({"https"})
-    allowed_ports: frozenset[int] = frozenset({443, 80})
+    allowed_ports: frozenset[int] | None = frozenset({443, 80})
+    """None: any port (only for a trusted endpoint or a test server)."""
     allow_private: bool = False
     private_allowlist: frozenset[IPNetwork] = field(default_factory=frozenset)
     max_redirects: int = 3
@@ -76,6 +106,34 @@ class FetchPolicy:
 
 
 DEFAULT_POLICY = FetchPolicy()
+"""NFT metadata and images: public https only."""
+
+ATTACHMENT_POLICY = FetchPolicy(
+    allowed_schemes=frozenset({"https", "http"}), user_agent="Parley-attachments/1"
+)
+"""Files relayed between platforms: public http(s) on the standard ports."""
+
+
+def loopback_policy(base: FetchPolicy = ATTACHMENT_POLICY) -> FetchPolicy:
+    """``base`` admitting 127.0.0.1 on any port: for tests whose servers run there."""
+    return FetchPolicy(
+        allowed_schemes=base.allowed_schemes | {"http"},
+        allowed_ports=None,
+        private_allowlist=frozenset({ipaddress.IPv4Network("127.0.0.1/32")}),
+        max_redirects=base.max_redirects,
+        user_agent=base.user_agent,
+    )
+
+
+def trusted_endpoint_policy(user_agent: str = "Parley/1") -> FetchPolicy:
+    """An endpoint the operator configured (Telegram's file server, maybe a local Bot API
+    server): any address and port, still with the caps, timeouts and redirect checks."""
+    return FetchPolicy(
+        allowed_schemes=frozenset({"https", "http"}),
+        allowed_ports=None,
+        allow_private=True,
+        user_agent=user_agent,
+    )
 
 
 @dataclass(frozen=True)
@@ -189,7 +247,7 @@ def check_url(url: str | URL, policy: FetchPolicy) -> URL:
         port = parsed.port
     except ValueError as exc:
         raise FetchError("the URL's port is invalid") from exc
-    if port not in policy.allowed_ports:
+    if policy.allowed_ports is not None and port not in policy.allowed_ports:
         raise FetchError(f"port {port} is not allowed")
     try:
         ip: IPAddress | None = ipaddress.ip_address(host.strip("[]"))
@@ -199,7 +257,7 @@ def check_url(url: str | URL, policy: FetchPolicy) -> URL:
         try:
             check_address(ip, policy)
         except BlockedAddressError as exc:
-            raise FetchError(f"refused: {exc}") from None
+            raise FetchError(f"refused: {exc}", public=_NOT_PUBLIC) from None
     else:
         lowered = host.lower()
         if not _HOST_NAME.fullmatch(lowered):
@@ -216,7 +274,7 @@ def _media_type(header: str | None) -> str:
 
 
 async def _fetch_once(
-    session: aiohttp.ClientSession, url: URL, max_bytes: int, accept: Collection[str]
+    session: aiohttp.ClientSession, url: URL, max_bytes: int, accept: Collection[str] | None
 ) -> tuple[URL | None, FetchResult | None]:
     """One hop: (redirect target, None) or (None, result)."""
     async with session.get(url, allow_redirects=False) as response:
@@ -229,9 +287,12 @@ async def _fetch_once(
             except ValueError as exc:
                 raise FetchError("the redirect's Location cannot be parsed") from exc
         if response.status != 200:
-            raise FetchError(f"the server answered HTTP {response.status}")
+            raise FetchError(
+                f"the server answered HTTP {response.status}",
+                retryable=response.status >= 500 or response.status == 429,
+            )
         media_type = _media_type(response.headers.get("Content-Type"))
-        if media_type not in accept:
+        if accept is not None and media_type not in accept:
             wanted = ", ".join(sorted(accept))
             raise FetchError(f"unexpected content type {media_type or '(none)'!r} (want {wanted})")
         declared = response.content_length
@@ -240,13 +301,13 @@ async def _fetch_once(
             and declared > max_bytes
             and "Content-Encoding" not in response.headers
         ):
-            raise FetchError(f"the response is larger than {max_bytes} bytes")
+            raise FetchError(f"the response is larger than {max_bytes} bytes", too_large=True)
         body = bytearray()
         # aiohttp inflates gzip/deflate/br while streaming: this caps the decoded size.
         async for chunk in response.content.iter_chunked(_CHUNK):
             body += chunk
             if len(body) > max_bytes:
-                raise FetchError(f"the response is larger than {max_bytes} bytes")
+                raise FetchError(f"the response is larger than {max_bytes} bytes", too_large=True)
         return None, FetchResult(url=str(url), content_type=media_type, body=bytes(body))
 
 
@@ -255,17 +316,18 @@ async def fetch(
     *,
     policy: FetchPolicy = DEFAULT_POLICY,
     max_bytes: int,
-    accept: Collection[str],
+    accept: Collection[str] | None,
     timeout: float,  # noqa: ASYNC109 - one deadline for all hops and the body
     resolver: AbstractResolver | None = None,
 ) -> FetchResult:
     """GET ``url`` under ``policy``; raises FetchError with the reason on any refusal or failure.
 
-    ``timeout`` bounds the whole fetch, redirects included. ``resolver`` replaces the system
-    resolver underneath the address check (tests use it to control DNS answers).
+    ``timeout`` bounds the whole fetch, redirects included. ``accept``: the media types
+    wanted (None: any). ``resolver`` replaces the system resolver underneath the address check
+    (tests use it to control DNS answers).
     """
     target = check_url(url, policy)
-    accepted = frozenset(a.lower() for a in accept)
+    accepted = None if accept is None else frozenset(a.lower() for a in accept)
     guarded = GuardedResolver(policy, resolver)
     connector = aiohttp.TCPConnector(resolver=guarded, use_dns_cache=False, limit=4)
     client_timeout = aiohttp.ClientTimeout(total=timeout, connect=timeout, sock_read=timeout)
@@ -277,7 +339,10 @@ async def fetch(
                 trust_env=False,
                 timeout=client_timeout,
                 cookie_jar=aiohttp.DummyCookieJar(),
-                headers={"User-Agent": policy.user_agent, "Accept": ", ".join(sorted(accepted))},
+                headers={
+                    "User-Agent": policy.user_agent,
+                    "Accept": "*/*" if accepted is None else ", ".join(sorted(accepted)),
+                },
             ) as session,
         ):
             for _hop in range(policy.max_redirects + 1):
@@ -288,13 +353,21 @@ async def fetch(
                 target = check_url(next_url, policy)
             raise FetchError(f"more than {policy.max_redirects} redirects")
     except TimeoutError as exc:
-        raise FetchError(f"the server did not answer within {timeout:g} s") from exc
+        raise FetchError(f"the server did not answer within {timeout:g} s", retryable=True) from exc
     except aiohttp.ClientConnectorDNSError as exc:
         cause = exc.os_error
         if isinstance(cause, BlockedAddressError):
-            raise FetchError(f"refused: {cause}") from None
-        raise FetchError(f"the host name could not be resolved: {cause}") from exc
+            raise FetchError(f"refused: {cause}", public=_NOT_PUBLIC) from None
+        raise FetchError(
+            f"the host name could not be resolved: {cause}",
+            public="the host name could not be resolved",
+            retryable=True,
+        ) from exc
     except aiohttp.ClientError as exc:
-        raise FetchError(f"the fetch failed: {exc.__class__.__name__}: {exc}") from exc
+        raise FetchError(
+            f"the fetch failed: {exc.__class__.__name__}: {exc}",
+            public="the server could not be reached",
+            retryable=True,
+        ) from exc
     finally:
         await guarded.close()

@@ -165,9 +165,16 @@ class AvatarService:
         return None if record is None else self.image_url(record.image_sha256)
 
     async def enrich(self, author: Author) -> Author:
-        """``author`` with ``avatar_url`` set to the verified avatar, when there is one."""
+        """``author`` as the bridge's records show them: with the verified avatar and
+        ``verified`` set when this exact account has one, else ``verified`` False and no avatar
+        that claims to be one of the bridge's own (a Waku sender can put any URL there)."""
         url = await self.avatar_url_for(author.platform, str(author.user_id))
-        return author if url is None else replace(author, avatar_url=url)
+        if url is not None:
+            return replace(author, avatar_url=url, verified=True)
+        avatar = author.avatar_url
+        if avatar is not None and avatar.lower().startswith(f"{self.public_url}/avatars/".lower()):
+            avatar = None
+        return replace(author, avatar_url=avatar, verified=False)
 
     async def image(self, sha256: str) -> bytes | None:
         if not _HASH.fullmatch(sha256):
@@ -212,7 +219,8 @@ class AvatarService:
                 timeout=self._timeout,
             )
         except MetadataError as exc:
-            raise AvatarError(f"the token's metadata was refused: {exc}") from None
+            log.info("avatar for %s:%s: metadata refused: %s", platform, user_id, exc)
+            raise AvatarError(f"the token's metadata was refused: {exc.public}") from None
         if meta.image is None:
             raise AvatarError("the token's metadata names no image")
         png = await self._image(meta.image)
@@ -245,7 +253,10 @@ class AvatarService:
                     w3, contract, token_id, wallet, timeout=self._timeout
                 )
             except OwnershipError as exc:
-                raise AvatarError(f"the chain could not be asked: {exc}") from None
+                log.warning("avatar check of %s #%d: the chain failed: %s", contract, token_id, exc)
+                raise AvatarError(
+                    "the chain could not be asked right now; try again later"
+                ) from None
             if ownership.standard == "unknown":
                 raise AvatarError(
                     f"{contract} is not an NFT contract this bridge knows "
@@ -286,7 +297,8 @@ class AvatarService:
                 timeout=self._timeout,
             )
         except FetchError as exc:
-            raise AvatarError(f"the token's image was refused: {exc}") from None
+            log.info("avatar image %s refused: %s", where.url[:200], exc)
+            raise AvatarError(f"the token's image was refused: {exc.public}") from None
         return result.body
 
     async def clear(self, platform: str, user_id: str) -> bool:

@@ -100,14 +100,22 @@ def encode_author(author: Author) -> str:
             author.username,
             author.avatar_url,
             author.is_bot,
+            author.verified,
         ]
     )
 
 
 def decode_author(raw: str) -> Author:
-    platform, user_id, display_name, username, avatar_url, is_bot = json.loads(raw)
+    # Rows written before ``verified`` existed have six fields: not verified.
+    platform, user_id, display_name, username, avatar_url, is_bot, *rest = json.loads(raw)
     return Author(
-        platform_of(platform), UserId(user_id), display_name, username, avatar_url, bool(is_bot)
+        platform_of(platform),
+        UserId(user_id),
+        display_name,
+        username,
+        avatar_url,
+        bool(is_bot),
+        verified=bool(rest and rest[0] is True),
     )
 
 

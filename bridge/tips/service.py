@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from bridge.commands import CommandReply, CommandRequest, UsageError
 from bridge.model import ChatRef
+from bridge.names import clean_name, clean_text
 from bridge.store import Store
 from bridge.store import links as links_store
 from bridge.store import tips as tips_store
@@ -57,7 +58,6 @@ NOT_CONFIGURED = (
 )
 _DISCORD_MENTION = re.compile(r"^<@!?([0-9]{1,20})>$")
 _ACCOUNT = re.compile(r"^(telegram|discord|waku):([A-Za-z0-9_.\-]{1,130})$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 class _Room(Protocol):
@@ -102,7 +102,7 @@ def short_address(address: str) -> str:
 
 
 def _clean(text: str, limit: int) -> str:
-    return _CONTROL.sub("", text).strip()[:limit]
+    return clean_name(text)[:limit]
 
 
 class TipService:
@@ -145,7 +145,7 @@ class TipService:
         if len(parts) < 3:
             raise UsageError("Say who, how much and which token, e.g. /tip @bob 0.01 ETH")
         who, amount_text, token_text = parts[0], parts[1], parts[2]
-        memo = _clean(parts[3], MAX_MEMO) if len(parts) > 3 else ""
+        memo = clean_text(parts[3])[:MAX_MEMO] if len(parts) > 3 else ""
         try:
             token = await self.tokens.by_text(token_text)
         except TokenError as exc:

@@ -65,6 +65,7 @@ from bridge.model import (
     RichText,
     UserId,
 )
+from bridge.names import clean_name
 from bridge.status import (
     DEFAULT_CLUSTER_ID,
     DEFAULT_SHARD,
@@ -132,7 +133,6 @@ _STOP_TIMEOUT = 10.0
 # Persisting the last-seen timestamp on every message would be a write per message; losing a
 # few seconds of it on a crash only makes the next catch-up re-read (the router de-duplicates).
 _SEEN_FLUSH_NS = 5 * _NS_PER_S
-_CONTROL = re.compile("[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]")
 # Shown instead of text for Status content types that carry no text of their own.
 _PLACEHOLDERS: Final[dict[int, str]] = {
     ContentType.IMAGE: "[image]",
@@ -243,8 +243,8 @@ class _Seen:
 
 
 def _clean(text: str, limit: int) -> str:
-    """One line of printable text: no control or bidi-override characters, bounded."""
-    return " ".join(_CONTROL.sub(" ", text).split())[:limit].strip()
+    """One line of visible text without check marks (``bridge.names``), bounded."""
+    return clean_name(text)[:limit].strip()
 
 
 def _http_url(url: str | None) -> str:

@@ -108,7 +108,9 @@ def link_routes(service: LinkService, *, bridge_name: str = "Parley") -> RouteRe
     async def submit(request: web.Request) -> web.Response:
         if request.content_length is not None and request.content_length > MAX_BODY:
             return _json({"error": "the request is too large"}, 413)
-        raw = await request.content.read(MAX_BODY + 1)
+        # The server's body deadline has already read the body into memory (bounded by
+        # client_max_size); read() returns that copy, the stream itself is drained.
+        raw = await request.read()
         if len(raw) > MAX_BODY:
             return _json({"error": "the request is too large"}, 413)
         try:

@@ -1,24 +1,154 @@
-"""Serving an aiohttp application on one host and port: the web server and the Waku REST API."""
+"""Serving an aiohttp application on one host and port: the web server and the Waku REST API.
+
+Both face clients the bridge does not trust, so both get the same limits (``HttpLimits``):
+
+- a request's headers must be complete within ``header_timeout`` of the connection opening (or of
+  the previous response on a kept-alive connection): aiohttp's keep-alive timer closes a
+  connection that is still waiting for a complete request then, so half-sent headers
+  (slowloris) are not held open;
+- a request's body must arrive within ``body_timeout`` (408 and the connection closed);
+- at most ``max_connections`` connections are open at once; past that a new connection gets a
+  503 and is closed at once. The cap keeps file descriptors for everything else the process
+  does (the store, the platforms, the Waku node): a flood of idle sockets on the web port
+  cannot starve relaying.
+"""
 
 from __future__ import annotations
 
-from aiohttp import web
+import asyncio
+import logging
+import resource
+from collections.abc import Callable
+from dataclasses import dataclass
 
-__all__ = ["HttpServer"]
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+__all__ = ["HttpLimits", "HttpServer", "raise_descriptor_limit"]
+
+log = logging.getLogger(__name__)
 
 # Long enough for an in-flight request to finish; a stopping bridge should not hang on a client.
 SHUTDOWN_TIMEOUT = 2.0
+_BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 26\r\n"
+    b"Retry-After: 5\r\nConnection: close\r\n\r\ntoo many open connections\n"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpLimits:
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    max_connections: int = 256
+
+    def __post_init__(self) -> None:
+        if self.header_timeout <= 0 or self.body_timeout <= 0 or self.max_connections < 1:
+            raise ValueError("HTTP limits must be positive")
+
+
+class _Gate:
+    """Counts the open connections of one listening socket and refuses those over the cap."""
+
+    def __init__(self, name: str, limit: int) -> None:
+        self.name = name
+        self.limit = limit
+        self.open = 0
+        self.refused = 0
+
+    def wrap(self, inner: Callable[[], asyncio.BaseProtocol]) -> Callable[[], asyncio.Protocol]:
+        def make() -> asyncio.Protocol:
+            if self.open >= self.limit:
+                self.refused += 1
+                if self.refused == 1 or self.refused % 1000 == 0:
+                    log.warning(
+                        "%s: %d connections open (the cap); refused %d so far",
+                        self.name,
+                        self.open,
+                        self.refused,
+                    )
+                return _Refuse()
+            self.open += 1
+            return _Counted(inner(), self)
+
+        return make
+
+
+class _Counted(asyncio.Protocol):
+    """aiohttp's protocol, unchanged, with the gate told when the connection ends."""
+
+    def __init__(self, inner: asyncio.BaseProtocol, gate: _Gate) -> None:
+        assert isinstance(inner, asyncio.Protocol)
+        self._inner = inner
+        self._gate: _Gate | None = gate
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._inner.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received()
+
+    def pause_writing(self) -> None:
+        self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        gate, self._gate = self._gate, None
+        if gate is not None:
+            gate.open -= 1
+        self._inner.connection_lost(exc)
+
+
+class _Refuse(asyncio.Protocol):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.WriteTransport)
+        transport.write(_BUSY)
+        transport.close()
+
+
+def _body_deadline(timeout: float) -> Middleware:
+    @web.middleware
+    async def read_body_in_time(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.body_exists:
+            try:
+                # Read (and cache) the whole body here, within the deadline; handlers then get
+                # it from memory. client_max_size still bounds it (413).
+                async with asyncio.timeout(timeout):
+                    await request.read()
+            except TimeoutError:
+                response = web.Response(status=408, text="the request body was too slow\n")
+                response.force_close()
+                return response
+        return await handler(request)
+
+    return read_body_in_time
 
 
 class HttpServer:
     """An aiohttp application served on host:port; port 0 picks a free port (see ``port``)."""
 
-    def __init__(self, name: str, app: web.Application, host: str, port: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        app: web.Application,
+        host: str,
+        port: int,
+        *,
+        limits: HttpLimits | None = None,
+    ) -> None:
         self.name = name
         self._app = app
         self._host = host
         self._requested_port = port
+        self.limits = limits if limits is not None else HttpLimits()
+        self._gate = _Gate(name, self.limits.max_connections)
         self._runner: web.AppRunner | None = None
+        self._server: asyncio.Server | None = None
         self._port: int | None = None
 
     @property
@@ -33,22 +163,62 @@ class HttpServer:
         host = f"[{self._host}]" if ":" in self._host else self._host
         return f"http://{host}:{self.port}"
 
+    @property
+    def open_connections(self) -> int:
+        return self._gate.open
+
     async def start(self) -> None:
-        runner = web.AppRunner(self._app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
+        self._app.middlewares.append(_body_deadline(self.limits.body_timeout))
+        runner = web.AppRunner(
+            self._app,
+            access_log=None,
+            shutdown_timeout=SHUTDOWN_TIMEOUT,
+            # aiohttp closes a connection whose next request is not complete by then: this is
+            # the header timeout (it runs from the connection's start, and from each response).
+            keepalive_timeout=self.limits.header_timeout,
+            # After an answer to an unread body (408, 413) aiohttp reads on for this long
+            # before closing, so the client sees the answer; a slow client must not hold it.
+            lingering_time=1.0,
+        )
         await runner.setup()
-        site = web.TCPSite(runner, self._host, self._requested_port)
+        assert runner.server is not None
+        loop = asyncio.get_running_loop()
         try:
-            await site.start()
+            server = await loop.create_server(
+                self._gate.wrap(runner.server), self._host, self._requested_port
+            )
         except BaseException:
             await runner.cleanup()
             raise
-        self._runner = runner
-        self._port = int(runner.addresses[0][1])
+        self._runner, self._server = runner, server
+        self._port = int(server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
         runner, self._runner = self._runner, None
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()  # stop accepting; aiohttp closes the open connections below
         if runner is not None:
             await runner.cleanup()
+        if server is not None:
+            await server.wait_closed()
 
     def health(self) -> bool:
         return self._runner is not None
+
+
+def raise_descriptor_limit() -> tuple[int, int]:
+    """Raise this process's soft limit on open files to the hard limit; returns (soft, hard).
+
+    The default soft limit (often 1024) is what a flood of sockets exhausts first; the hard
+    limit is what the operator allowed.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError) as exc:
+            log.warning("could not raise the open-files limit from %d: %s", soft, exc)
+    return soft, hard

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import pytest
+from aiohttp import web
 
 from bots.base import (
     Attachment,
@@ -36,6 +37,7 @@ from bots.base import (
 )
 from bots.discord_bot import DiscordAdapter, webhook_username
 from bridge.commands import CommandReply, CommandRequest, Commands, CommandSpec
+from bridge.nft.safe_fetch import ATTACHMENT_POLICY, loopback_policy
 from tests.fakes.discord import (
     EVERYONE_PERMISSIONS,
     FakeChannel,
@@ -125,7 +127,8 @@ async def running(
         api_base_url=fake.api_base,
         gateway_url=fake.gateway_url,
         guild_ready_timeout=0.05,
-        **options,
+        # The fake's CDN is on 127.0.0.1: admitted unless a test asks for the production policy.
+        **({"fetch_policy": loopback_policy()} | options),
     )
     await adapter.start(sink)
     try:
@@ -437,6 +440,38 @@ async def test_attachments_are_uploaded_or_named(world: World) -> None:
 
         only_files = await adapter.send(outbound(channel, "", attachments=files[:1], key="d2"))
         assert fake.message(channel.id, int(only_files))["attachments"][0]["filename"] == "cat.png"
+
+
+async def test_attachment_urls_into_the_bridges_network_are_refused(world: World) -> None:
+    fake, channel = world.fake, world.channel
+    hits: list[str] = []
+
+    async def secret(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        return web.Response(body=b"internal only", content_type="text/plain")
+
+    app = web.Application()
+    app.router.add_get("/{name}", secret)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with running(fake, [channel.id], fetch_policy=ATTACHMENT_POLICY) as (adapter, _):
+            files = (
+                Attachment("file", "a.txt", "text/plain", url=f"http://127.0.0.1:{port}/a.txt"),
+                Attachment("file", "b.txt", "text/plain", url="http://localhost/b.txt"),
+                Attachment("file", "c.txt", "text/plain", url="http://169.254.169.254/c.txt"),
+                Attachment("file", "d.txt", "text/plain", url="http://[::1]/d.txt"),
+            )
+            await adapter.send(outbound(channel, "internal files", attachments=files))
+        [execution] = fake.webhook_executions
+        assert execution.files == []
+        assert (execution.content or "").count("file could not be relayed") == 4
+        assert hits == []
+    finally:
+        await runner.cleanup()
 
 
 async def test_edit_and_delete_of_a_webhook_copy(world: World) -> None:

@@ -38,6 +38,7 @@ from bots.base import (
 from bots.telegram_bot import TelegramAdapter
 from bridge.commands import CommandReply, CommandRequest, Commands, CommandSpec
 from bridge.formatting import utf16_len
+from bridge.nft.safe_fetch import ATTACHMENT_POLICY, FetchPolicy, loopback_policy
 from tests.fakes.telegram import FakeBot, FakeChat, FakeMessage, FakeTelegram, FakeUser
 
 
@@ -89,7 +90,7 @@ def make_adapter(
     commands: Commands,
     *,
     max_attachment_bytes: int = 20 * 1024 * 1024,
-    allow_private_urls: bool = False,
+    fetch_policy: FetchPolicy = ATTACHMENT_POLICY,
 ) -> TelegramAdapter:
     return TelegramAdapter(
         token=bot.token,
@@ -102,7 +103,7 @@ def make_adapter(
         retry_delay=0.01,
         max_retry_delay=0.05,
         max_attachment_bytes=max_attachment_bytes,
-        allow_private_urls=allow_private_urls,
+        fetch_policy=fetch_policy,
     )
 
 
@@ -527,7 +528,7 @@ async def test_attachment_urls_are_fetched_but_never_from_private_addresses(worl
         assert msg.text == "Bob (discord): the doc\n[file could not be relayed: doc.pdf]"
         assert w.tg.calls("sendDocument") == []
 
-        trusting = make_adapter(w.tg, w.bot, w.commands, allow_private_urls=True)
+        trusting = make_adapter(w.tg, w.bot, w.commands, fetch_policy=loopback_policy())
         await trusting.start(Sink())
         try:
             native = await trusting.send(outbound(w, "the doc again", attachments=(att,)))

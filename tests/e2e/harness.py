@@ -40,7 +40,7 @@ from typing import Any, TypeVar
 from bridge.app import Bridge, wire_features
 from bridge.config import Settings, parse_config
 from bridge.model import ChatRef, DiscordChannelId, NativeId, TelegramChatId, WakuChatId
-from bridge.nft.safe_fetch import FetchPolicy
+from bridge.nft.safe_fetch import FetchPolicy, loopback_policy
 from bridge.outbox import OutboxPolicy
 from bridge.relay import Relay, RelayTuning
 from bridge.status import (
@@ -97,6 +97,7 @@ def test_tuning() -> RelayTuning:
         discord_guild_ready_timeout=0.05,
         discord_request_timeout=10.0,
         waku_health_interval=0.5,
+        attachment_fetch_policy=loopback_policy(),
     )
 
 

@@ -7,6 +7,7 @@ import base64
 import io
 import ipaddress
 import json
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -400,10 +401,43 @@ async def test_ssrf_through_metadata_is_refused_by_default(env: Env) -> None:
         with pytest.raises(AvatarError, match="image was refused") as caught:
             await service.set_avatar("telegram", "42", contract, 7, None)
         reasons.append(str(caught.value))
-    assert "refused: 127.0.0.1 is a loopback address" in reasons[0], reasons
-    assert "refused" in reasons[1] and "169.254.169.254" in reasons[1], reasons
+    assert "it does not point to a public internet address" in reasons[0], reasons
+    assert "it does not point to a public internet address" in reasons[1], reasons
     assert "scheme 'http' is not allowed" in reasons[2], reasons
     # The metadata itself on a private address is refused too.
     contract = await env.erc721(f"{env.files_url}/m.json")
     with pytest.raises(AvatarError, match="metadata was refused"):
         await service.set_avatar("telegram", "42", contract, 7, None)
+
+
+async def test_avatar_errors_tell_users_a_reason_and_the_log_the_detail(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The production policy; metadata or image on a name that resolves into the bridge's network.
+    service = make_service(env.store, env.notifier, env.clock, env.w3)
+    commands = Commands()
+    IdentityCommands(_links(env), service).register(commands)
+    meta = json.dumps({"image": "https://localhost/x.png"}).encode()
+    image_uri = "data:application/json;base64," + base64.b64encode(meta).decode()
+    replies = []
+    with caplog.at_level(logging.INFO, logger="bridge.nft"):
+        for token_uri in ("https://localhost/m.json", image_uri):
+            contract = await env.erc721(token_uri)
+            request = CommandRequest("avatar", (contract, "7"), f"{contract} 7", CHAT, ALICE)
+            replies.append((await commands.handle(request)).text)
+    for reply in replies:
+        assert reply.startswith("Avatar not set:"), reply
+        assert "does not point to a public internet address" in reply, reply
+        assert "127.0.0.1" not in reply and "::1" not in reply and "resolves" not in reply
+    assert "localhost resolves to" in caplog.text
+
+
+def _links(env: Env) -> LinkService:
+    return LinkService(
+        store=lambda: env.store,
+        notifier=env.notifier,
+        public_url=env.public_url,
+        chain_id=31337,
+        bridge_name="Parley",
+        clock=env.clock,
+    )

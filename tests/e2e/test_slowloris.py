@@ -1,0 +1,83 @@
+"""Slow and idle clients on the bridge's HTTP servers, with real sockets: half-sent requests are
+closed after the header timeout, a slow body after the body timeout, connections over the cap
+are refused at once, /health answers again afterwards, and relaying never stops meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from tests.e2e.harness import running_bridge
+
+HEADER_TIMEOUT = 1.0
+CAP = 20
+
+
+def _limits(raw: dict[str, Any]) -> None:
+    raw["web"].update(header_timeout=HEADER_TIMEOUT, body_timeout=1.0, max_connections=CAP)
+    raw["waku"].update(rest_max_connections=CAP)
+
+
+async def _half_open(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    # The request line and one header, never the blank line that ends the headers.
+    writer.write(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    await writer.drain()
+    return reader, writer
+
+
+async def _closed_within(reader: asyncio.StreamReader, seconds: float) -> bytes:
+    """Everything the server sent until it closed the connection (fails if it does not)."""
+    async with asyncio.timeout(seconds):
+        return await reader.read()
+
+
+async def test_half_open_connections_are_closed_and_the_cap_refuses_extra(tmp_path: Path) -> None:
+    async with running_bridge(tmp_path, configure=_limits) as h:
+        for server in (h.bridge.waku_rest, h.bridge.web):
+            assert server is not None
+            port = server.port
+            held = [await _half_open(port) for _ in range(CAP)]
+            # The cap is reached: more connections get a 503 and are closed at once.
+            extra = [await _half_open(port) for _ in range(10)]
+            for reader, _ in extra:
+                answer = await _closed_within(reader, 2.0)
+                assert answer.startswith(b"HTTP/1.1 503"), answer
+
+            # Relaying does not depend on the web server's sockets.
+            text = f"still relaying past port {port}"
+            h.tg.user_sends(h.tg_group, h.alice, text)
+            await h.dc_copy(text)
+
+            # The half-open ones are closed after the header timeout, without an answer.
+            started = time.monotonic()
+            for reader, _ in held:
+                await _closed_within(reader, HEADER_TIMEOUT + 5.0)
+            assert time.monotonic() - started < HEADER_TIMEOUT + 5.0
+            for _, writer in held + extra:
+                writer.close()
+            async with asyncio.timeout(5.0):
+                while server.open_connections:  # noqa: ASYNC110 - the server's own count
+                    await asyncio.sleep(0.02)
+
+        # Health answers again.
+        async with aiohttp.ClientSession() as http, http.get(f"{h.web_url}/health") as resp:
+            assert resp.status == 200, await resp.text()
+
+
+async def test_a_slow_body_gets_408_and_the_connection_closed(tmp_path: Path) -> None:
+    async with running_bridge(tmp_path, configure=_limits) as h:
+        assert h.bridge.web is not None
+        reader, writer = await asyncio.open_connection("127.0.0.1", h.bridge.web.port)
+        writer.write(
+            b"POST /api/link/abcdefgh HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"message": '
+        )
+        await writer.drain()
+        answer = await _closed_within(reader, 5.0)
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        writer.close()
