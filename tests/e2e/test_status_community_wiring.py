@@ -15,7 +15,9 @@ import aiohttp
 import coincurve
 
 from bridge.proto import application_metadata_message_pb2 as app_pb
+from bridge.proto import chat_message_pb2 as chat_pb
 from bridge.proto import communities_pb2 as pb
+from bridge.proto import protocol_message_pb2 as proto_pb
 from bridge.status import chat_key, chat_topic, parse_status_payload
 from bridge.waku.message import WakuMessage
 from bridge.waku.node import ReceivedMessage
@@ -54,6 +56,27 @@ def description(clock: int, members: list[str]) -> WakuMessage:
     return WakuMessage(sealed, chat_topic(CID), version=1, timestamp=time.time_ns())
 
 
+def member_message(key: coincurve.PrivateKey, text: str) -> WakuMessage:
+    ms = time.time_ns() // 1_000_000
+    chat = chat_pb.ChatMessage(
+        clock=ms,
+        timestamp=ms,
+        text=text,
+        chat_id=CID + GENERAL,
+        message_type=chat_pb.MessageType.COMMUNITY_CHAT,
+        content_type=chat_pb.ChatMessage.ContentType.TEXT_PLAIN,
+        display_name="Some Stranger",
+    ).SerializeToString()
+    app = app_pb.ApplicationMetadataMessage(
+        signature=key.sign_recoverable(keccak256(chat), hasher=None),
+        payload=chat,
+        type=app_pb.ApplicationMetadataMessage.Type.CHAT_MESSAGE,
+    ).SerializeToString()
+    outer = proto_pb.ProtocolMessage(installation_id="x", public_message=app).SerializeToString()
+    sealed = encrypt_symmetric(outer, chat_key(UNIVERSAL), key.secret)
+    return WakuMessage(sealed, chat_topic(UNIVERSAL), version=1, timestamp=time.time_ns())
+
+
 async def get(h: Harness, path: str) -> str:
     async with aiohttp.ClientSession() as http, http.get(h.web_url + path) as resp:
         return await resp.text()
@@ -79,6 +102,12 @@ async def test_waits_for_membership_then_posts_on_the_universal_topic(tmp_path: 
         metrics = await get(h, "/metrics")
         room = f"status:{h.settings.rooms[0].name}"
         assert f'status_membership{{room="{room}",state="requested"}} 1.0' in metrics
+
+        h.tg.user_sends(h.tg_group, h.alice, "/rooms")
+        rooms = await h.tg.wait_for_sent(lambda m: "Status community:" in m.content)
+        assert "'Parley Friends': requested (requested to join; the owner must accept" in (
+            rooms.content
+        )
 
         h.tg.user_sends(h.tg_group, h.alice, "queued while waiting")
         await h.dc_copy("queued while waiting")
@@ -107,3 +136,9 @@ async def test_waits_for_membership_then_posts_on_the_universal_topic(tmp_path: 
             while not await copy():  # noqa: ASYNC110 (the node's subscription fills ``seen``)
                 await asyncio.sleep(0.05)
         assert await copy() == "queued while waiting"
+
+        # A message from someone who is not a member never reaches Telegram, and is counted.
+        stranger = coincurve.PrivateKey(generate_private_key())
+        await h.bridge.node.publish("/waku/2/rs/16/32", member_message(stranger, "psst"))
+        await poll(h, "/metrics", 'status_refused_total{reason="not_member"} 1.0')
+        assert h.tg_copies("psst") == []
