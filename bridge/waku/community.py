@@ -57,6 +57,7 @@ REQUEST_PUBSUB_TOPIC = f"/waku/2/rs/{DEFAULT_CLUSTER_ID}/{NON_PROTECTED_SHARD}"
 _NS = 1_000_000_000
 _HISTORY_PAGES = 20
 _HISTORY_PAGE = 100
+_REFETCH_NS = 60 * _NS
 # States in which queued messages can never go out (they are dropped with the reason).
 FINAL = frozenset(
     {Membership.BANNED, Membership.KICKED, Membership.TOKEN_GATED, Membership.DECLINED}
@@ -81,6 +82,7 @@ class _Community:
     public: bytes  # 65-byte uncompressed community key
     row: rows.CommunityRow
     view: CommunityView | None = None
+    fetched_at: int = 0  # ns, the last store query for descriptions
     sds: SdsChannel = field(init=False)
 
     def __post_init__(self) -> None:
@@ -325,6 +327,7 @@ class Communities:
 
     async def _fetch_history(self, state: _Community) -> None:
         """The newest description the store has (status-go republishes it on every change)."""
+        state.fetched_at = self._clock()
         cursor: bytes | None = None
         start = self._clock() - self._window_ns
         try:
@@ -352,6 +355,9 @@ class Communities:
         while True:
             for state in list(self._communities.values()):
                 try:
+                    if state.view is None and self._refetch_due(state):
+                        # The node or its store was not ready at start: ask again.
+                        await self._fetch_history(state)
                     await self._maybe_request(state)
                 except Exception:
                     log.exception("request to join %s failed", state.community_id)
@@ -359,6 +365,13 @@ class Communities:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._tick):
                     await self._wake.wait()
+
+    def _refetch_due(self, state: _Community) -> bool:
+        now = self._clock()
+        if now - state.fetched_at < _REFETCH_NS:
+            return False
+        state.fetched_at = now
+        return True
 
     def _due(self, state: _Community, now_s: float) -> bool:
         row = state.row
