@@ -387,7 +387,15 @@ class WakuAdapter(Adapter):
         self._sink = sink
         self._running = True
         self._stopping = asyncio.Event()
-        pubsub_topics = sorted({room.config.pubsub_topic for room in rooms.values()})
+        pubsub_topics = sorted(
+            {room.config.pubsub_topic for room in rooms.values()}
+            | {
+                t
+                for room in rooms.values()
+                if room.config.community
+                for t in room.config.community.also_listen
+            }
+        )
         if pubsub_topics:
             await self._node.subscribe(pubsub_topics, self._on_message)
         self._connected = await self._health()
