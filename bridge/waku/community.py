@@ -158,10 +158,6 @@ class Communities:
             self._keys[cid] = await asyncio.to_thread(chat_key, cid)
             self.description_topics[chat_topic(cid)] = cid
 
-    @property
-    def pubsub_topics(self) -> set[str]:
-        return {c.pubsub_topic for c in self._communities.values()}
-
     async def start(self) -> None:
         for state in list(self._communities.values()):
             await self._fetch_history(state)
