@@ -7,6 +7,7 @@ leaf = keccak256(abi.encodePacked(address account, uint256 cumulativeAmount)): 2
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypeVar
 
 from bridge.feed.merkle import merkle_proofs, verify_proof
 from crypto.keccak import keccak256
@@ -14,6 +15,8 @@ from crypto.keccak import keccak256
 __all__ = ["claim_leaf", "claim_tree", "verify_claim"]
 
 MAX_UINT256 = 2**256 - 1
+
+K = TypeVar("K", bound=str)
 
 
 def claim_leaf(account: str, cumulative_amount: int) -> bytes:
@@ -26,7 +29,7 @@ def claim_leaf(account: str, cumulative_amount: int) -> bytes:
     return keccak256(raw + cumulative_amount.to_bytes(32, "big"))
 
 
-def claim_tree(amounts: Mapping[str, int]) -> tuple[bytes, dict[str, list[bytes]]]:
+def claim_tree(amounts: Mapping[K, int]) -> tuple[bytes, dict[K, list[bytes]]]:
     """The root and each account's proof, for ``{account: cumulative amount}``."""
     leaves = {account: claim_leaf(account, amount) for account, amount in amounts.items()}
     root, proofs = merkle_proofs(leaves.values())
