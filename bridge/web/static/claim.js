@@ -84,6 +84,7 @@
       mining.done();
       status("Claimed " + view.claimable_display + " " + view.symbol + ". It is in your wallet.", "ok");
       document.body.dataset.state = "claimed";
+      $("connect").disabled = false;
     } catch (error) {
       status("Failed: " + (error && error.message ? error.message : String(error)), "error");
       document.body.dataset.state = "failed";
