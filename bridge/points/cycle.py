@@ -14,17 +14,27 @@ the leaves (so no claim was left out of the proofs' tree or added beside it).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bridge.feed.record import cid_v1_raw
 from bridge.points.merkle import MAX_UINT256, ClaimTree, claim_leaf
 from crypto.keys import checksum_address
 
-__all__ = ["CycleDocument", "DocumentError", "build_document", "verify_document"]
+__all__ = [
+    "CycleDocument",
+    "DocumentError",
+    "build_document",
+    "cid_of_sha256",
+    "verify_document",
+    "write_document",
+]
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _HEX32 = re.compile(r"^0x[0-9a-f]{64}$")
@@ -70,6 +80,56 @@ def build_document(cycle: int, token: str, amounts: Mapping[str, int]) -> CycleD
     document = {"claims": claims, "cycle": cycle, "root": root_hex, "token": _checksum(token)}
     data = json.dumps(document, separators=(",", ":"), ensure_ascii=True).encode("ascii")
     return CycleDocument(cycle, root_hex, cid_v1_raw(data), data, fixed)
+
+
+def cid_of_sha256(digest: bytes) -> str:
+    """The CIDv1 (raw, sha2-256) for a sha256 digest: what ``cid_v1_raw`` gives for the data."""
+    import base64
+
+    encoded = base64.b32encode(bytes([0x01, 0x55, 0x12, 0x20]) + digest).decode("ascii")
+    return "b" + encoded.lower().rstrip("=")
+
+
+def write_document(
+    path: Path, cycle: int, token: str, amounts: Mapping[str, int]
+) -> tuple[str, str]:
+    """Write the list of ``cycle`` to ``path`` (0600, atomically) without holding it in memory;
+    returns (root, CID). The bytes are exactly :func:`build_document`'s."""
+    if cycle < 1:
+        raise ValueError("cycles count from 1")
+    fixed = {_checksum(wallet): amount for wallet, amount in amounts.items()}
+    if len(fixed) != len(amounts):
+        raise ValueError("a wallet appears twice (in different letter cases)")
+    if not fixed:
+        raise ValueError("a list needs at least one wallet")
+    leaves = {wallet: claim_leaf(wallet, amount) for wallet, amount in fixed.items()}
+    tree = ClaimTree(list(leaves.values()))
+    root_hex = "0x" + tree.root.hex()
+    digest = hashlib.sha256()
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+
+        def emit(text: str) -> None:
+            data = text.encode("ascii")
+            digest.update(data)
+            out.write(data)
+
+        emit('{"claims":{')
+        chunk: list[str] = []
+        for i, wallet in enumerate(sorted(fixed)):
+            proof = ",".join(f'"0x{p.hex()}"' for p in tree.proof(leaves[wallet]))
+            sep = "," if i else ""
+            chunk.append(f'{sep}"{wallet}":{{"amount":"{fixed[wallet]}","proof":[{proof}]}}')
+            if len(chunk) >= 1000:
+                emit("".join(chunk))
+                chunk.clear()
+        emit("".join(chunk))
+        emit(f'}},"cycle":{cycle},"root":"{root_hex}","token":"{_checksum(token)}"}}')
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)
+    return root_hex, cid_of_sha256(digest.digest())
 
 
 def verify_document(data: bytes, *, max_claims: int = 2_000_000) -> CycleDocument:

@@ -32,6 +32,7 @@ __all__ = [
     "manual_entries",
     "mark_published",
     "set_allocated",
+    "set_root",
     "set_show",
     "set_tx",
     "show_points",
@@ -320,6 +321,12 @@ async def insert_cycle(
     await db.executemany(
         "INSERT INTO points_claims (cycle, wallet, points) VALUES (?, ?, ?)",
         ((cycle.cycle, wallet, points) for wallet, points in claims),
+    )
+
+
+async def set_root(db: aiosqlite.Connection, cycle: int, root: str, cid: str) -> None:
+    await db.execute(
+        "UPDATE points_cycles SET root = ?, cid = ? WHERE cycle = ?", (root, cid, cycle)
     )
 
 

@@ -199,3 +199,19 @@ async def test_a_token_without_code_is_refused(w3: AsyncWeb3[Any], anvil: Anvil)
             anvil.addresses[0],
             private_key=anvil.private_keys[0],
         )
+
+
+@pytest.mark.parametrize("count", [1, 3, 7, 10])
+async def test_every_proof_of_an_odd_or_even_tree_verifies_on_chain(
+    w3: AsyncWeb3[Any], anvil: Anvil, count: int
+) -> None:
+    # Odd levels carry their last node up: OpenZeppelin's verifier must accept those proofs.
+    _, distributor = await _setup(w3, anvil)
+    amounts = {anvil.addresses[i]: (i + 1) * UNIT for i in range(count)}
+    root, proofs = claim_tree(amounts)
+    await _publish(w3, anvil, distributor, 1, root)
+    for account, amount in amounts.items():
+        paid = await distributor.functions.claim(account, amount, proofs[account]).call(
+            sender(account)
+        )
+        assert paid == [] or paid is None

@@ -255,6 +255,30 @@ async def test_restart_mid_close_rebuilds_the_list_and_never_sends_twice(
         assert len(logs) == 1
 
 
+async def test_a_crash_before_the_list_is_built_is_finished_at_start(
+    w3: AsyncWeb3[Any], anvil: Anvil, tmp_path: Path
+) -> None:
+    async with cycle_env(w3, anvil, tmp_path) as (env, manager, chain):
+        await env.link(ALICE, anvil.addresses[1])
+        await env.link(BOB, anvil.addresses[2])
+        await env.say(ALICE, "alice writes")
+        await env.say(BOB, "bob writes")
+        done = await manager.close("x")
+        original = (tmp_path / "cycles" / "1.json").read_bytes()
+        # As the close's commit leaves it: claims fixed, no root, no file yet.
+        async with env.store.transaction() as db:
+            await points_store.set_root(db, 1, "", "")
+        (tmp_path / "cycles" / "1.json").unlink()
+        await manager.step()  # the publisher finishes the list, and sends nothing unbuilt
+        assert await chain.distributor.functions.cycle().call() == 0
+        row = await points_store.get_cycle(env.store.db, 1)
+        assert row is not None and (row.root, row.cid) == (done.root, done.cid)
+        assert (tmp_path / "cycles" / "1.json").read_bytes() == original
+        await _publish(manager, w3)
+        row = await points_store.get_cycle(env.store.db, 1)
+        assert row is not None and row.status == "published"
+
+
 async def test_a_reorg_that_drops_the_root_resends_it(
     w3: AsyncWeb3[Any], anvil: Anvil, tmp_path: Path
 ) -> None:
