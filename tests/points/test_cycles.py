@@ -360,3 +360,27 @@ async def test_an_unfunded_distributor_is_announced_and_claims_wait(
             private_key=anvil.private_keys[0],
         )
         assert await _claim(w3, book, chain.distributor.address, alice) == UNIT
+
+
+async def test_anyone_can_verify_a_published_cycle(
+    w3: AsyncWeb3[Any], anvil: Anvil, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    from bridge.points.verify import main as verify
+
+    async with cycle_env(w3, anvil, tmp_path) as (env, manager, chain):
+        await env.link(ALICE, anvil.addresses[1])
+        await env.say(ALICE, "alice writes")
+        done = await manager.close("x")
+        await _publish(manager, w3)
+        path = tmp_path / "cycles" / "1.json"
+        args = [str(path), "--rpc", anvil.rpc_url, "--distributor", chain.distributor.address]
+        assert await asyncio.to_thread(verify, args) == 0
+        out = capsys.readouterr().out
+        assert f"root {done.root}, CID {done.cid}: every proof checks" in out
+        assert "on chain: cycle 1, the same root" in out
+        forged = tmp_path / "forged.json"
+        forged.write_bytes(path.read_bytes().replace(b'"amount":"1', b'"amount":"9'))
+        assert await asyncio.to_thread(verify, [str(forged)]) == 1
+        assert "INVALID" in capsys.readouterr().out
