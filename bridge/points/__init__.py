@@ -17,6 +17,7 @@ from bridge.model import Author
 from bridge.points.closing import ClaimBook, CloseRefused, CycleManager
 from bridge.points.service import PointsService
 from bridge.store import points as points_store
+from bridge.web.app import ComponentStatus
 
 if TYPE_CHECKING:
     from bridge.app import Bridge
@@ -89,8 +90,11 @@ class PointsFeature:
         if manager is not None:
             await manager.stop()
 
-    def health(self) -> bool:
-        return self.manager is None or self.manager.health()
+    def health(self) -> ComponentStatus:
+        manager = self.manager
+        if manager is None or manager.health():
+            return ComponentStatus(True)
+        return ComponentStatus(False, manager.problem or "the cycle task stopped")
 
     async def announce(self, text: str) -> None:
         if self._notifier is None:

@@ -378,7 +378,13 @@ class CycleManager:
         safe = await self.chain.head() - self.confirmations
         start = await kv.get_int(store.db, CLAIMS_CURSOR)
         if start is None:
-            start = max(safe + 1, 0) if not await points_store.cycles(store.db) else 0
+            # No claim can precede the first root this bridge published.
+            published = [
+                c.published_block
+                for c in await points_store.cycles(store.db)
+                if c.published_block is not None
+            ]
+            start = min(published) if published else max(safe + 1, 0)
             async with store.transaction() as db:
                 await kv.set(db, CLAIMS_CURSOR, start)
         seen = 0
