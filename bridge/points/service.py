@@ -509,6 +509,9 @@ class PointsService:
         count = int(count_text)
         reason = " ".join(reason.split())[:MAX_REASON]
         platform, user_id, name = await self.resolve(who, request)
+        me = (request.author.platform, str(request.author.user_id))
+        if kind == "award" and await self.same_person(me, (platform, user_id)):
+            raise UsageError("You cannot award yourself points.")
         actor = f"{request.author.platform}:{request.author.user_id}"
         now = self.now()
         person = await self.person_of(platform, user_id)
