@@ -134,7 +134,9 @@ class CycleManager:
             self._wake.clear()
 
     async def step(self) -> None:
-        """One round: auto-close when due, publish what is pending, read new claims."""
+        """One round: auto-close when due, publish what is pending, read new claims. A
+        problem found in an earlier round shows until a round runs without it."""
+        self.problem = None
         await self._auto_close()
         if self.chain is not None:
             await self.publish_pending()
