@@ -151,8 +151,15 @@ async def test_points_from_chat_to_claimed_tokens(
         mine = await h.tg_copy("Alice: 12 points this cycle")
         assert "rank 1 of 2; 12 in all in main" in mine.content
 
+        # On request, her points show after her name on what she writes.
+        h.tg.user_sends(h.tg_group, h.alice, "/points show")
+        h.tg.user_sends(h.tg_group, h.alice, "with my points shown")
+        shown = await h.dc_copy("with my points shown")
+        assert "Alice · 12 pts" in shown["author"]["username"], shown["author"]
+        h.tg.user_sends(h.tg_group, h.alice, "/points hide")
+
         h.tg.user_sends(h.tg_group, h.tg_admin, "/cycle close")
-        closed = await h.tg_copy("Cycle 1 closed: 2 wallets, 13 points")
+        closed = await h.tg_copy("Cycle 1 closed: 2 wallets, 14 points")
         root = closed.content.split("Root ")[1].split()[0]
 
         async with aiohttp.ClientSession() as http:
@@ -163,7 +170,7 @@ async def test_points_from_chat_to_claimed_tokens(
             document = verify_document(data)
             assert document.root == root and document.cid == cid
             assert json.loads(data)["token"] == token.address
-            assert document.amounts == {alice_wallet: 12 * UNIT, bob_wallet: 1 * UNIT}
+            assert document.amounts == {alice_wallet: 13 * UNIT, bob_wallet: 1 * UNIT}
 
             await _until_published(h, w3, 1)
             await h.tg_copy("Cycle 1 is on chain")
@@ -185,18 +192,18 @@ async def test_points_from_chat_to_claimed_tokens(
             assert process.returncode == 0, (stdout.decode(), stderr.decode())
             result = json.loads(stdout.decode().strip().splitlines()[-1])
             assert result["state"] == "claimed", result
-            assert result["status"].startswith("Claimed 12 POINTS")
+            assert result["status"].startswith("Claimed 13 POINTS")
             calls = result["calls"]
             assert calls.index("wallet_switchEthereumChain") < calls.index("eth_sendTransaction")
             assert calls.count("eth_sendTransaction") == 1
             assert result["secondState"] == "nothing"
             assert "Everything up to cycle 1 is claimed" in result["secondStatus"]
             assert result["consoleErrors"] == [] and result["badResponses"] == []
-            assert await token.functions.balanceOf(alice_wallet).call() == 12 * UNIT
+            assert await token.functions.balanceOf(alice_wallet).call() == 13 * UNIT
 
             await _rpc(w3, "anvil_mine", [hex(CONFIRMATIONS)])
             _feature(h).manager.wake()  # type: ignore[union-attr]
-            await h.tg_copy("Alice claimed 12 POINTS")
+            await h.tg_copy("Alice claimed 13 POINTS")
 
             # A wallet that is not in the list gets a clear answer, not a transaction.
             async with http.get(f"{h.web_url}/api/points/claim/{anvil.addresses[7]}") as resp:
