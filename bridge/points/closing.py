@@ -102,7 +102,7 @@ class CycleManager:
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._make_directory()
         for cycle in await points_store.cycles(self.service.store.db):
             await self.document(cycle.cycle)  # rebuild what a crash left unwritten
         self._task = asyncio.create_task(self._run(), name="points-cycles")
@@ -254,6 +254,11 @@ class CycleManager:
                 return "tokens"
         return self._symbol
 
+    def _make_directory(self) -> None:
+        # mkdir(parents=True) would give the parents the umask's mode: create each one private.
+        for directory in (*reversed(self.directory.parents[:2]), self.directory):
+            directory.mkdir(exist_ok=True, mode=0o700)
+
     def _path(self, cycle: int) -> Path:
         return self.directory / f"{cycle}.json"
 
@@ -274,7 +279,7 @@ class CycleManager:
                 return path
             claims = await points_store.claims_of(store.db, cycle)
             amounts = {w: p * self.unit for w, p in claims.items()}
-            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._make_directory()
             root, cid = await asyncio.to_thread(write_document, path, cycle, row.token, amounts)
             if row.cid and (root, cid) != (row.root, row.cid):
                 path.unlink(missing_ok=True)

@@ -171,6 +171,10 @@ async def test_points_from_chat_to_claimed_tokens(
             assert document.root == root and document.cid == cid
             assert json.loads(data)["token"] == token.address
             assert document.amounts == {alice_wallet: 13 * UNIT, bob_wallet: 1 * UNIT}
+            lists = h.settings.bridge.data_dir / "points"
+            assert lists.stat().st_mode & 0o777 == 0o700
+            assert (lists / "cycles").stat().st_mode & 0o777 == 0o700
+            assert (lists / "cycles" / "1.json").stat().st_mode & 0o777 == 0o600
 
             await _until_published(h, w3, 1)
             await h.tg_copy("Cycle 1 is on chain")
