@@ -516,6 +516,14 @@ class PointsService:
         now = self.now()
         person = await self.person_of(platform, user_id)
         async with self.store.transaction() as db:
+            # The moderator's name too, so the ledger shows who did it.
+            await points_store.upsert_account(
+                db,
+                *me,
+                _SHOWN.sub("", request.author.display_name),
+                request.author.username,
+                now,
+            )
             cycle = await points_store.current_cycle(db)
             amount = count if kind == "award" else -count
             entry = Entry(

@@ -31,6 +31,7 @@ __all__ = [
     "insert_cycle",
     "manual_entries",
     "mark_published",
+    "room_entries",
     "set_allocated",
     "set_root",
     "set_show",
@@ -179,6 +180,18 @@ async def manual_entries(db: aiosqlite.Connection, room: str, limit: int = 50) -
         f"SELECT {_ENTRY_COLUMNS} FROM points_entries"  # noqa: S608
         " WHERE room = ? AND kind IN ('award', 'deduct', 'reversal') ORDER BY id DESC LIMIT ?",
         (room, limit),
+    ) as cur:
+        return [_entry(r) for r in await cur.fetchall()]
+
+
+async def room_entries(
+    db: aiosqlite.Connection, room: str, *, before: int | None = None, limit: int = 100
+) -> list[Entry]:
+    """``room``'s entries, newest first, those with ``id < before`` when given."""
+    async with db.execute(
+        f"SELECT {_ENTRY_COLUMNS} FROM points_entries"  # noqa: S608
+        " WHERE room = ? AND id < ? ORDER BY id DESC LIMIT ?",
+        (room, before if before is not None else 2**62, limit),
     ) as cur:
         return [_entry(r) for r in await cur.fetchall()]
 

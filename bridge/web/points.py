@@ -7,6 +7,8 @@
   here, so the page needs no ABI encoder) and sends ``claim`` from the wallet itself;
 - ``GET /points/{room}``: the room's leaderboard (this cycle and all time) and its latest
   awards and deductions (who, how many, why, when);
+- ``GET /points/{room}/entries.json?before=<id>``: the room's whole ledger, newest first, 200
+  entries a page (names, not platform ids);
 - ``GET /points-assets/{name}``: the pages' only script and stylesheet.
 
 Pages run under the same strict Content-Security-Policy as the tip page.
@@ -223,6 +225,43 @@ def points_routes(feature: PointsFeature) -> RouteRegistrar:
         )
         return _page(bridge, f"Points in {room}", body)
 
+    async def entries(request: web.Request) -> web.Response:
+        room = request.match_info["room"]
+        if room not in config.rooms:
+            raise web.HTTPNotFound(text="no such room")
+        before_text = request.query.get("before", "")
+        if before_text and not _CYCLE.match(before_text.lstrip("0") or "x"):
+            raise web.HTTPBadRequest(text="before must be an entry id")
+        db = feature.service.store.db
+        found = await points_store.room_entries(
+            db, room, before=int(before_text) if before_text else None, limit=200
+        )
+        names = await points_store.account_names(db)
+
+        def actor(text: str) -> str:
+            platform, _, user = text.partition(":")
+            return names.get((platform, user), text if platform in ("system", "chain") else "?")
+
+        body = {
+            "room": room,
+            "entries": [
+                {
+                    "id": e.id,
+                    "cycle": e.cycle,
+                    "member": names.get((e.platform, e.user_id), "?"),
+                    "platform": e.platform,
+                    "kind": e.kind,
+                    "points": e.amount,
+                    "by": actor(e.actor),
+                    "why": e.reason,
+                    "at": e.created_at,
+                }
+                for e in found
+            ],
+            "next": f"/points/{room}/entries.json?before={found[-1].id}" if found else None,
+        }
+        return web.json_response(body, headers=_HEADERS)
+
     async def asset(request: web.Request) -> web.Response:
         name = request.match_info["name"]
         if name not in _ASSETS:
@@ -237,6 +276,7 @@ def points_routes(feature: PointsFeature) -> RouteRegistrar:
         app.router.add_get("/points/claim", claim_page)
         app.router.add_get("/api/points/claim/{address}", claim_api)
         app.router.add_get("/points-assets/{name}", asset)
+        app.router.add_get("/points/{room}/entries.json", entries)
         app.router.add_get("/points/{room}", leaderboard)
 
     return register

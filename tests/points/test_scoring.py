@@ -137,9 +137,6 @@ async def test_award_and_deduct_are_for_admins_and_audited(tmp_path: Path) -> No
         bad = await env.command(ADMIN, "/award @nobody 5 who", admin=True)
         assert "No member called @nobody" in bad.text
         bad = await env.command(ADMIN, "/award @ada 5 me", admin=True)
-        assert "No member called @ada" in bad.text  # Ada has no points record yet
-        await env.say(ADMIN, "the admin writes too")
-        bad = await env.command(ADMIN, "/award @ada 5 me", admin=True)
         assert "You cannot award yourself points." in bad.text
         bad = await env.command(ADMIN, "/award @bob 5", admin=True)
         assert "Say who, how many points and why" in bad.text

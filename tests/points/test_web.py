@@ -61,3 +61,13 @@ async def test_pages(tmp_path: Path) -> None:
             assert claim.status == 200 and "/points-assets/claim.js" in await claim.text()
             assert (await client.get("/points-assets/claim.js")).status == 200
             assert (await client.get("/points-assets/other.js")).status == 404
+            ledger = await (await client.get(f"/points/{ROOM}/entries.json")).json()
+            assert [(e["kind"], e["points"], e["by"], e["why"]) for e in ledger["entries"]] == [
+                ("award", 3, "Ada", "<b>bold</b> reason"),
+                ("message", 1, '<script>alert("x")</script>', "message"),
+            ]
+            assert ledger["entries"][0]["member"] == '<script>alert("x")</script>'
+            older = await client.get(ledger["next"])
+            assert (await older.json())["entries"] == []
+            assert (await client.get(f"/points/{ROOM}/entries.json?before=x")).status == 400
+            assert (await client.get("/points/nowhere/entries.json")).status == 404
