@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 DATA ?= data
 PYTHON ?= python3
 
-.PHONY: run test setup setup-test node chromium e2e lint typecheck pytest bench contracts contracts-check vectors bench-relay bench-fakes bench-watcher
+.PHONY: run test setup setup-test node chromium e2e lint typecheck pytest bench contracts contracts-check vectors bench-relay bench-fakes bench-watcher bench-points
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,9 @@ bench-fakes: setup-test
 
 bench-watcher: setup-test
 	$(PY) bench/watcher.py
+
+bench-points: setup-test
+	$(PY) bench/points.py
 
 # Rewrites the committed js-waku vectors with the pinned js-waku (tests/crypto/vectors/README.md).
 vectors: node_modules/.installed

@@ -322,6 +322,7 @@ def wire_features(
     from bridge.commands import Commands
     from bridge.feed import install_feed
     from bridge.identity.install import install_identity
+    from bridge.points import install_points
     from bridge.relay import install_relay
     from bridge.tips import install_tips
     from bridge.web.home import home_routes, public_rooms
@@ -344,6 +345,7 @@ def wire_features(
     )
     relay.add_observer(feed)
     install_tips(bridge, commands, notifier, rooms=relay)
+    install_points(bridge, commands, relay, notifier)
     settings = bridge.settings
     bridge.add_routes(
         home_routes(

@@ -50,6 +50,7 @@ __all__ = [
     "DiscordSettings",
     "FeedSettings",
     "IdentitySettings",
+    "PointsSettings",
     "Problem",
     "RoomSettings",
     "Settings",
@@ -362,6 +363,29 @@ class FeedSettings(_Section):
     kubo_url: HttpUrl | None = None
 
 
+class PointsSettings(_Section):
+    """``[points]``: community points (bridge/points). Off while ``rooms`` is empty."""
+
+    rooms: list[str] = Field(default_factory=list)
+    token: Address | None = None
+    distributor: Address | None = None
+    token_decimals: int = Field(default=18, ge=0, le=36)
+    weight_message: int = Field(default=1, ge=0, le=1000)
+    weight_reply: int = Field(default=2, ge=0, le=1000)
+    weight_reaction: int = Field(default=1, ge=0, le=1000)
+    weight_tip: int = Field(default=5, ge=0, le=1000)
+    daily_cap: int = Field(default=100, ge=0)
+    min_message_length: int = Field(default=10, ge=0)
+    flood_messages: int = Field(default=5, ge=1)
+    flood_seconds: PositiveFloat = 10.0
+    cycle_days: float = Field(default=0.0, ge=0)
+    max_award: int = Field(default=10_000, ge=1)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.rooms)
+
+
 class AvatarSettings(_Section):
     ipfs_gateway: HttpUrl = "https://ipfs.io/ipfs/"
     arweave_gateway: HttpUrl = "https://arweave.net/"
@@ -381,6 +405,7 @@ class Settings(_Section):
     rooms: list[RoomSettings] = Field(default_factory=list)
     chain: ChainSettings = Field(default_factory=ChainSettings)
     feed: FeedSettings = Field(default_factory=FeedSettings)
+    points: PointsSettings = Field(default_factory=PointsSettings)
     # The TOML section may be called [nft] or [avatars]; it is one section.
     nft: AvatarSettings = Field(default_factory=AvatarSettings)
 
@@ -741,6 +766,14 @@ def _cross_checks(settings: Settings) -> list[Problem]:
         )
     if settings.feed.anchor != "none" and settings.chain.rpc_url is None:
         problems.append(("chain.rpc_url", f"required when feed.anchor is {settings.feed.anchor!r}"))
+    for index, room_name in enumerate(settings.points.rooms):
+        if room_name not in names:
+            problems.append(
+                (
+                    f"points.rooms[{index}]",
+                    f"no room named {room_name!r}{_suggest(room_name, list(names))}",
+                )
+            )
     return problems
 
 

@@ -1,4 +1,10 @@
-"""``parley contracts deploy``: deploy the TipJar and Feed contracts and record their addresses.
+"""``parley contracts deploy``: deploy Parley's contracts and record their addresses.
+
+TipJar and Feed go into ``[chain]`` (``tipjar``, ``feed_contract``); the community points pair
+(``--only points``, or by default once ``[points] rooms`` is set) into ``[points]``: a
+``CommunityPoints`` ERC-20 unless ``[points] token`` already names the community's own token
+(then only the distributor is deployed), and a ``PointsDistributor`` owned by the deployer,
+which must be the key that publishes the roots: the bridge identity key (the default).
 
 The deployer is the bridge's identity key (unlocked as for ``parley run``) unless the operator
 gives another one (``--key-file`` with a 0x-hex private key, or ``PARLEY_DEPLOYER_KEY``). The
@@ -24,10 +30,12 @@ from bridge.keyfile import write_private_file
 if TYPE_CHECKING:
     from bridge.config import Settings
 
-__all__ = ["DEPLOYER_KEY_ENV", "add_arguments", "run", "set_chain_keys"]
+__all__ = ["DEPLOYER_KEY_ENV", "add_arguments", "run", "set_chain_keys", "set_section_keys"]
 
 DEPLOYER_KEY_ENV = "PARLEY_DEPLOYER_KEY"
 _CONTRACTS = {"tipjar": "TipJar", "feed_contract": "Feed"}
+_POINTS = "points"
+DEFAULT_POINTS_SUPPLY = 1_000_000
 
 
 def add_arguments(subparsers: Any) -> argparse.ArgumentParser:
@@ -54,10 +62,17 @@ def add_arguments(subparsers: Any) -> argparse.ArgumentParser:
     )
     deploy.add_argument(
         "--only",
-        choices=sorted(_CONTRACTS),
+        choices=sorted([*_CONTRACTS, _POINTS]),
         action="append",
         default=None,
-        help="deploy only this contract (repeatable)",
+        help="deploy only this contract (repeatable); points = CommunityPoints (unless "
+        "[points] token is set) + PointsDistributor",
+    )
+    deploy.add_argument(
+        "--points-supply",
+        type=int,
+        default=DEFAULT_POINTS_SUPPLY,
+        help="whole CommunityPoints tokens minted to the deployer (default: %(default)s)",
     )
     return deploy
 
@@ -79,13 +94,18 @@ def _deployer_key(args: argparse.Namespace, settings: Settings) -> bytes:
 
 def set_chain_keys(text: str, values: dict[str, str]) -> str:
     """Set ``key = "value"`` in ``[chain]`` of a TOML document, touching nothing else."""
-    header = re.search(r"^\[chain\][ \t]*(?:#.*)?$", text, re.MULTILINE)
+    return set_section_keys(text, "chain", values)
+
+
+def set_section_keys(text: str, section: str, values: dict[str, str]) -> str:
+    """Set ``key = "value"`` in ``[section]`` of a TOML document, touching nothing else."""
+    header = re.search(rf"^\[{re.escape(section)}\][ \t]*(?:#.*)?$", text, re.MULTILINE)
     if header is None:
         lines = "".join(f'{key} = "{value}"\n' for key, value in values.items())
         separator = (
             "" if not text or text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
         )
-        return f"{text}{separator}[chain]\n{lines}"
+        return f"{text}{separator}[{section}]\n{lines}"
     after = text[header.end() :]
     end = re.search(r"^[ \t]*\[", after, re.MULTILINE)
     body = after[: end.start()] if end else after
@@ -106,12 +126,12 @@ def set_chain_keys(text: str, values: dict[str, str]) -> str:
     return text[: header.end()] + body + rest
 
 
-def _write_config(path: Path, written: dict[str, str]) -> bool:
+def _write_config(path: Path, written: dict[str, str], section: str = "chain") -> bool:
     original = path.read_text("utf-8")
-    updated = set_chain_keys(original, written)
-    parsed = tomllib.loads(updated).get("chain", {})
+    updated = set_section_keys(original, section, written)
+    parsed = tomllib.loads(updated).get(section, {})
     if any(parsed.get(k) != v for k, v in written.items()):
-        print("error: could not update [chain] in the config; add by hand:", file=sys.stderr)
+        print(f"error: could not update [{section}] in the config; add by hand:", file=sys.stderr)
         for k, v in written.items():
             print(f'  {k} = "{v}"', file=sys.stderr)
         return False
@@ -138,6 +158,10 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     deployer = Account.from_key(key).address
     w3: AsyncWeb3[Any] = AsyncWeb3(AsyncHTTPProvider(chain.rpc_url))
     written: dict[str, str] = {}
+    points_written: dict[str, str] = {}
+    wanted = list(args.only or sorted(_CONTRACTS, reverse=True))
+    if args.only is None and settings.points.enabled:
+        wanted.append(_POINTS)
     try:
         chain_id = await w3.eth.chain_id
         if chain_id != chain.chain_id:
@@ -146,7 +170,10 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                 file=sys.stderr,
             )
             return 1
-        for key_name in args.only or sorted(_CONTRACTS, reverse=True):
+        for key_name in wanted:
+            if key_name == _POINTS:
+                await _deploy_points(w3, settings, key, deployer, args, points_written)
+                continue
             name = _CONTRACTS[key_name]
             print(f"Deploying {name} from {deployer} on chain {chain_id} ...", flush=True)
             address = await deploy(w3, name, private_key=key)
@@ -154,11 +181,47 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             written[key_name] = str(address)
     except Exception as exc:
         print(f"error: deploying failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        if not written:
+        if not written and not points_written:
             return 1
     finally:
         await w3.provider.disconnect()
-    if not _write_config(args.config, written):
-        return 1
-    print(f"Wrote {', '.join(written)} into [chain] of {args.config}")
-    return 0 if len(written) == len(args.only or _CONTRACTS) else 1
+    if written:
+        if not _write_config(args.config, written):
+            return 1
+        print(f"Wrote {', '.join(written)} into [chain] of {args.config}")
+    if points_written:
+        if not _write_config(args.config, points_written, "points"):
+            return 1
+        print(f"Wrote {', '.join(points_written)} into [points] of {args.config}")
+    done = len(written) + (1 if "distributor" in points_written else 0)
+    return 0 if done == len(wanted) else 1
+
+
+async def _deploy_points(
+    w3: Any,
+    settings: Settings,
+    key: bytes,
+    deployer: str,
+    args: argparse.Namespace,
+    written: dict[str, str],
+) -> None:
+    """CommunityPoints (unless the config names a token) and a PointsDistributor for it."""
+    from contracts import deploy
+
+    points = settings.points
+    token = points.token
+    if token is None:
+        supply = int(args.points_supply) * 10**points.token_decimals
+        if points.token_decimals != 18:
+            raise ValueError("CommunityPoints has 18 decimals: set [points] token_decimals = 18")
+        print(f"Deploying CommunityPoints from {deployer} ...", flush=True)
+        name = f"{settings.bridge.name} Points"
+        token = str(
+            await deploy(w3, "CommunityPoints", name, "POINTS", deployer, supply, private_key=key)
+        )
+        print(f"CommunityPoints: {token} ({args.points_supply} POINTS to {deployer})", flush=True)
+        written["token"] = token
+    print(f"Deploying PointsDistributor for {token}, owned by {deployer} ...", flush=True)
+    distributor = await deploy(w3, "PointsDistributor", token, deployer, private_key=key)
+    print(f"PointsDistributor: {distributor}", flush=True)
+    written["distributor"] = str(distributor)

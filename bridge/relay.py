@@ -24,7 +24,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol, cast
 
@@ -284,6 +284,7 @@ class Relay:
         self.enricher: Enricher | None = None
         self.photos: ProfilePhotos | None = None
         self._observers: list[RouterObserver] = []
+        self._listeners: list[Callable[[Inbound], Awaitable[None]]] = []
         self._router: Router | None = None
         self._outbox: Outbox | None = None
         self._config_rooms = rooms_from_settings(self.settings.rooms)
@@ -310,6 +311,11 @@ class Relay:
         self._observers.append(observer)
         if self._router is not None:
             self._router.add_observer(observer)
+
+    def add_inbound_listener(self, listener: Callable[[Inbound], Awaitable[None]]) -> None:
+        """Call ``listener`` with every inbound event once the router has committed it (e.g.
+        community points counting reactions); a listener that raises is logged."""
+        self._listeners.append(listener)
 
     def room_of(self, chat: ChatRef) -> Room | None:
         return None if self._router is None else self._router.room_of(chat)
@@ -504,6 +510,11 @@ class Relay:
         await self.router.handle(event)
         if isinstance(event, NewMessage):
             self.bridge.metrics.messages_in.labels(platform=event.source.platform).inc()
+        for listener in self._listeners:
+            try:
+                await listener(event)
+            except Exception:
+                log.exception("inbound listener %r failed", listener)
 
     # commands
 

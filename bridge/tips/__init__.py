@@ -34,12 +34,16 @@ TIP_USAGE = "@user|0xaddress|name.eth <amount> <ETH|SYMBOL|0xtoken> [memo]"
 
 def config_from_settings(settings: Settings) -> TipConfig:
     chain = settings.chain
+    tokens = dict(chain.tokens)
+    if settings.points.token is not None:
+        # Community points are tipped like any token once [points] token is set.
+        tokens.setdefault("POINTS", settings.points.token)
     return TipConfig(
         rpc_url=chain.rpc_url,
         chain_id=chain.chain_id,
         tipjar=chain.tipjar,
         confirmations=chain.confirmations,
-        tokens=dict(chain.tokens),
+        tokens=tokens,
         public_url=settings.web.public_url,
         # Optional key (e.g. "https://etherscan.io/tx/{tx}"), read if the config defines it.
         explorer_tx_url=getattr(chain, "explorer_tx_url", None),

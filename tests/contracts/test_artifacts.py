@@ -27,9 +27,11 @@ ARTIFACTS = REPO / "contracts" / "artifacts"
 BUILD = REPO / "contracts" / "build.mjs"
 SOURCES = sorted((REPO / "contracts").rglob("*.sol"))
 EXPECTED = {
+    "CommunityPoints",
     "FeeOnTransferERC20",
     "Feed",
     "NoERC165",
+    "PointsDistributor",
     "ReentrantAttacker",
     "ReentrantERC20",
     "RevertingReceiver",
