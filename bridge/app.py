@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import IO, TYPE_CHECKING, Protocol, runtime_checkable
 
 from bridge.config import Settings
-from bridge.metrics import Metrics
+from bridge.metrics import Metrics, metrics_route
 from bridge.store import Store
 from bridge.waku.node import WakuNode
 from bridge.web.app import ComponentStatus, RouteRegistrar, create_web_app
@@ -233,6 +233,7 @@ class Bridge:
         await self._start(_NodeComponent(node, "embedded"))
         # The embedded node serves nwaku's REST API so that outside Waku tools can use it.
         rest_app = create_rest_app(node, cache_capacity=waku.relay_cache_capacity)
+        rest_app.router.add_routes([metrics_route(self.metrics)])
         self.waku_rest = HttpServer("waku_rest", rest_app, waku.rest_host, waku.rest_port)
         await self._start(self.waku_rest)
 

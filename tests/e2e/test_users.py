@@ -200,10 +200,11 @@ async def test_telegram_intake_skips_an_unparsable_update_and_reports_a_dead_pol
         poller.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await poller
-        status, body = await _get(h, "/health")
-        assert status == 503, body
+        # A scrape sees it without anyone asking /health first.
         _, metrics = await _get(h, "/metrics")
         assert _metric(metrics, 'component_up{component="telegram"}') == 0.0
+        status, body = await _get(h, "/health")
+        assert status == 503, body
 
 
 def _words(count: int, tag: str) -> str:
@@ -436,3 +437,27 @@ async def test_discord_edits_and_deletes_made_while_down_are_applied(tmp_path: P
         await h.settle()
         assert not tg_kept.deleted and tg_kept.content.endswith("stays as it is")
         assert int(kept["id"]) > 0
+
+
+async def test_metrics_survive_a_restart_and_the_waku_rest_port_serves_them(
+    tmp_path: Path,
+) -> None:
+    async with running_bridge(tmp_path) as h:
+        h.tg.user_sends(h.tg_group, h.alice, "count me")
+        await h.dc_copy("count me")
+        await h.settle()
+        _, body = await _get(h, "/metrics")
+        assert _metric(body, 'messages_in_total{platform="telegram"}') == 1.0
+        await h.restart()
+        _, body = await _get(h, "/metrics")
+        assert _metric(body, 'messages_in_total{platform="telegram"}') == 1.0
+        assert _metric(body, 'messages_out_total{platform="discord"}') == 1.0
+        h.tg.user_sends(h.tg_group, h.alice, "count me too")
+        await h.dc_copy("count me too")
+        await h.settle()
+        rest = h.bridge.waku_rest
+        assert rest is not None
+        async with aiohttp.ClientSession() as http, http.get(rest.url + "/metrics") as resp:
+            assert resp.status == 200
+            waku_body = await resp.text()
+        assert _metric(waku_body, 'messages_in_total{platform="telegram"}') == 2.0
