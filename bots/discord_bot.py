@@ -28,7 +28,7 @@ import logging
 import mimetypes
 import re
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol, cast
 from urllib.parse import urlsplit
@@ -598,6 +598,17 @@ class DiscordAdapter(Adapter):
             )
         for sticker in message.stickers:
             notices.append(f"[sticker: {sticker.name}]")
+        forward = _forwarded(message)
+        if forward is not None:
+            # Discord shows a forward as a snapshot of the original, without its author.
+            snapshot = forward
+            text = from_discord(snapshot.content, self._resolver(client, message))
+            if not text.text.strip() and snapshot.embeds:
+                text = _embeds_text(snapshot.embeds)
+            names = [f"[file: {_safe_filename(a.filename)}]" for a in snapshot.attachments]
+            if names:
+                text = _append(text, "\n".join(names[:_MAX_INBOUND_ATTACHMENTS]))
+            text = _prepend(text, "[forwarded message]\n")
         if not text.text.strip() and message.embeds:
             # A message of embeds only (an integration's post): what the embeds say. With
             # text, embeds are link previews Discord unfurled and are left out.
@@ -608,7 +619,12 @@ class DiscordAdapter(Adapter):
             return None
         reply_to = None
         ref = message.reference
-        if ref is not None and ref.message_id is not None and ref.channel_id == message.channel.id:
+        if (
+            ref is not None
+            and forward is None
+            and ref.message_id is not None
+            and ref.channel_id == message.channel.id
+        ):
             reply_to = NativeId(str(ref.message_id))
         return NewMessage(
             source=self._chat(message.channel.id),
@@ -1525,6 +1541,22 @@ def _found_kinds(ids: Sequence[int], contents: Sequence[str], files: bool) -> st
     if files:
         kinds[texts - 1] = "a"
     return "".join(kinds)
+
+
+def _forwarded(message: discord.Message) -> discord.MessageSnapshot | None:
+    """The original of a forwarded message (None: not a forward)."""
+    ref = message.reference
+    if ref is None or ref.type is not discord.MessageReferenceType.forward:
+        return None
+    return message.message_snapshots[0] if message.message_snapshots else None
+
+
+def _prepend(text: RichText, head: str) -> RichText:
+    shift = len(head)
+    return RichText(
+        head + text.text,
+        tuple(replace(span, start=span.start + shift, end=span.end + shift) for span in text.spans),
+    )
 
 
 def _embeds_text(embeds: Sequence[discord.Embed]) -> RichText:

@@ -355,6 +355,14 @@ async def test_forwards_polls_contacts_embeds_files_and_gifs(tmp_path: Path) -> 
         card = await h.dc_copy("contact")
         assert "Dan Lee" in card["content"] and "+15550100" in card["content"]
 
+        # A Discord forward: the snapshot's text, marked as forwarded, not as a reply.
+        elsewhere = h.dc.add_text_channel(h.guild, "elsewhere")
+        source = h.dc.user_sends(elsewhere.id, h.dc_admin, "original words")
+        h.dc.user_forwards(h.channel.id, h.bob, elsewhere.id, int(source["id"]))
+        forward = await h.tg_copy("original words")
+        assert forward.content == "Bobby (discord): [forwarded message]\noriginal words"
+        assert forward.reply_to is None
+
         # A Discord message of embeds only is relayed with what the embeds say.
         embed = {"title": "Release 1.2", "description": "Notes inside", "url": "https://x.test/r"}
         h.dc.user_sends(h.channel.id, h.bob, "", embeds=[embed])
