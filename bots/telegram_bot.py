@@ -331,7 +331,8 @@ class TelegramAdapter(Adapter):
                 pool_timeout=request_timeout,
                 media_write_timeout=max(request_timeout, 60.0),
             ),
-            # Long polling gets its own connection; PTB adds the poll timeout to read_timeout.
+            # For Bot.get_updates (unused: _get_updates parses update by update and goes
+            # through the pool above, with the poll timeout added to its read timeout).
             HTTPXRequest(
                 connection_pool_size=1,
                 connect_timeout=10.0,
@@ -967,11 +968,10 @@ class TelegramAdapter(Adapter):
             else self._with_header(delivery.author, delivery.source, delivery.text)
         )
         # Every file of a message carries the sender's name, not only the first.
-        label = (
-            RichText("")
-            if delivery.is_announcement
-            else self._header(delivery.author, delivery.source)
-        )
+        label = RichText("")
+        if not delivery.is_announcement:
+            header = self._header(delivery.author, delivery.source)
+            label = RichText(header.text.removesuffix(": "), header.spans)
         chat = self._target(delivery.target)
         reply_to = _message_id(delivery.reply_to) if delivery.reply_to is not None else None
         try:
