@@ -8,9 +8,13 @@ bot message with a bold name prefix and a real reply reference.
 
 Native ids: a posted copy's native id is its first Discord message id (what a Discord user
 replies to or reacts on). A text longer than 2000 characters is posted as several messages; the
-adapter remembers the later parts (in memory, bounded) so that a delete removes all of them and
-an edit rewrites them. After a restart only the first part is known: an edit then rewrites the
-first part and a delete removes the first part only.
+adapter records the parts (in memory, and in the store through ``parts``) so that a delete
+removes all of them and an edit rewrites them, posting more when the text grew and deleting
+those it no longer needs, after a restart too.
+
+Catch-up after downtime replays the messages after the cursor and compares the newest
+messages before it with what the bridge stored (``known``): edits and deletes made meanwhile
+are applied.
 
 A send cut short by a crash is looked up in the channel's recent history after the restart
 (``recover``): Discord keeps no key a message can be found by, so our copy is recognised by its

@@ -7,10 +7,13 @@ router's sink has made them durable, so a crash re-delivers instead of losing.
 
 Choices worth knowing (also in the README):
 
-- A relayed message longer than Telegram's 4096 UTF-16 units is sent in parts. Its native id
-  is the first part's id (what Telegram reports when someone replies to or reacts on it); the
-  other parts are remembered in memory (bounded), so edits and deletes reach every part while
-  the process lives. After a restart they reach the first part only.
+- A relayed message longer than Telegram's 4096 UTF-16 units is sent in parts (a file's
+  caption holds 1,024; the rest follows as text). Its native id is the first part's id (what
+  Telegram reports when someone replies to or reacts on it); how the copy was laid out is
+  recorded (memory, and the store through ``parts``), so edits rewrite, add and delete parts
+  and deletes reach every part, after a restart too.
+- A bot shows one reaction per message: the most used emoji of the people elsewhere.
+- An update python-telegram-bot cannot parse is skipped (logged once, shown in /health).
 - Telegram never tells bots about deletions; ``/delete`` (a reply to a message) is the way.
 - Text always goes out as ``entities``, never ``parse_mode``: nothing a remote user types can
   become Telegram markup.
