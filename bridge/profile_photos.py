@@ -177,6 +177,11 @@ class ProfilePhotos:
         )
         return bytes(rows[0][0]) if rows else None
 
+    async def wait_idle(self) -> None:
+        """Return once the fetches under way have ended."""
+        while self._fetches:
+            await asyncio.gather(*self._fetches.values(), return_exceptions=True)
+
     async def stop(self) -> None:
         tasks = list(self._fetches.values())
         for task in tasks:
