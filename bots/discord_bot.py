@@ -461,17 +461,20 @@ class DiscordAdapter(Adapter):
         newest messages it had seen: the history is compared with what the bridge stored."""
         if self._known is None or self._recheck_window <= 0:
             return
+        chat = self._chat(channel_id)
+        stored = await self._known.between(chat, 0, cursor, self._recheck_window)
+        if not stored:
+            return  # nobody wrote here lately (a channel that only receives): nothing to ask
         window = [
             m
             async for m in channel.history(
                 limit=self._recheck_window, before=discord.Object(cursor + 1), oldest_first=False
             )
         ]
-        low = min((m.id for m in window), default=0)
-        if len(window) < self._recheck_window:
-            low = 0  # the whole history up to the cursor is here
-        chat = self._chat(channel_id)
-        stored = await self._known.between(chat, low, cursor, self._recheck_window)
+        if len(window) >= self._recheck_window:
+            # Only the stretch the window covers can be judged; older messages are left be.
+            low = min(m.id for m in window)
+            stored = {mid: text for mid, text in stored.items() if mid >= low}
         present = {m.id: m for m in window}
         edits = deletes = 0
         for message_id, text in sorted(stored.items()):
