@@ -1017,7 +1017,7 @@ class DiscordAdapter(Adapter):
                     "".join(k for _, k in kept),
                 )
                 if updated != sent:
-                    await self._keep(channel_id, updated)
+                    await self._keep(channel_id, updated, changed=True)
 
     async def _post_part(
         self,
@@ -1236,11 +1236,12 @@ class DiscordAdapter(Adapter):
             channel = await client.fetch_channel(channel_id)
         return channel
 
-    async def _keep(self, channel_id: int, sent: _Sent) -> None:
+    async def _keep(self, channel_id: int, sent: _Sent, *, changed: bool = False) -> None:
         """Remember how a copy was posted: in memory, and in the store when it took several
-        messages (an edit or delete after a restart must reach every part)."""
+        messages (an edit or delete after a restart must reach every part) or an edit
+        ``changed`` a recorded layout (which must not outlive the parts it names)."""
         self._remember(sent)
-        if self._memory is None or len(sent.part_ids) < 2:
+        if self._memory is None or (len(sent.part_ids) < 2 and not changed):
             return
         try:
             await self._memory.put(str(channel_id), str(sent.part_ids[0]), sent.to_json())

@@ -237,6 +237,11 @@ async def test_edits_that_grow_and_shrink_keep_the_parts_in_step(tmp_path: Path)
         h.tg.user_edits(h.tg_group, original, "short again")
         await h.dc.wait_for(lambda: not dc_parts("h0"))
         assert h.dc.message(h.channel.id, int(copy["id"]))["content"] == "short again"
+        # The shrunk layout is what a later restart knows: growing again adds fresh parts.
+        await h.settle()
+        await h.restart()
+        h.tg.user_edits(h.tg_group, original, _words(500, "k"))
+        await h.dc.wait_for(lambda: len(dc_parts("k0")) == 2 and "k0499" in str(dc_parts("k0")))
 
         # Discord: an image with a long text. On Telegram the caption holds 1,024 units and
         # the rest follows as a text part; an edit keeps both in step (also after a restart).
