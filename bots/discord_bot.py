@@ -8,9 +8,13 @@ bot message with a bold name prefix and a real reply reference.
 
 Native ids: a posted copy's native id is its first Discord message id (what a Discord user
 replies to or reacts on). A text longer than 2000 characters is posted as several messages; the
-adapter remembers the later parts (in memory, bounded) so that a delete removes all of them and
-an edit rewrites them. After a restart only the first part is known: an edit then rewrites the
-first part and a delete removes the first part only.
+adapter records the parts (in memory, and in the store through ``parts``) so that a delete
+removes all of them and an edit rewrites them, posting more when the text grew and deleting
+those it no longer needs, after a restart too.
+
+Catch-up after downtime replays the messages after the cursor and compares the newest
+messages before it with what the bridge stored (``known``): edits and deletes made meanwhile
+are applied.
 
 A send cut short by a crash is looked up in the channel's recent history after the restart
 (``recover``): Discord keeps no key a message can be found by, so our copy is recognised by its
@@ -28,7 +32,7 @@ import logging
 import mimetypes
 import re
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol, cast
 from urllib.parse import urlsplit
@@ -452,17 +456,20 @@ class DiscordAdapter(Adapter):
         newest messages it had seen: the history is compared with what the bridge stored."""
         if self._known is None or self._recheck_window <= 0:
             return
+        chat = self._chat(channel_id)
+        stored = await self._known.between(chat, 0, cursor, self._recheck_window)
+        if not stored:
+            return  # nobody wrote here lately (a channel that only receives): nothing to ask
         window = [
             m
             async for m in channel.history(
                 limit=self._recheck_window, before=discord.Object(cursor + 1), oldest_first=False
             )
         ]
-        low = min((m.id for m in window), default=0)
-        if len(window) < self._recheck_window:
-            low = 0  # the whole history up to the cursor is here
-        chat = self._chat(channel_id)
-        stored = await self._known.between(chat, low, cursor, self._recheck_window)
+        if len(window) >= self._recheck_window:
+            # Only the stretch the window covers can be judged; older messages are left be.
+            low = min(m.id for m in window)
+            stored = {mid: text for mid, text in stored.items() if mid >= low}
         present = {m.id: m for m in window}
         edits = deletes = 0
         for message_id, text in sorted(stored.items()):
@@ -593,6 +600,17 @@ class DiscordAdapter(Adapter):
             )
         for sticker in message.stickers:
             notices.append(f"[sticker: {sticker.name}]")
+        forward = _forwarded(message)
+        if forward is not None:
+            # Discord shows a forward as a snapshot of the original, without its author.
+            snapshot = forward
+            text = from_discord(snapshot.content, self._resolver(client, message))
+            if not text.text.strip() and snapshot.embeds:
+                text = _embeds_text(snapshot.embeds)
+            names = [f"[file: {_safe_filename(a.filename)}]" for a in snapshot.attachments]
+            if names:
+                text = _append(text, "\n".join(names[:_MAX_INBOUND_ATTACHMENTS]))
+            text = _prepend(text, "[forwarded message]\n")
         if not text.text.strip() and message.embeds:
             # A message of embeds only (an integration's post): what the embeds say. With
             # text, embeds are link previews Discord unfurled and are left out.
@@ -603,7 +621,12 @@ class DiscordAdapter(Adapter):
             return None
         reply_to = None
         ref = message.reference
-        if ref is not None and ref.message_id is not None and ref.channel_id == message.channel.id:
+        if (
+            ref is not None
+            and forward is None
+            and ref.message_id is not None
+            and ref.channel_id == message.channel.id
+        ):
             reply_to = NativeId(str(ref.message_id))
         return NewMessage(
             source=self._chat(message.channel.id),
@@ -989,7 +1012,7 @@ class DiscordAdapter(Adapter):
                     "".join(k for _, k in kept),
                 )
                 if updated != sent:
-                    await self._keep(channel_id, updated)
+                    await self._keep(channel_id, updated, changed=True)
 
     async def _post_part(
         self,
@@ -1208,11 +1231,12 @@ class DiscordAdapter(Adapter):
             channel = await client.fetch_channel(channel_id)
         return channel
 
-    async def _keep(self, channel_id: int, sent: _Sent) -> None:
+    async def _keep(self, channel_id: int, sent: _Sent, *, changed: bool = False) -> None:
         """Remember how a copy was posted: in memory, and in the store when it took several
-        messages (an edit or delete after a restart must reach every part)."""
+        messages (an edit or delete after a restart must reach every part) or an edit
+        ``changed`` a recorded layout (which must not outlive the parts it names)."""
         self._remember(sent)
-        if self._memory is None or len(sent.part_ids) < 2:
+        if self._memory is None or (len(sent.part_ids) < 2 and not changed):
             return
         try:
             await self._memory.put(str(channel_id), str(sent.part_ids[0]), sent.to_json())
@@ -1497,6 +1521,22 @@ def _found_kinds(ids: Sequence[int], contents: Sequence[str], files: bool) -> st
     if files:
         kinds[texts - 1] = "a"
     return "".join(kinds)
+
+
+def _forwarded(message: discord.Message) -> discord.MessageSnapshot | None:
+    """The original of a forwarded message (None: not a forward)."""
+    ref = message.reference
+    if ref is None or ref.type is not discord.MessageReferenceType.forward:
+        return None
+    return message.message_snapshots[0] if message.message_snapshots else None
+
+
+def _prepend(text: RichText, head: str) -> RichText:
+    shift = len(head)
+    return RichText(
+        head + text.text,
+        tuple(replace(span, start=span.start + shift, end=span.end + shift) for span in text.spans),
+    )
 
 
 def _embeds_text(embeds: Sequence[discord.Embed]) -> RichText:

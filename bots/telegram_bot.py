@@ -7,10 +7,13 @@ router's sink has made them durable, so a crash re-delivers instead of losing.
 
 Choices worth knowing (also in the README):
 
-- A relayed message longer than Telegram's 4096 UTF-16 units is sent in parts. Its native id
-  is the first part's id (what Telegram reports when someone replies to or reacts on it); the
-  other parts are remembered in memory (bounded), so edits and deletes reach every part while
-  the process lives. After a restart they reach the first part only.
+- A relayed message longer than Telegram's 4096 UTF-16 units is sent in parts (a file's
+  caption holds 1,024; the rest follows as text). Its native id is the first part's id (what
+  Telegram reports when someone replies to or reacts on it); how the copy was laid out is
+  recorded (memory, and the store through ``parts``), so edits rewrite, add and delete parts
+  and deletes reach every part, after a restart too.
+- A bot shows one reaction per message: the most used emoji of the people elsewhere.
+- An update python-telegram-bot cannot parse is skipped (logged once, shown in /health).
 - Telegram never tells bots about deletions; ``/delete`` (a reply to a message) is the way.
 - Text always goes out as ``entities``, never ``parse_mode``: nothing a remote user types can
   become Telegram markup.
@@ -302,7 +305,8 @@ class TelegramAdapter(Adapter):
                 pool_timeout=request_timeout,
                 media_write_timeout=max(request_timeout, 60.0),
             ),
-            # Long polling gets its own connection; PTB adds the poll timeout to read_timeout.
+            # For Bot.get_updates (unused: _get_updates parses update by update and goes
+            # through the pool above, with the poll timeout added to its read timeout).
             HTTPXRequest(
                 connection_pool_size=1,
                 connect_timeout=10.0,
@@ -922,11 +926,10 @@ class TelegramAdapter(Adapter):
             else self._with_header(delivery.author, delivery.source, delivery.text)
         )
         # Every file of a message carries the sender's name, not only the first.
-        label = (
-            RichText("")
-            if delivery.is_announcement
-            else self._header(delivery.author, delivery.source)
-        )
+        label = RichText("")
+        if not delivery.is_announcement:
+            header = self._header(delivery.author, delivery.source)
+            label = RichText(header.text.removesuffix(": "), header.spans)
         chat = self._target(delivery.target)
         reply_to = _message_id(delivery.reply_to) if delivery.reply_to is not None else None
         try:

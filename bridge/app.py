@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import IO, TYPE_CHECKING, Protocol, runtime_checkable
 
 from bridge.config import Settings
-from bridge.metrics import Metrics
+from bridge.metrics import Metrics, metrics_route
 from bridge.store import Store
 from bridge.store.guard import check_database_file
 from bridge.waku.node import WakuNode
@@ -241,6 +241,7 @@ class Bridge:
         await self._start(_NodeComponent(node, "embedded"))
         # The embedded node serves nwaku's REST API so that outside Waku tools can use it.
         rest_app = create_rest_app(node, cache_capacity=waku.relay_cache_capacity)
+        rest_app.router.add_routes([metrics_route(self.metrics)])
         self.waku_rest = HttpServer(
             "waku_rest",
             rest_app,

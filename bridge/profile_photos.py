@@ -114,8 +114,13 @@ class ProfilePhotos:
             return None  # a burst of new authors: the next message tries again
         task = asyncio.create_task(self._refetch(key), name=f"profile-photo {key[0]}")
         self._fetches[key] = task
-        task.add_done_callback(lambda _t: self._fetches.pop(key, None))
+        task.add_done_callback(lambda done: self._done(key, done))
         return task
+
+    def _done(self, key: tuple[str, str], task: asyncio.Task[str | None]) -> None:
+        self._fetches.pop(key, None)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("profile photo of %s:%s: %r", key[0], key[1], task.exception())
 
     async def _refetch(self, key: tuple[str, str]) -> str | None:
         platform, user_id = key
@@ -176,6 +181,11 @@ class ProfilePhotos:
             )
         )
         return bytes(rows[0][0]) if rows else None
+
+    async def wait_idle(self) -> None:
+        """Return once the fetches under way have ended."""
+        while self._fetches:
+            await asyncio.gather(*self._fetches.values(), return_exceptions=True)
 
     async def stop(self) -> None:
         tasks = list(self._fetches.values())

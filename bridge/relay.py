@@ -63,6 +63,7 @@ from bridge.store import rooms as room_store
 from bridge.store.group_commit import GroupCommit
 from bridge.store.origins import StoredOrigins
 from bridge.store.parts import StoredParts
+from bridge.tasks import cancel_and_wait
 from bridge.web.app import ComponentStatus
 
 if TYPE_CHECKING:
@@ -283,6 +284,7 @@ class Relay:
         self.adapters: dict[Platform, Adapter] = {}
         self.enricher: Enricher | None = None
         self.photos: ProfilePhotos | None = None
+        self._metrics_saver: asyncio.Task[None] | None = None
         self._observers: list[RouterObserver] = []
         self._listeners: list[Callable[[Inbound], Awaitable[None]]] = []
         self._router: Router | None = None
@@ -369,10 +371,30 @@ class Relay:
         for observer in self._observers:
             self._router.add_observer(observer)
         await self._outbox.start()
+        await self.bridge.metrics.restore(store.db)
+        self._metrics_saver = asyncio.create_task(self._save_metrics(), name="metrics-save")
+
+    async def _save_metrics(self) -> None:
+        """Counters survive restarts: saved every ``METRICS_SAVE_INTERVAL`` and at stop."""
+        while True:
+            await asyncio.sleep(METRICS_SAVE_INTERVAL)
+            try:
+                async with self.bridge.store.transaction() as db:
+                    await self.bridge.metrics.save(db)
+            except Exception:
+                log.exception("saving the metrics failed")
 
     async def _stop_core(self) -> None:
         if self.photos is not None:
             await self.photos.stop()
+        saver, self._metrics_saver = self._metrics_saver, None
+        if saver is not None:
+            await cancel_and_wait(saver)
+            try:
+                async with self.bridge.store.transaction() as db:
+                    await self.bridge.metrics.save(db)
+            except Exception:
+                log.exception("saving the metrics failed")
         outbox, self._outbox = self._outbox, None
         if outbox is not None:
             await outbox.stop()
@@ -753,6 +775,8 @@ class Relay:
         return CommandReply("\n".join(lines))
 
 
+METRICS_SAVE_INTERVAL = 60.0
+"""Seconds between saves of the Prometheus counters (a kill -9 loses at most this much)."""
 _RECENT = 3600.0
 """Seconds of delivery history /room status reports on."""
 _DELETE_WAIT = 8.0

@@ -200,10 +200,11 @@ async def test_telegram_intake_skips_an_unparsable_update_and_reports_a_dead_pol
         poller.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await poller
-        status, body = await _get(h, "/health")
-        assert status == 503, body
+        # A scrape sees it without anyone asking /health first.
         _, metrics = await _get(h, "/metrics")
         assert _metric(metrics, 'component_up{component="telegram"}') == 0.0
+        status, body = await _get(h, "/health")
+        assert status == 503, body
 
 
 def _words(count: int, tag: str) -> str:
@@ -236,6 +237,11 @@ async def test_edits_that_grow_and_shrink_keep_the_parts_in_step(tmp_path: Path)
         h.tg.user_edits(h.tg_group, original, "short again")
         await h.dc.wait_for(lambda: not dc_parts("h0"))
         assert h.dc.message(h.channel.id, int(copy["id"]))["content"] == "short again"
+        # The shrunk layout is what a later restart knows: growing again adds fresh parts.
+        await h.settle()
+        await h.restart()
+        h.tg.user_edits(h.tg_group, original, _words(500, "k"))
+        await h.dc.wait_for(lambda: len(dc_parts("k0")) == 2 and "k0499" in str(dc_parts("k0")))
 
         # Discord: an image with a long text. On Telegram the caption holds 1,024 units and
         # the rest follows as a text part; an edit keeps both in step (also after a restart).
@@ -354,6 +360,14 @@ async def test_forwards_polls_contacts_embeds_files_and_gifs(tmp_path: Path) -> 
         card = await h.dc_copy("contact")
         assert "Dan Lee" in card["content"] and "+15550100" in card["content"]
 
+        # A Discord forward: the snapshot's text, marked as forwarded, not as a reply.
+        elsewhere = h.dc.add_text_channel(h.guild, "elsewhere")
+        source = h.dc.user_sends(elsewhere.id, h.dc_admin, "original words")
+        h.dc.user_forwards(h.channel.id, h.bob, elsewhere.id, int(source["id"]))
+        forward = await h.tg_copy("original words")
+        assert forward.content == "Bobby (discord): [forwarded message]\noriginal words"
+        assert forward.reply_to is None
+
         # A Discord message of embeds only is relayed with what the embeds say.
         embed = {"title": "Release 1.2", "description": "Notes inside", "url": "https://x.test/r"}
         h.dc.user_sends(h.channel.id, h.bob, "", embeds=[embed])
@@ -367,7 +381,7 @@ async def test_forwards_polls_contacts_embeds_files_and_gifs(tmp_path: Path) -> 
         first = await h.tg.wait_for_sent(lambda m: bool(m.photo) and "two files" in m.content)
         second = await h.tg.wait_for_sent(lambda m: m.animation is not None)
         assert first.content.startswith("Bobby (discord): ")
-        assert second.content.startswith("Bobby (discord)")
+        assert second.content == "Bobby (discord)"
         assert h.tg.calls("sendAnimation")
 
         # "File too large" notices use one set of units.
@@ -436,3 +450,27 @@ async def test_discord_edits_and_deletes_made_while_down_are_applied(tmp_path: P
         await h.settle()
         assert not tg_kept.deleted and tg_kept.content.endswith("stays as it is")
         assert int(kept["id"]) > 0
+
+
+async def test_metrics_survive_a_restart_and_the_waku_rest_port_serves_them(
+    tmp_path: Path,
+) -> None:
+    async with running_bridge(tmp_path) as h:
+        h.tg.user_sends(h.tg_group, h.alice, "count me")
+        await h.dc_copy("count me")
+        await h.settle()
+        _, body = await _get(h, "/metrics")
+        assert _metric(body, 'messages_in_total{platform="telegram"}') == 1.0
+        await h.restart()
+        _, body = await _get(h, "/metrics")
+        assert _metric(body, 'messages_in_total{platform="telegram"}') == 1.0
+        assert _metric(body, 'messages_out_total{platform="discord"}') == 1.0
+        h.tg.user_sends(h.tg_group, h.alice, "count me too")
+        await h.dc_copy("count me too")
+        await h.settle()
+        rest = h.bridge.waku_rest
+        assert rest is not None
+        async with aiohttp.ClientSession() as http, http.get(rest.url + "/metrics") as resp:
+            assert resp.status == 200
+            waku_body = await resp.text()
+        assert _metric(waku_body, 'messages_in_total{platform="telegram"}') == 2.0

@@ -511,6 +511,67 @@ class FakeDiscord:
         files = [(f"files[{i}]", name, data) for i, (name, data) in enumerate(attachments or ())]
         return self._create_message(channel, author, payload, files)
 
+    def user_forwards(
+        self, channel_id: int, user: FakeUser | int, source_channel_id: int, message_id: int
+    ) -> Json:
+        """A user forwards a message into a channel: Discord posts a message with no content,
+        a forward reference and a snapshot of the original (without its author)."""
+        channel = self._channel(channel_id)
+        author = self._user(user)
+        self._check_can_post(channel, author)
+        original = self._message(source_channel_id, message_id)
+        source = self.channels[source_channel_id]
+        message: Json = {
+            "id": str(new_id()),
+            "type": MESSAGE_TYPE_DEFAULT,
+            "channel_id": str(channel.id),
+            "author": author.to_dict(),
+            "content": "",
+            "timestamp": now_iso(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": [],
+            "reactions": [],
+            "pinned": False,
+            "flags": 1 << 14,  # HAS_SNAPSHOT
+            "components": [],
+            "message_reference": {
+                "type": 1,  # FORWARD
+                "message_id": original["id"],
+                "channel_id": original["channel_id"],
+                "guild_id": None if source.guild_id is None else str(source.guild_id),
+            },
+            "message_snapshots": [
+                {
+                    "message": {
+                        key: original[key]
+                        for key in (
+                            "type",
+                            "content",
+                            "embeds",
+                            "attachments",
+                            "timestamp",
+                            "edited_timestamp",
+                            "flags",
+                            "mentions",
+                            "mention_roles",
+                        )
+                    }
+                }
+            ],
+        }
+        self._messages.setdefault(channel.id, {})[int(message["id"])] = message
+        channel.last_message_id = int(message["id"])
+        self._broadcast(
+            "MESSAGE_CREATE", self._message_event(message), intent=self._message_intent(channel)
+        )
+        self._notify()
+        return message
+
     def user_edits(self, channel_id: int, message_id: int, content: str) -> Json:
         message = self._message(channel_id, message_id)
         return self._edit_message(message, {"content": content}, [])

@@ -407,3 +407,19 @@ async def test_attachments_both_ways(world: World) -> None:
         stored = fake.message(world.channel.id, sent.id)["attachments"][0]
         assert fake.file_bytes(stored["url"]) == b"hello"
         assert await sent.attachments[0].read() == b"hello"
+
+
+async def test_a_forward_carries_a_snapshot_of_the_original(world: World) -> None:
+    fake = world.fake
+    elsewhere = fake.add_text_channel(world.guild, "elsewhere")
+    async with connected(fake) as client:
+        original = fake.user_sends(elsewhere.id, world.alice, "worth sharing")
+        await next_item(client.received)
+        fake.user_forwards(world.channel.id, world.alice, elsewhere.id, int(original["id"]))
+        message = await next_item(client.received)
+        assert message.content == ""
+        assert message.reference is not None
+        assert message.reference.type is discord.MessageReferenceType.forward
+        assert message.reference.message_id == int(original["id"])
+        [snapshot] = message.message_snapshots
+        assert snapshot.content == "worth sharing"

@@ -582,3 +582,40 @@ def test_detected_entities_skip_code_and_links() -> None:
         "$USD": "cashtag",
     }
     assert detect_entities("@someone", [{"type": "code", "offset": 0, "length": 8}]) == []
+
+
+async def test_profile_photos_animations_and_raw_updates(
+    tg: FakeTelegram, world: tuple[FakeBot, FakeUser, FakeChat]
+) -> None:
+    bot, alice, group = world
+    image = io.BytesIO()
+    Image.new("RGB", (640, 480), (10, 200, 10)).save(image, "PNG")
+    async with Bot(bot.token, base_url=tg.base_url, base_file_url=tg.base_file_url) as client:
+        none = await client.get_user_profile_photos(alice.id)
+        assert none.total_count == 0 and none.photos == ()
+        tg.set_profile_photo(alice, image.getvalue())
+        found = await client.get_user_profile_photos(alice.id, limit=1)
+        assert found.total_count == 1
+        sizes = found.photos[0]
+        assert [p.width for p in sizes] == [320, 640]  # a thumbnail and the original
+        file = await client.get_file(sizes[-1].file_id)
+        assert bytes(await file.download_as_bytearray()) == image.getvalue()
+        with pytest.raises(BadRequest, match=r"(?i)user not found"):
+            await client.get_user_profile_photos(1)
+
+        gif = io.BytesIO()
+        Image.new("RGB", (20, 10), (0, 0, 0)).save(gif, "GIF")
+        sent = await client.send_animation(group.id, gif.getvalue(), caption="moving")
+        assert sent.animation is not None and sent.animation.width == 20
+        assert sent.document is not None and sent.caption == "moving"
+
+        # An update the library cannot parse comes back exactly as pushed.
+        update_id = tg.push_raw_update("message_reaction", {"chat": group.to_api(), "date": 1})
+        raw = await client.do_api_request(
+            "getupdates", api_kwargs={"timeout": 0, "allowed_updates": ["message_reaction"]}
+        )
+        assert raw == [
+            {"update_id": update_id, "message_reaction": {"chat": group.to_api(), "date": 1}}
+        ]
+        with pytest.raises(TypeError):
+            Update.de_json(raw[0], client)

@@ -104,21 +104,22 @@ async def test_post_by_author_reaches_the_feed_topic(rig: Rig) -> None:
 
 
 async def test_post_refusals(rig: Rig) -> None:
+    # Refusals reveal nothing: they are answered where /post was given, not privately.
     await rig.say("100", "mine")
     registry = commands(rig)
     reply = await registry.handle(request(BOB, reply_to="100"))
-    assert reply.private and "not your message" in reply.text
+    assert not reply.private and "not your message" in reply.text
     reply = await registry.handle(request(ALICE, reply_to="999"))
-    assert reply.private and "can't find that message" in reply.text
+    assert not reply.private and "can't find that message" in reply.text
     reply = await registry.handle(request(ALICE))
-    assert reply.private and reply.text.startswith("Nothing to post")
+    assert not reply.private and reply.text.startswith("Nothing to post")
     assert "Usage: /post [text]" in reply.text
     await rig.say("101", "x" * 5000)
     reply = await registry.handle(request(ALICE, reply_to="101"))
-    assert reply.private and reply.text.startswith("Too long for the feed: 5000 characters")
+    assert not reply.private and reply.text.startswith("Too long for the feed: 5000 characters")
     await rig.say("102", "   ")
     reply = await registry.handle(request(ALICE, reply_to="102"))
-    assert reply.private and "no text" in reply.text
+    assert not reply.private and "no text" in reply.text
     assert await feed_messages(rig) == []
 
 
@@ -218,5 +219,5 @@ async def test_install_feed_registers_post(tmp_path: Path) -> None:
     feature = install_feed(Bridge(settings, KEY), registry, None)
     assert registry.spec("post") == POST_SPEC
     reply = await registry.handle(request(ALICE, raw="early"))
-    assert reply.private and "not running yet" in reply.text
+    assert not reply.private and "not running yet" in reply.text
     assert feature.service is None

@@ -60,7 +60,7 @@ async def test_tip_to_an_unknown_name_is_a_clear_error(
     await ens.set_addr("bob.eth", anvil.addresses[1])
     async with make_env(w3, anvil, tmp_path) as env:
         reply = await env.command("tip", "nobody.eth 0.01 ETH")
-        assert reply.private
+        assert not reply.private  # a usage error is answered in the chat
         assert reply.text.startswith(
             "nobody.eth does not resolve to an address. Give a 0x address instead."
         )
