@@ -75,7 +75,7 @@ async def test_a_slow_body_gets_408_and_the_connection_closed(tmp_path: Path) ->
         reader, writer = await asyncio.open_connection("127.0.0.1", h.bridge.web.port)
         writer.write(
             b"POST /api/link/abcdefgh HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"message\": "
+            b'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"message": '
         )
         await writer.drain()
         answer = await _closed_within(reader, 5.0)
