@@ -333,7 +333,13 @@ async def run_fakes(
             (tmp / "data").mkdir()
             web_port = _free_port()
             raw = {
-                "bridge": {"name": "parley", "data_dir": str(tmp / "data"), "log_level": "WARNING"},
+                # The bench measures relaying: its one-sender bursts are not a flood to refuse.
+                "bridge": {
+                    "name": "parley",
+                    "data_dir": str(tmp / "data"),
+                    "log_level": "WARNING",
+                    "flood_burst": 0,
+                },
                 "waku": {"rest_host": "127.0.0.1", "rest_port": _free_port()},
                 "web": {
                     "host": "127.0.0.1",

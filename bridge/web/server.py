@@ -6,7 +6,8 @@ Both face clients the bridge does not trust, so both get the same limits (``Http
   the previous response on a kept-alive connection): aiohttp's keep-alive timer closes a
   connection that is still waiting for a complete request then, so half-sent headers
   (slowloris) are not held open;
-- a request's body must arrive within ``body_timeout`` (408 and the connection closed);
+- a request's body must have arrived within ``body_timeout`` of its headers, or the connection
+  is closed;
 - at most ``max_connections`` connections are open at once; past that a new connection gets a
   503 and is closed at once. The cap keeps file descriptors for everything else the process
   does (the store, the platforms, the Waku node): a flood of idle sockets on the web port
@@ -113,20 +114,26 @@ class _Refuse(asyncio.Protocol):
 
 def _body_deadline(timeout: float) -> Middleware:
     @web.middleware
-    async def read_body_in_time(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.body_exists:
-            try:
-                # Read (and cache) the whole body here, within the deadline; handlers then get
-                # it from memory. client_max_size still bounds it (413).
-                async with asyncio.timeout(timeout):
-                    await request.read()
-            except TimeoutError:
-                response = web.Response(status=408, text="the request body was too slow\n")
-                response.force_close()
-                return response
-        return await handler(request)
+    async def body_in_time(request: web.Request, handler: Handler) -> web.StreamResponse:
+        transport = request.transport
+        if not request.body_exists or transport is None:
+            return await handler(request)
 
-    return read_body_in_time
+        def check() -> None:
+            # Not consumed here: handlers stream the body themselves. Only its arrival counts.
+            if not request.content.is_eof():
+                log.info(
+                    "%s %s: the body was too slow; connection closed", request.method, request.path
+                )
+                transport.close()
+
+        timer = asyncio.get_running_loop().call_later(timeout, check)
+        try:
+            return await handler(request)
+        finally:
+            timer.cancel()
+
+    return body_in_time
 
 
 class HttpServer:
@@ -176,8 +183,8 @@ class HttpServer:
             # aiohttp closes a connection whose next request is not complete by then: this is
             # the header timeout (it runs from the connection's start, and from each response).
             keepalive_timeout=self.limits.header_timeout,
-            # After an answer to an unread body (408, 413) aiohttp reads on for this long
-            # before closing, so the client sees the answer; a slow client must not hold it.
+            # After an answer to an unread body (413, an early error) aiohttp reads on for this
+            # long before closing, so the client sees the answer; a slow client must not hold it.
             lingering_time=1.0,
         )
         await runner.setup()

@@ -109,7 +109,7 @@ async def test_kill_9_in_the_middle_of_a_burst(tmp_path: Path) -> None:
         webhook = dc.add_webhook(channel.id)
         web_port = free_port()
         raw: dict[str, Any] = {
-            "bridge": {"name": "parley", "data_dir": str(tmp_path / "data")},
+            "bridge": {"name": "parley", "data_dir": str(tmp_path / "data"), "flood_burst": 0},
             "waku": {"rest_host": "127.0.0.1", "rest_port": free_port()},
             "web": {
                 "host": "127.0.0.1",
