@@ -219,3 +219,15 @@ async def test_a_loud_warning_when_exposed_without_a_token(
         async with Bridge(settings, generate_private_key()):
             pass
         assert ("UNPROTECTED" in caplog.text) is warned, caplog.text
+
+
+def test_host_rules() -> None:
+    local = RestAccess()
+    assert local.host_allowed("127.0.0.1:8645") and local.host_allowed("LOCALHOST")
+    assert not local.host_allowed("192.168.1.5:8645")  # bound to loopback: not our address
+    assert not local.host_allowed("127.0.0.1.evil.example")
+    assert not local.host_allowed("localhost:notaport")
+    everywhere = RestAccess(bind_host="0.0.0.0", allowed_hosts=("parley",))
+    assert everywhere.host_allowed("192.168.1.5:8645") and everywhere.host_allowed("[fe80::1]")
+    assert everywhere.host_allowed("parley:8645")
+    assert not everywhere.host_allowed("rebound.evil.example")
