@@ -333,6 +333,7 @@ async def run_fakes(
             (tmp / "data").mkdir()
             web_port = _free_port()
             raw = {
+                # The bench measures relaying: its one-sender bursts are not a flood to refuse.
                 "bridge": {
                     "name": "parley",
                     "data_dir": str(tmp / "data"),

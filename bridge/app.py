@@ -224,11 +224,12 @@ class Bridge:
                 poll_interval=waku.poll_interval,
                 request_timeout=NWAKU_REQUEST_TIMEOUT,
                 store_peer=waku.store_peer,
+                token=None if waku.rest_token is None else waku.rest_token.get_secret_value(),
             )
             await self._start(_NodeComponent(self._node, f"nwaku {waku.nwaku_url}"))
             return
         from bridge.waku.embedded import EmbeddedNode
-        from bridge.waku.rest_server import create_rest_app
+        from bridge.waku.rest_server import RestAccess, create_rest_app, is_loopback
 
         node = EmbeddedNode(
             self.store,
@@ -236,12 +237,34 @@ class Bridge:
             num_shards=waku.num_shards_in_network,
             retention_messages=waku.retention_messages,
             retention_seconds=waku.retention_seconds,
+            retention_bytes=waku.retention_bytes,
         )
         self._node = node
         await self._start(_NodeComponent(node, "embedded"))
         # The embedded node serves nwaku's REST API so that outside Waku tools can use it.
-        rest_app = create_rest_app(node, cache_capacity=waku.relay_cache_capacity)
+        token = None if waku.rest_token is None else waku.rest_token.get_secret_value()
+        rest_app = create_rest_app(
+            node,
+            cache_capacity=waku.relay_cache_capacity,
+            max_subscriptions=waku.rest_max_topics,
+            cache_bytes=waku.rest_cache_bytes,
+            store_page_bytes=waku.rest_store_page_bytes,
+            access=RestAccess(
+                bind_host=waku.rest_host,
+                allowed_hosts=tuple(waku.rest_allowed_hosts),
+                allowed_origins=tuple(waku.rest_allowed_origins),
+                token=token,
+            ),
+        )
         rest_app.router.add_routes([metrics_route(self.metrics)])
+        if token is None and not is_loopback(waku.rest_host):
+            log.warning(
+                "UNPROTECTED: the Waku REST API listens on %s, beyond this machine, without "
+                "[waku] rest_token: anyone who can reach port %d can publish and subscribe. "
+                'Set PARLEY_WAKU__REST_TOKEN (or rest_host = "127.0.0.1").',
+                waku.rest_host,
+                waku.rest_port,
+            )
         self.waku_rest = HttpServer(
             "waku_rest",
             rest_app,

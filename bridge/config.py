@@ -202,8 +202,17 @@ class WakuSettings(_Section):
     num_shards_in_network: int = Field(default=0, ge=0, le=1024)
     relay_cache_capacity: int = Field(default=50, ge=1)
     rest_max_connections: int = Field(default=64, ge=1)
+    # The REST API's guards: a bearer token (best from PARLEY_WAKU__REST_TOKEN), extra Host
+    # names and browser Origins it accepts, and its memory bounds.
+    rest_token: Secret = None
+    rest_allowed_hosts: list[str] = Field(default_factory=list)
+    rest_allowed_origins: list[str] = Field(default_factory=list)
+    rest_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    rest_max_topics: int = Field(default=100, ge=1)
+    rest_store_page_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     retention_messages: int = Field(default=100_000, ge=1)
     retention_days: PositiveFloat = 30.0
+    retention_bytes: int = Field(default=1024 * 1024 * 1024, ge=1024 * 1024)
     poll_interval: PositiveFloat = 0.5
     store_peer: str | None = None
 
@@ -428,6 +437,7 @@ class Settings(_Section):
             self.telegram.token,
             self.discord.token,
             self.identity.passphrase,
+            self.waku.rest_token,
             *(room.waku_key for room in self.rooms),
             *(hook.token for room in self.rooms for hook in room.webhooks),
         ):

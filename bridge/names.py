@@ -3,7 +3,8 @@
 Every adapter and feature that shows a name from outside runs it through here, so that a name
 looks the same (and is as safe) on every platform:
 
-- control, format and separator characters go (Unicode categories Cc, Cf, Zl, Zp, Cs, Co, Cn):
+- control characters (Cc) become a space; format and other invisible characters go (Cf, Cs,
+  Co, Cn):
   zero-width space/joiners, word joiner U+2060, BOM U+FEFF, soft hyphen, bidi embeddings,
   overrides and isolates, the Mongolian vowel separator, interlinear annotations ...;
 - invisible letters that render as blank space go too: the Hangul fillers (U+115F, U+1160,
@@ -54,26 +55,27 @@ def _is_emoji(char: str) -> bool:
     return unicodedata.category(char) in ("So", "Sk") or char == _VS16
 
 
-def _keep(text: str, i: int) -> bool:
+def _shown(text: str, i: int) -> str:
+    """What ``text[i]`` becomes: itself, " " (white space and control characters, which
+    separate words), or "" (invisible)."""
     char = text[i]
     if char in _BLANK_LETTERS:
-        return False
+        return ""
     if char.isspace():
-        return True  # line and paragraph separators too: they become one space
+        return " "  # line and paragraph separators too
     category = unicodedata.category(char)
+    if category == "Cc":
+        return " "
     if category not in _DROPPED_CATEGORIES:
-        return True
-    if char == _ZWJ and 0 < i < len(text) - 1:
-        return _is_emoji(text[i - 1]) and _is_emoji(text[i + 1])
-    return False
+        return char
+    if char == _ZWJ and 0 < i < len(text) - 1 and _is_emoji(text[i - 1]) and _is_emoji(text[i + 1]):
+        return char
+    return ""
 
 
 def clean_text(text: str, limit: int | None = None) -> str:
     """``text`` as one line of visible characters, at most ``limit`` code points (then "…")."""
-    kept = "".join(
-        " " if text[i].isspace() else text[i] for i in range(len(text)) if _keep(text, i)
-    )
-    cleaned = " ".join(kept.split())
+    cleaned = " ".join("".join(_shown(text, i) for i in range(len(text))).split())
     if limit is not None and len(cleaned) > limit:
         cleaned = cleaned[: max(0, limit - 1)].rstrip() + "…"
     return cleaned

@@ -19,6 +19,7 @@ from bridge.commands import (
 )
 from bridge.identity.ens import EnsLookups, verified_name
 from bridge.identity.service import TOKEN_TTL, LinkService
+from bridge.names import clean_name
 from bridge.nft.ownership import parse_caip19
 from bridge.nft.service import AvatarError, AvatarService, parse_chain
 from bridge.store.links import WalletLink
@@ -34,9 +35,9 @@ _MAX_WALLETS_SHOWN = 10
 
 
 def _one_line(text: str, limit: int = 64) -> str:
-    """A display name as a single, bounded line (names are chosen by anyone)."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    """A display name as a single, bounded line (names are chosen by anyone): the one name
+    cleaner, so no name here can carry a verified mark of its own."""
+    return clean_name(text, limit)
 
 
 class IdentityCommands:

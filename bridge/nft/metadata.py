@@ -9,11 +9,11 @@ safely (or decode it inline) and parse it.
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bridge.names import clean_text
 from bridge.nft.safe_fetch import DEFAULT_POLICY, FetchError, FetchPolicy, fetch
 from bridge.nft.uri import Inline, UriError, Url, resolve_uri
 
@@ -61,13 +61,8 @@ def _text(value: Any) -> str | None:
     """A display-safe single-line string, or None."""
     if not isinstance(value, str):
         return None
-    cleaned = "".join(
-        " " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
-        for c in value[: _MAX_TEXT * 4]
-        # Format characters (bidi overrides, zero-width joiners) can disguise a name.
-        if unicodedata.category(c) != "Cf"
-    )
-    cleaned = " ".join(cleaned.split())[:_MAX_TEXT]
+    # Format characters (bidi overrides, zero-width joiners) can disguise a name.
+    cleaned = clean_text(value[: _MAX_TEXT * 4])[:_MAX_TEXT]
     return cleaned or None
 
 

@@ -8,7 +8,36 @@ from dataclasses import dataclass
 from bridge.store import Store
 from bridge.waku.message import WakuMessage
 
-__all__ = ["StoredMessage", "count", "insert", "prune", "select_page", "timestamp_of"]
+__all__ = [
+    "StoredMessage",
+    "count",
+    "insert",
+    "prune",
+    "select_page",
+    "stored_size",
+    "timestamp_of",
+    "total_bytes",
+]
+
+# A row's bytes on disk, roughly: its blobs and texts plus a fixed allowance for the rest (the
+# integers, the row header, its share of the indexes).
+_ROW_BYTES = (
+    "LENGTH(payload) + IFNULL(LENGTH(meta), 0) + IFNULL(LENGTH(rate_limit_proof), 0)"
+    " + LENGTH(content_topic) + LENGTH(pubsub_topic) + 160"
+)
+
+
+def stored_size(pubsub_topic: str, message: WakuMessage) -> int:
+    """What :func:`total_bytes` counts for one message (the same formula, in Python)."""
+    return (
+        len(message.payload)
+        + len(message.meta or b"")
+        + len(message.rate_limit_proof or b"")
+        + len(message.content_topic.encode())
+        + len(pubsub_topic.encode())
+        + 160
+    )
+
 
 _COLUMNS = "hash, pubsub_topic, content_topic, payload, version, timestamp, meta, rate_limit_proof"
 
@@ -45,6 +74,15 @@ async def insert(
         inserted = cur.rowcount == 1
         await cur.close()
     return inserted
+
+
+async def total_bytes(store: Store) -> int:
+    """The archive's size as retention counts it (see ``_ROW_BYTES``)."""
+    async with store.db.execute(
+        f"SELECT IFNULL(SUM({_ROW_BYTES}), 0) FROM waku_messages"  # noqa: S608
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row is not None else 0
 
 
 async def count(store: Store) -> int:
@@ -128,9 +166,12 @@ async def select_page(
     ]
 
 
-async def prune(store: Store, *, keep: int, received_before: int) -> int:
-    """Delete all but the ``keep`` newest arrivals, and everything received before
-    ``received_before`` (ns). Returns the number of rows deleted."""
+async def prune(
+    store: Store, *, keep: int, received_before: int, max_bytes: int | None = None
+) -> int:
+    """Delete all but the ``keep`` newest arrivals, everything received before
+    ``received_before`` (ns), and the oldest arrivals beyond ``max_bytes`` in total.
+    Returns the number of rows deleted."""
     async with store.transaction() as db:
         cur = await db.execute(
             "DELETE FROM waku_messages WHERE received_at < ?", (received_before,)
@@ -144,4 +185,15 @@ async def prune(store: Store, *, keep: int, received_before: int) -> int:
         )
         deleted += max(cur.rowcount, 0)
         await cur.close()
+        if max_bytes is not None:
+            # Running total from the newest arrival back: the first row past the budget and
+            # everything older go.
+            cur = await db.execute(
+                "DELETE FROM waku_messages WHERE id <= (SELECT id FROM ("  # noqa: S608
+                f" SELECT id, SUM({_ROW_BYTES}) OVER (ORDER BY id DESC) AS total"
+                " FROM waku_messages) WHERE total > ? ORDER BY id DESC LIMIT 1)",
+                (max_bytes,),
+            )
+            deleted += max(cur.rowcount, 0)
+            await cur.close()
     return deleted

@@ -117,6 +117,7 @@ class EmbeddedNode(WakuNode):
         num_shards: int = 0,
         retention_messages: int = 100_000,
         retention_seconds: int = 30 * 24 * 3600,
+        retention_bytes: int | None = None,
         max_message_size: int = MAX_MESSAGE_SIZE,
         store_time_variance: float | None = _DEFAULT_TIME_VARIANCE,
         prune_interval: float = 60.0,
@@ -128,6 +129,8 @@ class EmbeddedNode(WakuNode):
 
         ``store_time_variance`` (seconds, None to disable) keeps messages whose timestamp is
         that far from now out of the archive, as nwaku does. ``clock`` returns Unix ns.
+        ``retention_bytes`` (None: no bound) caps the archive's size on disk, as
+        ``waku_messages.total_bytes`` counts it: the oldest arrivals go first.
         """
         if not 0 <= cluster_id <= 65535:
             raise ValueError(f"cluster_id {cluster_id} is out of range 0..65535")
@@ -142,6 +145,7 @@ class EmbeddedNode(WakuNode):
         self.num_shards = num_shards
         self.retention_messages = retention_messages
         self.retention_seconds = retention_seconds
+        self.retention_bytes = retention_bytes
         self.max_message_size = max_message_size
         self._variance_ns = None if store_time_variance is None else int(store_time_variance * _NS)
         self._prune_interval = prune_interval
@@ -152,6 +156,7 @@ class EmbeddedNode(WakuNode):
         self._subscribers: dict[MessageHandler, _Subscriber] = {}
         self._listeners: list[MessageListener] = []
         self._count = 0
+        self._bytes = 0
         self._running = False
         self._pruner: asyncio.Task[None] | None = None
 
@@ -248,7 +253,10 @@ class EmbeddedNode(WakuNode):
             if not inserted:
                 return digest  # already archived: seen before the seen-cache's memory
             self._count += 1
-            if self._count > self.retention_messages:
+            self._bytes += waku_messages.stored_size(pubsub_topic, message)
+            if self._count > self.retention_messages or (
+                self.retention_bytes is not None and self._bytes > self.retention_bytes
+            ):
                 await self.prune()
         self._deliver(ReceivedMessage(pubsub_topic, message, digest))
         return digest
@@ -354,9 +362,16 @@ class EmbeddedNode(WakuNode):
         """Apply the retention bounds now; returns how many messages were deleted."""
         cutoff = self._clock() - self.retention_seconds * _NS
         deleted = await waku_messages.prune(
-            self.store, keep=self.retention_messages, received_before=cutoff
+            self.store,
+            keep=self.retention_messages,
+            received_before=cutoff,
+            # Down to 90%: the window query reads the whole archive, so it must not run on
+            # every insert once the archive is full.
+            max_bytes=None if self.retention_bytes is None else self.retention_bytes * 9 // 10,
         )
         self._count = max(self._count - deleted, 0)
+        if self.retention_bytes is not None:
+            self._bytes = await waku_messages.total_bytes(self.store)
         if deleted:
             log.debug("waku archive retention deleted %d message(s)", deleted)
         return deleted

@@ -91,8 +91,12 @@ class NwakuRestClient(WakuNode):
         dedup_capacity: int = 10_000,
         max_response_size: int = 64 * 1024 * 1024,
         clock: Callable[[], int] = time.time_ns,
+        token: str | None = None,
     ) -> None:
-        """``store_peer`` (a multiaddr) is sent as ``peerAddr`` on store queries; without it,
+        """``token``: sent as ``Authorization: Bearer <token>`` on every request (a REST API
+        behind a proxy that wants one, or another Parley's embedded API with ``rest_token``).
+
+        ``store_peer`` (a multiaddr) is sent as ``peerAddr`` on store queries; without it,
         nwaku answers from its own store if it runs one, else from a peer it knows.
 
         ``reconcile_slack`` (seconds) widens the store window after an outage, to cover
@@ -107,6 +111,7 @@ class NwakuRestClient(WakuNode):
         self._poll_interval = poll_interval
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self._store_peer = store_peer
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._session = session
         self._owns_session = session is None
         self._max_backoff = max_backoff
@@ -159,7 +164,8 @@ class NwakuRestClient(WakuNode):
         if params:
             url = url.with_query(params)
         kwargs: dict[str, Any] = {
-            "timeout": self._timeout if limit is None else aiohttp.ClientTimeout(total=limit)
+            "timeout": self._timeout if limit is None else aiohttp.ClientTimeout(total=limit),
+            "headers": self._headers,
         }
         if json_body is not None:
             kwargs["json"] = json_body

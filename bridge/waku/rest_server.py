@@ -7,7 +7,19 @@ outside Waku tools cannot tell the two apart for this subset. Known, deliberate 
 * ``/info`` reports no listen addresses and no ENR: the embedded node has no libp2p host
   (docs/PROTOCOL.md §12), and inventing either would mislead a tool that tries to dial it.
 * The relay cache holds ``cache_capacity`` messages *per subscribed topic*; nwaku shares one
-  cache of that capacity between all topics. Both drop the oldest message when full.
+  cache of that capacity between all topics. Both drop the oldest message when full. All the
+  caches together also hold at most ``cache_bytes`` (the oldest message anywhere goes first),
+  and at most ``max_subscriptions`` topics can be subscribed.
+* A store page is cut short at ``store_page_bytes`` (its cursor then continues after the last
+  message included), and at most ``_STORE_CONCURRENCY`` store queries run at once.
+* Requests are refused (403) when their ``Host`` is not one of this server's names (loopback
+  names and addresses, the bind host, IP addresses when bound to all interfaces, and
+  ``allowed_hosts``) or when they carry an ``Origin`` not in ``allowed_origins``: a web page
+  in a browser on this machine cannot use the API, also not through DNS rebinding. With a
+  ``token``, every request needs ``Authorization: Bearer <token>`` (401 otherwise).
+* Bodies must be ``application/json``. nwaku's relay handlers also take ``text/plain`` (a
+  content type browsers send cross-site without asking); this server takes it only from
+  clients that send no ``Origin`` (tools, not browsers).
 * Every ``/relay/v1/auto/…`` route answers 400 "Autosharding is disabled" under static
   sharding (nwaku answers 500 for the subscription routes).
 * ``peerAddr`` on a store query is accepted and ignored: the node is its own, only store.
@@ -16,19 +28,23 @@ outside Waku tools cannot tell the two apart for this subset. Known, deliberate 
 from __future__ import annotations
 
 import asyncio
+import hmac
+import ipaddress
 import json
 import logging
 import uuid
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from bridge.waku.embedded import EmbeddedNode, PublishRejectedError, QueryRejectedError
 from bridge.waku.message import WakuMessage
-from bridge.waku.node import NodeError
+from bridge.waku.node import HistoryPage, NodeError
 from bridge.waku.rest_types import (
     WireError,
     parse_json,
@@ -41,7 +57,7 @@ from bridge.waku.rest_types import (
 from bridge.waku.topics import TopicError, parse_content_topic, parse_pubsub_topic
 from bridge.web.server import HttpServer
 
-__all__ = ["DEFAULT_CACHE_CAPACITY", "RestServer", "create_rest_app"]
+__all__ = ["DEFAULT_CACHE_CAPACITY", "RestAccess", "RestServer", "create_rest_app", "is_loopback"]
 
 log = logging.getLogger(__name__)
 
@@ -51,33 +67,199 @@ _DEFAULT_MAX_BODY = 512 * 1024
 _PUBLISH_TIMEOUT = 5.0  # nwaku futTimeout
 _JSON = "application/json"
 _TEXT = "text/plain"
+DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
+DEFAULT_STORE_PAGE_BYTES = 4 * 1024 * 1024
+DEFAULT_MAX_SUBSCRIPTIONS = 100
+_STORE_CONCURRENCY = 4
+# What a cached message costs beyond its payload and meta (the object, the topic string).
+_MESSAGE_OVERHEAD = 256
+_LOOPBACK_NAMES = ("localhost", "localhost.", "ip6-localhost", "ip6-loopback")
+
+
+def _cost(message: WakuMessage) -> int:
+    return (
+        len(message.payload)
+        + len(message.meta or b"")
+        + len(message.content_topic)
+        + (_MESSAGE_OVERHEAD)
+    )
+
+
+class _Cache:
+    __slots__ = ("entries",)
+
+    def __init__(self) -> None:
+        self.entries: deque[tuple[int, WakuMessage, int]] = deque()  # (arrival, message, cost)
 
 
 class _RelayCaches:
-    """The REST-facing relay subscriptions and the messages waiting to be polled."""
+    """The REST-facing relay subscriptions and the messages waiting to be polled.
 
-    def __init__(self, capacity: int, max_subscriptions: int) -> None:
+    Bounded three ways: ``capacity`` messages per topic, ``max_bytes`` for all topics together
+    (the oldest message anywhere is dropped first), ``max_subscriptions`` topics.
+    """
+
+    def __init__(self, capacity: int, max_subscriptions: int, max_bytes: int) -> None:
         self.capacity = capacity
         self.max_subscriptions = max_subscriptions
-        self.pubsub: dict[str, deque[WakuMessage]] = {}
-        self.content: dict[str, deque[WakuMessage]] = {}
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._arrivals = 0
+        self.pubsub: dict[str, _Cache] = {}
+        self.content: dict[str, _Cache] = {}
 
     def on_message(self, pubsub_topic: str, message: WakuMessage) -> None:
+        cost = _cost(message)
+        if cost > self.max_bytes:
+            return
         for cache in (self.pubsub.get(pubsub_topic), self.content.get(message.content_topic)):
-            if cache is not None:
-                cache.append(message)  # deque(maxlen): the oldest falls out
+            if cache is None:
+                continue
+            if len(cache.entries) >= self.capacity:
+                self.bytes -= cache.entries.popleft()[2]
+            while self.bytes + cost > self.max_bytes and self._drop_oldest():
+                pass
+            self._arrivals += 1
+            cache.entries.append((self._arrivals, message, cost))
+            self.bytes += cost
 
-    def add(self, caches: dict[str, deque[WakuMessage]], topics: Sequence[str]) -> None:
-        new = [t for t in topics if t not in caches]
+    def _drop_oldest(self) -> bool:
+        oldest: _Cache | None = None
+        for cache in (*self.pubsub.values(), *self.content.values()):
+            if cache.entries and (oldest is None or cache.entries[0][0] < oldest.entries[0][0]):
+                oldest = cache
+        if oldest is None:
+            return False
+        self.bytes -= oldest.entries.popleft()[2]
+        return True
+
+    def drain(self, cache: _Cache) -> list[WakuMessage]:
+        drained = [message for _, message, _ in cache.entries]
+        self.bytes -= sum(cost for _, _, cost in cache.entries)
+        cache.entries.clear()
+        return drained
+
+    def add(self, caches: dict[str, _Cache], topics: Sequence[str]) -> None:
+        new = [t for t in dict.fromkeys(topics) if t not in caches]
         if len(self.pubsub) + len(self.content) + len(new) > self.max_subscriptions:
             raise WireError(f"too many REST subscriptions (max {self.max_subscriptions})")
         for topic in new:
-            caches[topic] = deque(maxlen=self.capacity)
+            caches[topic] = _Cache()
+
+    def remove(self, caches: dict[str, _Cache], topics: Sequence[str]) -> None:
+        for topic in topics:
+            cache = caches.pop(topic, None)
+            if cache is not None:
+                self.drain(cache)
+
+
+def is_loopback(host: str) -> bool:
+    """Is ``host`` (a name or an address, maybe in brackets) this machine's loopback?"""
+    name = host.strip("[]").lower()
+    if name in _LOOPBACK_NAMES or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class RestAccess:
+    """Who may use the REST API (see the module docstring)."""
+
+    bind_host: str = "127.0.0.1"
+    allowed_hosts: Collection[str] = ()
+    allowed_origins: Collection[str] = ()
+    token: str | None = None
+
+    def host_allowed(self, host_header: str | None) -> bool:
+        if not host_header:
+            return True  # HTTP/1.0 without Host: not a browser
+        host = _host_part(host_header)
+        if host is None:
+            return False
+        names = {self.bind_host.strip("[]").lower(), *(h.lower() for h in self.allowed_hosts)}
+        if host in names or is_loopback(host):
+            return True
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        # An IP address cannot be rebound; any of ours is fine when bound to all of them.
+        return self.bind_host in ("0.0.0.0", "::", "")  # noqa: S104 - compared, not bound
+
+
+def _host_part(value: str) -> str | None:
+    value = value.strip().lower()
+    if value.startswith("["):
+        end = value.find("]")
+        return value[1:end] if end > 0 else None
+    host, _, port = value.partition(":")
+    if port and not port.isdigit():
+        return None
+    return host or None
+
+
+_ACCESS = web.AppKey("waku_rest_access", RestAccess)
+
+
+def _authorized(request: web.Request, token: str) -> bool:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        value.strip().encode(), token.encode()
+    )
+
+
+@web.middleware
+async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    access = request.app[_ACCESS]
+    if not access.host_allowed(request.headers.get("Host")):
+        return _text("Forbidden: unexpected Host", 403)
+    origin = request.headers.get("Origin")
+    if origin is not None and origin not in access.allowed_origins:
+        return _text("Forbidden: cross-origin requests are not allowed", 403)
+    response: web.StreamResponse
+    if origin is not None and request.method == "OPTIONS":
+        response = web.Response(status=200)  # a preflight (it carries no credentials)
+    elif access.token is not None and not _authorized(request, access.token):
+        refused = _text("Unauthorized", 401)
+        refused.headers["WWW-Authenticate"] = 'Bearer realm="waku-rest"'
+        return refused
+    else:
+        response = await handler(request)
+    if origin is not None:  # an allowed origin: let its page read the answer
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
+    return response
 
 
 _NODE = web.AppKey("waku_node", EmbeddedNode)
 _CACHES = web.AppKey("waku_rest_caches", _RelayCaches)
 _VERSION = web.AppKey("waku_rest_version", str)
+_STORE_SLOTS = web.AppKey("waku_rest_store_slots", asyncio.Semaphore)
+_PAGE_BYTES = web.AppKey("waku_rest_page_bytes", int)
+
+
+def _cut(page: HistoryPage, max_bytes: int, *, ascending: bool) -> HistoryPage:
+    """``page`` with at most ``max_bytes`` of messages (at least one); a cut page's cursor
+    continues after its last message in query order, so nothing is skipped. The page is in
+    chronological order; the query order is that or its reverse."""
+    in_query_order = page.messages if ascending else page.messages[::-1]
+    total, kept = 0, 0
+    for received in in_query_order:
+        total += _cost(received.message)
+        if kept and total > max_bytes:
+            break
+        kept += 1
+    if kept == len(page.messages):
+        return page
+    chosen = in_query_order[:kept]
+    cursor = chosen[-1].hash
+    messages = chosen if ascending else chosen[::-1]
+    return HistoryPage(messages, cursor, [m.hash for m in messages])
 
 
 def _text(body: str, status: int = 200) -> web.Response:
@@ -94,8 +276,10 @@ def _json(data: Any) -> web.Response:
 
 async def _read_json(request: web.Request) -> object:
     """The request body as JSON, or an HTTP 400 with nwaku's wording."""
-    if request.content_type not in (_JSON, _TEXT):
-        raise web.HTTPBadRequest(text="Wrong Content-Type, expected application/json or text/plain")
+    # text/plain needs no CORS preflight: only tools (no Origin) may use it, as with nwaku.
+    plain_ok = "Origin" not in request.headers
+    if request.content_type != _JSON and not (plain_ok and request.content_type == _TEXT):
+        raise web.HTTPBadRequest(text="Wrong Content-Type, expected application/json")
     body = await request.read()  # client_max_size bounds this (413 beyond it)
     if not body:
         raise web.HTTPBadRequest(text="Missing content body")
@@ -168,18 +352,16 @@ def _routes(max_topics: int) -> list[web.RouteDef]:
         topics = await _read_topics(request, max_topics)
         _static_topics(topics)
         caches = request.app[_CACHES]
-        for topic in topics:
-            caches.pubsub.pop(topic, None)
+        caches.remove(caches.pubsub, topics)
         return _ok()
 
     async def get_messages(request: web.Request) -> web.Response:
         topic = request.match_info["topic"]
-        cache = request.app[_CACHES].pubsub.get(topic)
+        caches = request.app[_CACHES]
+        cache = caches.pubsub.get(topic)
         if cache is None:
             return _text("", 404)
-        drained = [relay_message_to_json(m) for m in cache]
-        cache.clear()
-        return _json(drained)
+        return _json([relay_message_to_json(m) for m in caches.drain(cache)])
 
     async def post_message(request: web.Request) -> web.Response:
         topic = request.match_info["topic"]
@@ -211,19 +393,17 @@ def _routes(max_topics: int) -> list[web.RouteDef]:
         _require_autosharding(request.app[_NODE])
         topics = await _read_topics(request, max_topics)
         caches = request.app[_CACHES]
-        for topic in topics:
-            caches.content.pop(topic, None)
+        caches.remove(caches.content, topics)
         return _ok()
 
     async def auto_get_messages(request: web.Request) -> web.Response:
         _require_autosharding(request.app[_NODE])
         topic = request.match_info["topic"]
-        cache = request.app[_CACHES].content.get(topic)
+        caches = request.app[_CACHES]
+        cache = caches.content.get(topic)
         if cache is None:
             return _text(topic, 404)
-        drained = [relay_message_to_json(m) for m in cache]
-        cache.clear()
-        return _json(drained)
+        return _json([relay_message_to_json(m) for m in caches.drain(cache)])
 
     async def auto_post_message(request: web.Request) -> web.Response:
         node = request.app[_NODE]
@@ -248,7 +428,9 @@ def _routes(max_topics: int) -> list[web.RouteDef]:
         except WireError as exc:
             return _text(str(exc), 400)
         try:
-            page = await request.app[_NODE].query(query)
+            async with request.app[_STORE_SLOTS]:
+                page = await request.app[_NODE].query(query)
+                page = _cut(page, request.app[_PAGE_BYTES], ascending=query.ascending)
         except QueryRejectedError as exc:
             return _text(str(exc), 400)
         except NodeError as exc:
@@ -307,13 +489,19 @@ def create_rest_app(
     cache_capacity: int = DEFAULT_CACHE_CAPACITY,
     max_body_size: int = _DEFAULT_MAX_BODY,
     max_topics_per_request: int = 100,
-    max_subscriptions: int = 1000,
+    max_subscriptions: int = DEFAULT_MAX_SUBSCRIPTIONS,
+    cache_bytes: int = DEFAULT_CACHE_BYTES,
+    store_page_bytes: int = DEFAULT_STORE_PAGE_BYTES,
+    access: RestAccess | None = None,
 ) -> web.Application:
     """The REST application over ``node``; its caches start empty and live with the app."""
-    if cache_capacity < 1:
-        raise ValueError("cache_capacity must be positive")
-    app = web.Application(client_max_size=max_body_size)
-    caches = _RelayCaches(cache_capacity, max_subscriptions)
+    if cache_capacity < 1 or cache_bytes < 1 or store_page_bytes < 1:
+        raise ValueError("cache_capacity, cache_bytes and store_page_bytes must be positive")
+    app = web.Application(client_max_size=max_body_size, middlewares=[_guard])
+    caches = _RelayCaches(cache_capacity, max_subscriptions, cache_bytes)
+    app[_ACCESS] = access if access is not None else RestAccess()
+    app[_STORE_SLOTS] = asyncio.Semaphore(_STORE_CONCURRENCY)
+    app[_PAGE_BYTES] = store_page_bytes
     app[_NODE] = node
     app[_CACHES] = caches
     app[_VERSION] = f"parley-embedded-v{_package_version()}"

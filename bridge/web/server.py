@@ -6,11 +6,13 @@ Both face clients the bridge does not trust, so both get the same limits (``Http
   the previous response on a kept-alive connection): aiohttp's keep-alive timer closes a
   connection that is still waiting for a complete request then, so half-sent headers
   (slowloris) are not held open;
-- a request's body must arrive within ``body_timeout`` (408 and the connection closed);
-- at most ``max_connections`` connections are open at once; past that a new connection gets a
-  503 and is closed at once. The cap keeps file descriptors for everything else the process
-  does (the store, the platforms, the Waku node): a flood of idle sockets on the web port
-  cannot starve relaying.
+- a request's body must have arrived within ``body_timeout`` of its headers, or the connection
+  is closed;
+- at most ``max_connections`` connections are open at once; past that a new connection takes
+  the place of the oldest idle one (no request in progress), or gets a 503 and is closed when
+  all are busy. The cap keeps file descriptors for everything else the process does (the
+  store, the platforms, the Waku node): a flood of idle sockets on the web port cannot starve
+  relaying, nor keep a client that sends whole requests out.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -48,30 +51,67 @@ class HttpLimits:
 
 
 class _Gate:
-    """Counts the open connections of one listening socket and refuses those over the cap."""
+    """The open connections of one listening socket, oldest first.
+
+    At the cap, a new connection takes the place of the oldest one that has no request in
+    progress (a half-sent request, an idle keep-alive): a flood of idle sockets then cannot
+    lock out a client that sends a whole request at once (/health keeps answering). When every
+    connection is busy with a request, the new one gets a 503 and is closed.
+    """
 
     def __init__(self, name: str, limit: int) -> None:
         self.name = name
         self.limit = limit
-        self.open = 0
+        self.connections: OrderedDict[_Counted, None] = OrderedDict()
+        self.by_transport: dict[asyncio.BaseTransport, _Counted] = {}
         self.refused = 0
+        self.evicted = 0
+
+    @property
+    def open(self) -> int:
+        return len(self.connections)
 
     def wrap(self, inner: Callable[[], asyncio.BaseProtocol]) -> Callable[[], asyncio.Protocol]:
         def make() -> asyncio.Protocol:
-            if self.open >= self.limit:
+            if self._live() >= self.limit and not self._evict_idle():
                 self.refused += 1
-                if self.refused == 1 or self.refused % 1000 == 0:
-                    log.warning(
-                        "%s: %d connections open (the cap); refused %d so far",
-                        self.name,
-                        self.open,
-                        self.refused,
-                    )
+                self._report()
                 return _Refuse()
-            self.open += 1
-            return _Counted(inner(), self)
+            counted = _Counted(inner(), self)
+            self.connections[counted] = None
+            return counted
 
         return make
+
+    def _live(self) -> int:
+        return sum(1 for c in self.connections if not c.closing)
+
+    def _evict_idle(self) -> bool:
+        for counted in self.connections:
+            if not counted.closing and counted.busy == 0 and counted.transport is not None:
+                counted.closing = True
+                counted.transport.close()
+                self.evicted += 1
+                self._report()
+                return True
+        return False
+
+    def _report(self) -> None:
+        events = self.refused + self.evicted
+        if events == 1 or events % 1000 == 0:
+            log.warning(
+                "%s: %d connections open (the cap); %d idle one(s) closed for new ones, "
+                "%d refused so far",
+                self.name,
+                self.open,
+                self.evicted,
+                self.refused,
+            )
+
+    def forget(self, counted: _Counted) -> None:
+        self.connections.pop(counted, None)
+        if counted.transport is not None:
+            self.by_transport.pop(counted.transport, None)
 
 
 class _Counted(asyncio.Protocol):
@@ -81,8 +121,14 @@ class _Counted(asyncio.Protocol):
         assert isinstance(inner, asyncio.Protocol)
         self._inner = inner
         self._gate: _Gate | None = gate
+        self.transport: asyncio.BaseTransport | None = None
+        self.busy = 0  # requests being handled (set by the server's middleware)
+        self.closing = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        if self._gate is not None:
+            self._gate.by_transport[transport] = self
         self._inner.connection_made(transport)
 
     def data_received(self, data: bytes) -> None:
@@ -100,8 +146,23 @@ class _Counted(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         gate, self._gate = self._gate, None
         if gate is not None:
-            gate.open -= 1
+            gate.forget(self)
         self._inner.connection_lost(exc)
+
+
+def _mark_busy(gate: _Gate) -> Middleware:
+    @web.middleware
+    async def busy(request: web.Request, handler: Handler) -> web.StreamResponse:
+        counted = gate.by_transport.get(request.transport) if request.transport else None
+        if counted is None:
+            return await handler(request)
+        counted.busy += 1
+        try:
+            return await handler(request)
+        finally:
+            counted.busy -= 1
+
+    return busy
 
 
 class _Refuse(asyncio.Protocol):
@@ -113,20 +174,26 @@ class _Refuse(asyncio.Protocol):
 
 def _body_deadline(timeout: float) -> Middleware:
     @web.middleware
-    async def read_body_in_time(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.body_exists:
-            try:
-                # Read (and cache) the whole body here, within the deadline; handlers then get
-                # it from memory. client_max_size still bounds it (413).
-                async with asyncio.timeout(timeout):
-                    await request.read()
-            except TimeoutError:
-                response = web.Response(status=408, text="the request body was too slow\n")
-                response.force_close()
-                return response
-        return await handler(request)
+    async def body_in_time(request: web.Request, handler: Handler) -> web.StreamResponse:
+        transport = request.transport
+        if not request.body_exists or transport is None:
+            return await handler(request)
 
-    return read_body_in_time
+        def check() -> None:
+            # Not consumed here: handlers stream the body themselves. Only its arrival counts.
+            if not request.content.is_eof():
+                log.info(
+                    "%s %s: the body was too slow; connection closed", request.method, request.path
+                )
+                transport.close()
+
+        timer = asyncio.get_running_loop().call_later(timeout, check)
+        try:
+            return await handler(request)
+        finally:
+            timer.cancel()
+
+    return body_in_time
 
 
 class HttpServer:
@@ -167,7 +234,13 @@ class HttpServer:
     def open_connections(self) -> int:
         return self._gate.open
 
+    @property
+    def busy_connections(self) -> int:
+        """Connections with a request being handled (never pushed out for a new one)."""
+        return sum(1 for c in self._gate.connections if c.busy)
+
     async def start(self) -> None:
+        self._app.middlewares.append(_mark_busy(self._gate))
         self._app.middlewares.append(_body_deadline(self.limits.body_timeout))
         runner = web.AppRunner(
             self._app,
@@ -176,8 +249,8 @@ class HttpServer:
             # aiohttp closes a connection whose next request is not complete by then: this is
             # the header timeout (it runs from the connection's start, and from each response).
             keepalive_timeout=self.limits.header_timeout,
-            # After an answer to an unread body (408, 413) aiohttp reads on for this long
-            # before closing, so the client sees the answer; a slow client must not hold it.
+            # After an answer to an unread body (413, an early error) aiohttp reads on for this
+            # long before closing, so the client sees the answer; a slow client must not hold it.
             lingering_time=1.0,
         )
         await runner.setup()
