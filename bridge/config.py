@@ -38,6 +38,9 @@ from pydantic import (
     field_validator,
 )
 
+from bridge.status.links import CommunityRef, parse_community
+from bridge.status.names import display_name_problem
+
 __all__ = [
     "AvatarSettings",
     "BridgeSettings",
@@ -280,6 +283,23 @@ class RoomSettings(_Section):
     waku_key: Secret = None
     waku_pubsub_topic: str = "/waku/2/rs/16/32"
     webhooks: list[WebhookSettings] = Field(default_factory=list)
+    # A Status community channel: the community (id, zQ3… key or status.app link) and the
+    # channel's name or UUID (not needed with a channel link).
+    status_community: str | None = Field(default=None, min_length=1)
+    status_channel: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @field_validator("status_community", mode="after")
+    @classmethod
+    def _community(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_community(value)  # LinkError is a ValueError: reported with the key path
+        return value
+
+    @property
+    def status_ref(self) -> CommunityRef | None:
+        if self.status_community is None:
+            return None
+        return parse_community(self.status_community)
 
     @field_validator("waku_key", mode="after")
     @classmethod
@@ -617,6 +637,7 @@ def _cross_checks(settings: Settings) -> list[Problem]:
     names: dict[str, int] = {}
     telegram_owner: dict[int, str] = {}
     discord_owner: dict[int, str] = {}
+    communities: dict[tuple[str, str], str] = {}
     for index, room in enumerate(settings.rooms):
         at = f"rooms[{index}]"
         if room.name in names:
@@ -672,6 +693,13 @@ def _cross_checks(settings: Settings) -> list[Problem]:
                 )
         if room.waku_key is not None and room.waku_chat is None:
             problems.append((f"{at}.waku_key", "needs waku_chat (the room's name on Waku)"))
+        problems += _status_checks(room, at, communities)
+    if communities:
+        problem = display_name_problem(settings.bridge.name)
+        if problem is not None:
+            problems.append(
+                ("bridge.name", f"is the bridge's Status display name in communities: {problem}")
+            )
     for index, room_name in enumerate(settings.feed.auto_post_rooms):
         if room_name not in names:
             problems.append(
@@ -686,4 +714,52 @@ def _cross_checks(settings: Settings) -> list[Problem]:
         )
     if settings.feed.anchor != "none" and settings.chain.rpc_url is None:
         problems.append(("chain.rpc_url", f"required when feed.anchor is {settings.feed.anchor!r}"))
+    return problems
+
+
+def _status_checks(
+    room: RoomSettings, at: str, communities: dict[tuple[str, str], str]
+) -> list[Problem]:
+    """A room names at most one community channel, and names it completely."""
+    problems: list[Problem] = []
+    if room.status_channel is not None and room.status_community is None:
+        problems.append((f"{at}.status_channel", "needs status_community (the community)"))
+    try:
+        ref = room.status_ref
+    except ValueError:
+        return problems  # already reported by the field validator
+    if ref is None:
+        return problems
+    if room.waku_chat is not None or room.waku_key is not None:
+        problems.append(
+            (
+                f"{at}.status_community",
+                "a room is a raw Waku chat (waku_chat) or a Status community channel "
+                "(status_community), not both: use two rooms",
+            )
+        )
+    channel = room.status_channel
+    if ref.channel_uuid is not None and channel is not None:
+        if channel != ref.channel_uuid and channel != ref.channel_name:
+            problems.append(
+                (
+                    f"{at}.status_channel",
+                    f"the link names channel {ref.channel_uuid}; drop status_channel or make "
+                    "them agree",
+                )
+            )
+    elif ref.channel_uuid is None and channel is None:
+        problems.append(
+            (
+                f"{at}.status_channel",
+                'required with a community link or id: the channel\'s name (e.g. "general") '
+                "or UUID, or paste a channel link (https://status.app/cc/…) instead",
+            )
+        )
+    key = (ref.community_id, ref.channel_uuid or channel or "")
+    if key in communities and communities[key] != room.name:
+        problems.append(
+            (f"{at}.status_channel", f"this channel is already in room {communities[key]!r}")
+        )
+    communities.setdefault(key, room.name)
     return problems

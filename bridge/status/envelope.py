@@ -7,6 +7,7 @@ state the bridge does not have (PROTOCOL.md §10.4).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError
@@ -24,6 +25,7 @@ from bridge.status.chat import (
     parse_edit_message,
     parse_emoji_reaction,
 )
+from bridge.status.sds import SdsInfo, unwrap
 from bridge.status.types import AppMessageType, StatusDecodeError
 from crypto.keccak import keccak256
 from crypto.keys import (
@@ -82,6 +84,7 @@ class StatusEnvelope:
     installation_id: str
     payload: bytes  # the inner encoded message (e.g. ChatMessage)
     content: StatusContent | None  # None for types the bridge does not interpret
+    sds: SdsInfo | None = None  # set when newer status-go wrapped it in SDS
 
     @property
     def message_id_hex(self) -> str:
@@ -124,11 +127,19 @@ def wrap_protocol_message(app_message: bytes, installation_id: str) -> bytes:
 
 
 def build_status_payload(
-    inner: bytes, message_type: int, signing_key: bytes, installation_id: str
+    inner: bytes,
+    message_type: int,
+    signing_key: bytes,
+    installation_id: str,
+    sds: Callable[[bytes], bytes] | None = None,
 ) -> OutgoingStatusMessage:
-    """Sign and wrap an encoded inner message; return the Waku payload and the Status id."""
+    """Sign and wrap an encoded inner message; return the Waku payload and the Status id.
+
+    ``sds`` wraps the signed ApplicationMetadataMessage before the ProtocolMessage layer, as
+    newer status-go does for community messages; the Status id stays that of the message.
+    """
     app = encode_application_message(inner, message_type, signing_key)
-    payload = wrap_protocol_message(app, installation_id)
+    payload = wrap_protocol_message(app if sds is None else sds(app), installation_id)
     if len(payload) > MAX_STATUS_PAYLOAD_SIZE:
         raise ValueError(f"Status payload is {len(payload)} bytes, max {MAX_STATUS_PAYLOAD_SIZE}")
     return OutgoingStatusMessage(
@@ -196,7 +207,9 @@ def parse_status_payload(data: bytes, waku_timestamp_ms: int | None = None) -> S
         if outer.encrypted_message:
             raise StatusDecodeError("encrypted Status message (1:1 or token-gated): unsupported")
         raise StatusDecodeError("ProtocolMessage carries no public message")
-    app = decode_application_message(outer.public_message)
+    # Newer status-go wraps the ApplicationMetadataMessage in SDS; older does not.
+    public, sds = unwrap(outer.public_message)
+    app = decode_application_message(public)
     content = _content(app.message_type, app.payload)
     if waku_timestamp_ms is not None and isinstance(
         content, ChatMessageFields | EmojiReactionFields
@@ -209,4 +222,5 @@ def parse_status_payload(data: bytes, waku_timestamp_ms: int | None = None) -> S
         installation_id=outer.installation_id,
         payload=app.payload,
         content=content,
+        sds=sds,
     )
