@@ -700,13 +700,13 @@ class Community:
         return any(p.type == perm.BECOME_MEMBER for p in permissions)
 
     def channel_encrypted(self, channel_uuid: str) -> bool:
-        perm = communities_pb2.CommunityTokenPermission
+        """community.go channelEncrypted: some permission names the channel, and none is a
+        CAN_VIEW_CHANNEL without token criteria (viewable by everyone)."""
         chat_id = self.chat_id(channel_uuid)
-        return any(
-            p.type in (perm.CAN_VIEW_CHANNEL, perm.CAN_VIEW_AND_POST_CHANNEL)
-            and chat_id in p.chat_ids
-            for p in self.description.token_permissions.values()
-        )
+        perm = communities_pb2.CommunityTokenPermission
+        named = [p for p in self.description.token_permissions.values() if chat_id in p.chat_ids]
+        everyone = any(p.type == perm.CAN_VIEW_CHANNEL and not p.token_criteria for p in named)
+        return bool(named) and not everyone
 
     def can_view(self, pub: bytes, channel_uuid: str) -> bool:
         chat = self.description.chats.get(channel_uuid)
@@ -765,11 +765,8 @@ class Community:
 
 
 def _channel_has_permissions(desc: Any, chat_id: str) -> bool:
-    perm = communities_pb2.CommunityTokenPermission
-    return any(
-        p.type in (perm.CAN_VIEW_CHANNEL, perm.CAN_VIEW_AND_POST_CHANNEL) and chat_id in p.chat_ids
-        for p in desc.token_permissions.values()
-    )
+    """community.go channelHasPermissions: any token permission naming the channel."""
+    return any(chat_id in p.chat_ids for p in desc.token_permissions.values())
 
 
 def _hydrate(desc: Any) -> None:

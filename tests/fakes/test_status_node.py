@@ -338,6 +338,7 @@ async def test_non_members_banned_and_viewers_are_hidden(world: World, connect: 
     permission = owner.description.token_permissions["view"]
     permission.type = communities_pb2.CommunityTokenPermission.CAN_VIEW_CHANNEL
     permission.chat_ids.append(owner.community.chat_id(world.general))
+    permission.token_criteria.add(symbol="PRL", amountInWei="1")
     owner.description.clock += 1
     await owner.publish_description()
     await wait(world.carol, lambda v: v.shown and v.opened is not None)
