@@ -591,11 +591,22 @@ def seal(
 
 
 class RestWaku:
-    """A minimal nwaku REST client (relay subscribe/publish/poll, store v3)."""
+    """A minimal nwaku REST client (relay subscribe/publish/poll, store v3).
+
+    Polling drains the node's REST cache, so participants sharing one endpoint read through
+    ``fetch``/``since``: every message polled is kept in a log, and each reader has a cursor.
+    """
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
         self._session: aiohttp.ClientSession | None = None
+        self.log: dict[str, list[WireMessage]] = {}
+
+    async def fetch(self, pubsub_topic: str) -> list[WireMessage]:
+        """Poll ``pubsub_topic`` into the log; return the whole log of that topic."""
+        log = self.log.setdefault(pubsub_topic, [])
+        log.extend(await self.poll(pubsub_topic))
+        return log
 
     async def __aenter__(self) -> RestWaku:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
@@ -827,6 +838,7 @@ class ControlNode:
         self.requests: list[JoinRequest] = []
         self.sds = SdsChannel()
         self.published: list[WireMessage] = []
+        self._request_cursor = 0
 
     @property
     def id(self) -> str:
@@ -916,7 +928,9 @@ class ControlNode:
     async def poll_requests(self) -> list[JoinRequest]:
         """Read requests to join from the non-protected shard."""
         found = []
-        for wire in await self.waku.poll(NON_PROTECTED_SHARD):
+        log = await self.waku.fetch(NON_PROTECTED_SHARD)
+        fresh, self._request_cursor = log[self._request_cursor :], len(log)
+        for wire in fresh:
             if wire.content_topic != self.request_topic:
                 continue
             found.append(self.handle_request_message(wire))
@@ -1037,6 +1051,7 @@ class Member:
         self.sds = SdsChannel()
         self.seen: set[bytes] = set()
         self.verdicts: list[Verdict] = []
+        self._cursor = 0
 
     @property
     def community_id(self) -> str:
@@ -1157,7 +1172,9 @@ class Member:
     async def sync(self) -> list[Verdict]:
         """Poll the community shard and judge everything new on the member's topics."""
         new: list[Verdict] = []
-        for wire in await self.waku.poll(DEFAULT_SHARD):
+        log = await self.waku.fetch(DEFAULT_SHARD)
+        fresh, self._cursor = log[self._cursor :], len(log)
+        for wire in fresh:
             verdict = self.judge(DEFAULT_SHARD, wire)
             if verdict is not None:
                 new.append(verdict)
