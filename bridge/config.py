@@ -296,6 +296,14 @@ class RoomSettings(_Section):
         return value
 
     @property
+    def waku_room(self) -> str | None:
+        """The room's chat id on the Waku side: ``waku_chat``, or for a community channel a
+        name of the bridge's own (``status:<room>``; the Status chat id may not be known yet)."""
+        if self.status_community is not None:
+            return f"status:{self.name}"
+        return self.waku_chat
+
+    @property
     def status_ref(self) -> CommunityRef | None:
         if self.status_community is None:
             return None

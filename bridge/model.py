@@ -379,6 +379,11 @@ class Adapter(ABC):
     def is_connected(self) -> bool:
         """False while the outbox should hold deliveries back (no attempts are counted)."""
 
+    def hold_reason(self, chat: ChatRef) -> str | None:
+        """Why deliveries to ``chat`` must wait although the adapter is connected (a Status
+        community that has not admitted the bridge yet), or None. Held rows spend no attempts."""
+        return None
+
     @abstractmethod
     async def send(self, delivery: OutboundMessage) -> NativeId: ...
 

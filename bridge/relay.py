@@ -228,6 +228,9 @@ class _AdapterComponent:
         detail = "connected" if up else "disconnected"
         if error:
             detail += f": {error}"
+        communities = getattr(adapter, "communities", None)
+        if communities is not None:
+            detail += "; " + communities.summary()
         return ComponentStatus(up, detail)
 
 
@@ -302,7 +305,7 @@ class Relay:
             )
         if settings.discord.enabled:
             bridge.add_component(_AdapterComponent(self, "discord", "discord", self._make_discord))
-        if any(room.waku_chat for room in settings.rooms):
+        if any(room.waku_room for room in settings.rooms):
             bridge.add_component(_AdapterComponent(self, "waku_rooms", "waku", self._make_waku))
 
     async def _start_core(self) -> None:
@@ -387,6 +390,7 @@ class Relay:
 
     def _make_waku(self) -> Adapter:
         from bridge.waku.adapter import WakuAdapter, WakuRoomConfig
+        from bridge.waku.community import community_room
 
         rooms = {
             room.waku_chat: WakuRoomConfig(
@@ -397,7 +401,14 @@ class Relay:
             for room in self.settings.rooms
             if room.waku_chat is not None
         }
-        return WakuAdapter(
+        for room in self.settings.rooms:
+            ref = room.status_ref
+            if ref is not None and room.waku_room is not None:
+                community = community_room(ref, room.status_channel, room.waku_pubsub_topic)
+                rooms[room.waku_room] = WakuRoomConfig(
+                    chat_id=room.waku_room, pubsub_topic=community.pubsub_topic, community=community
+                )
+        adapter = WakuAdapter(
             node=self.bridge.node,
             store=self.bridge.store,
             identity_key=self.bridge.identity_key,
@@ -406,13 +417,19 @@ class Relay:
             health_interval=self.tuning.waku_health_interval,
             on_stat=self._waku_stat,
         )
+        if adapter.communities is not None:
+            self.bridge.metrics.watch_communities(adapter.communities)
+        return adapter
 
     def _waku_stat(self, outcome: str) -> None:
         metrics = self.bridge.metrics
         if outcome == "publish_error":
             metrics.waku_publish_errors.inc()
-        else:  # every message the node handed the rooms, whatever became of it
-            metrics.waku_messages_received.inc()
+            return
+        if outcome.startswith("refused_"):  # status-go's community rules said no
+            metrics.status_refused.labels(reason=outcome.removeprefix("refused_")).inc()
+        # every message the node handed the rooms, whatever became of it
+        metrics.waku_messages_received.inc()
 
     # inbound
 
@@ -454,7 +471,19 @@ class Relay:
                     or "no chats"
                 )
             lines.append(f"• {room.name}{mark}: {chats}")
+            state = self._community_state(room)
+            if state:
+                lines.append(f"  Status community: {state}")
         return CommandReply("\n".join(lines))
+
+    def _community_state(self, room: Room) -> str | None:
+        communities = getattr(self.adapters.get("waku"), "communities", None)
+        if communities is None:
+            return None
+        for chat in room.members:
+            if chat.platform == "waku" and chat.chat_id in communities.rooms:
+                return str(communities.describe(chat.chat_id))
+        return None
 
     async def _cmd_delete(self, request: CommandRequest) -> CommandReply:
         native = request.reply_to

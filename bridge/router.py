@@ -84,7 +84,7 @@ class RoomSettings(Protocol):
     @property
     def discord_channels(self) -> Sequence[int]: ...
     @property
-    def waku_chat(self) -> str | None: ...
+    def waku_room(self) -> str | None: ...
 
 
 def rooms_from_settings(rooms: Iterable[RoomSettings]) -> list[Room]:
@@ -93,8 +93,8 @@ def rooms_from_settings(rooms: Iterable[RoomSettings]) -> list[Room]:
     for room in rooms:
         members = [ChatRef.telegram(TelegramChatId(c)) for c in room.telegram_chats]
         members += [ChatRef.discord(DiscordChannelId(c)) for c in room.discord_channels]
-        if room.waku_chat is not None:
-            members.append(ChatRef.waku(WakuChatId(room.waku_chat)))
+        if room.waku_room is not None:
+            members.append(ChatRef.waku(WakuChatId(room.waku_room)))
         found.append(Room(room.name, tuple(members)))
     return found
 

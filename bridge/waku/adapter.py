@@ -88,13 +88,16 @@ from bridge.status import (
     build_status_payload,
     chat_key,
     chat_topic,
+    legacy_channel_chat_id,
     message_id_hex,
     next_clock,
     parse_status_payload,
+    universal_chat_id,
 )
 from bridge.store import Store, kv, messages
 from bridge.store.group_commit import GroupCommit
 from bridge.tasks import cancel_and_wait
+from bridge.waku.community import Communities, CommunityRoom
 from bridge.waku.message import MAX_MESSAGE_SIZE, WakuMessage, message_hash
 from bridge.waku.node import HistoryQuery, NodeError, ReceivedMessage, WakuNode
 from crypto.keccak import keccak256
@@ -203,6 +206,9 @@ class WakuRoomConfig:
     key: bytes | None = field(default=None, repr=False)
     chat_type: ChatType = ChatType.COMMUNITY_CHAT
     topic_chat_id: str | None = None
+    # A Status community channel (``status_community``): ``chat_id`` is then only the router's
+    # name for the room; the Status chat id is the community id + the channel's UUID.
+    community: CommunityRoom | None = None
 
     def __post_init__(self) -> None:
         chat_topic(self.chat_id)  # validates the chat id
@@ -225,6 +231,17 @@ class _Room:
     listen: tuple[tuple[str, bytes], ...]  # (content topic, key), the send pair first
     last_clock: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Community rooms: the Status chat id once the channel's UUID is known, and every
+    # (content topic, key) a message is published on (universal topic first).
+    status_chat: str | None = None
+    sends: list[tuple[str, bytes]] = field(default_factory=list)
+
+    @property
+    def chat_id(self) -> str:
+        """What ``ChatMessage.chat_id`` says in this room."""
+        if self.config.community is None:
+            return self.config.chat_id
+        return self.status_chat or ""
 
 
 @dataclass(slots=True)
@@ -342,10 +359,29 @@ class WakuAdapter(Adapter):
         # Lets the app mirror ``stats`` into its metrics without polling them.
         self._on_stat = on_stat
         """Inbound outcomes by reason (``relayed``, ``own``, ``undecryptable``, ...)."""
+        community_rooms = {
+            name: config.community
+            for name, config in self._configs.items()
+            if config.community is not None
+        }
+        self.communities: Communities | None = None
+        if community_rooms:
+            self.communities = Communities(
+                node=node,
+                store=store,
+                identity_key=identity_key,
+                # Validated at config time against status-go's display-name rule.
+                display_name=bridge_name.strip(),
+                rooms=community_rooms,
+                clock=clock,
+                on_change=self._community_changed,
+            )
 
     # --- lifecycle ----------------------------------------------------------------------
 
     async def start(self, sink: InboundSink) -> None:
+        if self.communities is not None:
+            await self.communities.load()
         rooms = await self._resolve()
         self._sink = sink
         self._running = True
@@ -356,6 +392,12 @@ class WakuAdapter(Adapter):
         self._connected = await self._health()
         # Subscribed first, so nothing published from now on can fall between history and live.
         await self._catch_up()
+        if self.communities is not None:
+            await self.communities.start()
+            for name in self.communities.rooms:
+                refusal = self.communities.refusal(name)
+                if refusal is not None:
+                    log.error("Status room %s refused: %s", name, refusal)
         self._health_task = asyncio.create_task(self._health_loop(), name="waku-adapter-health")
 
     async def stop(self) -> None:
@@ -365,6 +407,8 @@ class WakuAdapter(Adapter):
         self._running = False
         self._connected = False
         self._stopping.set()
+        if self.communities is not None:
+            await self.communities.stop()
         if self._health_task is not None:
             # Asked, not cancelled: a catch-up may be inside a store transaction, and a
             # cancellation there can leave it open. It stops after the message at hand.
@@ -378,6 +422,11 @@ class WakuAdapter(Adapter):
 
     def is_connected(self) -> bool:
         return self._running and self._connected
+
+    def hold_reason(self, chat: ChatRef) -> str | None:
+        if self.communities is None or chat.chat_id not in self.communities.rooms:
+            return None
+        return self.communities.hold_reason(chat.chat_id)
 
     async def _health(self) -> bool:
         try:
@@ -407,6 +456,9 @@ class WakuAdapter(Adapter):
                 return self._rooms
             rooms: dict[ChatId, _Room] = {}
             for name, config in self._configs.items():
+                if config.community is not None:
+                    rooms[ChatId(name)] = await self._community_room(name, config)
+                    continue
                 topic_chat = config.topic_chat_id or config.chat_id
                 pairs: list[tuple[str, bytes]] = []
                 for chat in dict.fromkeys((topic_chat, config.chat_id)):
@@ -426,16 +478,61 @@ class WakuAdapter(Adapter):
                 room.last_clock = await kv.get_int(self._store.db, self._clock_key(room)) or 0
                 rooms[room.ref.chat_id] = room
                 for content_topic, key in room.listen:
-                    self._by_topic.setdefault(content_topic, []).append((room, key))
-                    if content_topic not in self._seen:
-                        seen = _Seen(config.pubsub_topic)
-                        seen.value = seen.flushed = await kv.get_int(
-                            self._store.db, self._seen_key(content_topic)
-                        )
-                        seen.fresh = seen.flushed is None
-                        self._seen[content_topic] = seen
+                    await self._listen(room, content_topic, key)
             self._rooms = rooms
             return rooms
+
+    async def _listen(self, room: _Room, content_topic: str, key: bytes) -> None:
+        self._by_topic.setdefault(content_topic, []).append((room, key))
+        if content_topic not in self._seen:
+            seen = _Seen(room.config.pubsub_topic)
+            seen.value = seen.flushed = await kv.get_int(
+                self._store.db, self._seen_key(content_topic)
+            )
+            seen.fresh = seen.flushed is None
+            self._seen[content_topic] = seen
+
+    async def _community_room(self, name: str, config: WakuRoomConfig) -> _Room:
+        """A community channel room: current status-go members listen on the community's
+        universal topic (``<community id>-memberUpdate``); status-go up to c72f491 on the
+        channel's own topic (``<community id><channel UUID>``). The bridge sends on both
+        (status-go de-duplicates by message id) and listens on both."""
+        community = config.community
+        assert community is not None
+        universal = universal_chat_id(community.community_id)
+        pair = (chat_topic(universal), await asyncio.to_thread(chat_key, universal))
+        room = _Room(
+            ref=ChatRef("waku", ChatId(name)),
+            config=config,
+            send_topic=pair[0],
+            send_key=pair[1],
+            listen=(pair,),
+            sends=[pair],
+        )
+        room.last_clock = await kv.get_int(self._store.db, self._clock_key(room)) or 0
+        await self._listen(room, *pair)
+        await self._attach_channel(room)
+        return room
+
+    async def _attach_channel(self, room: _Room) -> None:
+        """Once the channel's UUID is known: its chat id and its own (older) topic."""
+        if self.communities is None or room.status_chat is not None:
+            return
+        community = room.config.community
+        uuid = self.communities.channel_uuid(room.ref.chat_id)
+        if community is None or uuid is None:
+            return
+        chat = legacy_channel_chat_id(community.community_id, uuid)
+        pair = (chat_topic(chat), await asyncio.to_thread(chat_key, chat))
+        room.status_chat = chat
+        room.sends.append(pair)
+        room.listen = (*room.listen, pair)
+        await self._listen(room, *pair)
+
+    async def _community_changed(self) -> None:
+        for room in (self._rooms or {}).values():
+            if room.config.community is not None:
+                await self._attach_channel(room)
 
     @staticmethod
     def _clock_key(room: _Room) -> str:
@@ -497,7 +594,7 @@ class WakuAdapter(Adapter):
 
         def build(clock: int, now_ms: int) -> bytes:
             return build_bridge_chat_message(
-                chat_id=room.config.chat_id,
+                chat_id=room.chat_id,
                 bridge=bridge,
                 clock=clock,
                 timestamp_ms=now_ms,
@@ -516,7 +613,7 @@ class WakuAdapter(Adapter):
         def build(clock: int, now_ms: int) -> bytes:
             # A BRIDGE_MESSAGE edit replaces BridgeMessage.content: our copies are all bridged.
             return build_edit_message(
-                chat_id=room.config.chat_id,
+                chat_id=room.chat_id,
                 target_id=target,
                 text=text,
                 clock=clock,
@@ -532,7 +629,7 @@ class WakuAdapter(Adapter):
 
         def build(clock: int, now_ms: int) -> bytes:
             return build_delete_message(
-                chat_id=room.config.chat_id,
+                chat_id=room.chat_id,
                 target_id=target,
                 clock=clock,
                 chat_type=room.config.chat_type,
@@ -549,7 +646,7 @@ class WakuAdapter(Adapter):
 
         def build(clock: int, now_ms: int) -> bytes:
             return build_emoji_reaction(
-                chat_id=room.config.chat_id,
+                chat_id=room.chat_id,
                 target_id=target,
                 emoji=reaction,
                 clock=clock,
@@ -563,21 +660,41 @@ class WakuAdapter(Adapter):
         self, room: _Room, message_type: AppMessageType, build: Callable[[int, int], bytes]
     ) -> str:
         """Sign, encrypt and publish one Status message; returns its Status id."""
+        sds = None
+        if self.communities is not None and room.config.community is not None:
+            name = room.ref.chat_id
+            refusal = self.communities.refusal(name)
+            if refusal is not None:
+                raise PermanentError(refusal)
+            waiting = self.communities.hold_reason(name)
+            if waiting is not None or not room.status_chat:
+                raise RetryableError(waiting or "the channel is not known yet")
+            communities = self.communities
+
+            def sds(app: bytes) -> bytes:
+                return communities.sds_wrap(name, app)
+
         async with room.lock:
             now_ns = self._clock()
             now_ms = now_ns // _NS_PER_MS
             clock = next_clock(room.last_clock, now_ms)
             try:
                 inner = build(clock, now_ms)
-                out = build_status_payload(inner, message_type, self._key, self._installation_id)
+                out = build_status_payload(
+                    inner, message_type, self._key, self._installation_id, sds
+                )
             except (ValueError, TypeError) as exc:
                 raise PermanentError(f"cannot build the Status message: {exc}") from exc
-            message = WakuMessage(
-                payload=encrypt_symmetric(out.payload, room.send_key, signing_key=self._key),
-                content_topic=room.send_topic,
-                version=1,
-                timestamp=now_ns,
-            )
+            copies = [
+                WakuMessage(
+                    payload=encrypt_symmetric(out.payload, key, signing_key=self._key),
+                    content_topic=topic,
+                    version=1,
+                    timestamp=now_ns,
+                )
+                for topic, key in (room.sends or [(room.send_topic, room.send_key)])
+            ]
+            message = copies[0]
             size = len(message.encode())
             if size > _MAX_PUBLISH_SIZE:
                 raise PermanentError(f"the Waku message would be {size} bytes")
@@ -586,15 +703,19 @@ class WakuAdapter(Adapter):
             clock_key = self._clock_key(room)
             await self._writes.run(lambda db: kv.set(db, clock_key, clock))
             room.last_clock = clock
-            digest = message_hash(room.config.pubsub_topic, message)
-            # Our echo may come back before publish returns; known hashes are skipped unread.
-            self._remember(digest)
-            try:
-                await self._node.publish(room.config.pubsub_topic, message)
-            except NodeError as exc:
-                self._recent.pop(digest, None)
-                self._count("publish_error")
-                raise RetryableError(f"waku publish failed: {exc}") from exc
+            for index, copy in enumerate(copies):
+                digest = message_hash(room.config.pubsub_topic, copy)
+                # Our echo may come back before publish returns; known hashes are skipped.
+                self._remember(digest)
+                try:
+                    await self._node.publish(room.config.pubsub_topic, copy)
+                except NodeError as exc:
+                    self._recent.pop(digest, None)
+                    self._count("publish_error")
+                    if index == 0:
+                        raise RetryableError(f"waku publish failed: {exc}") from exc
+                    # The universal topic has it: current clients see it; older ones miss it.
+                    log.warning("waku publish on the per-channel topic failed: %s", exc)
             return message_id_hex(out.message_id)
 
     async def recover(self, delivery: OutboundMessage) -> NativeId | None:
@@ -689,6 +810,11 @@ class WakuAdapter(Adapter):
 
     async def _decode(self, received: ReceivedMessage) -> Inbound | None:
         message = received.message
+        if self.communities is not None and message.content_topic in (
+            self.communities.description_topics
+        ):
+            self._count(await self.communities.on_waku(message))
+            return None
         listeners = self._by_topic.get(message.content_topic)
         if not listeners:
             self._drop("unknown_topic", received)
@@ -731,17 +857,42 @@ class WakuAdapter(Adapter):
         # Rooms sharing a topic are told apart by key (a private room never accepts messages
         # made with the public PBKDF2 key of its topic) and then by the chat id they name.
         room = next(
-            (r for r, k in listeners if k == key_used and r.config.chat_id == content.chat_id),
+            (r for r, k in listeners if k == key_used and r.chat_id == content.chat_id),
             None,
         )
         if room is None:
             self._drop("other_chat", received)
             return None
+        if self.communities is not None and room.config.community is not None:
+            refused = self._refused(room, envelope, content)
+            if refused is not None:
+                self._drop(f"refused_{refused}", received)
+                return None
         event = await self._to_event(room, envelope, content, waku_ms)
         if isinstance(event, str):
             self._drop(event, received)
             return None
         return event
+
+    def _refused(
+        self,
+        room: _Room,
+        envelope: StatusEnvelope,
+        content: ChatMessageFields | EditMessageFields | DeleteMessageFields | EmojiReactionFields,
+    ) -> str | None:
+        """status-go's community rules: who may post here, with which display name."""
+        assert self.communities is not None
+        if isinstance(content, ChatMessageFields):
+            kind, name = "chat", content.display_name
+        elif isinstance(content, EmojiReactionFields):
+            kind, name = "reaction", None
+        elif isinstance(content, EditMessageFields):
+            kind, name = "edit", None
+        else:
+            kind, name = "delete", None
+        if envelope.sds is not None:
+            self.communities.seen_sds(room.ref.chat_id, envelope.sds)
+        return self.communities.refuse_inbound(room.ref.chat_id, envelope.signer, kind, name)
 
     async def _to_event(
         self,
@@ -822,10 +973,13 @@ class WakuAdapter(Adapter):
         avatar = None
         if content is not None:
             name = _clean(content.display_name, _MAX_NAME)
-            if not name and content.bridge is not None:
-                user = _clean(content.bridge.user_name, _MAX_NAME)
+            user = _clean(content.bridge.user_name, _MAX_NAME) if content.bridge else ""
+            if content.bridge is not None and user:
+                # Another bridge's message: its original author, where it came from, and the
+                # Status display name of the bridge that posted it.
                 via = _clean(content.bridge.bridge_name, _MAX_NAME)
-                name = f"{user} ({via})" if user and via else user
+                label = f"{via} via {name}" if via and name else via or name
+                name = f"{user} ({label})" if label else user
                 avatar = _http_url(content.bridge.user_avatar) or None
             if name:
                 # Reactions carry no name; show the one this key last used.
