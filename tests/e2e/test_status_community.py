@@ -1,18 +1,304 @@
-"""A Status community channel end to end: configuration errors for bad community links and
-ids. (The joining/talking tests through the real bridge and the status-go fake are added once
-the bridge can join: see tests/fakes/status_node.py.)"""
+"""A Status community channel end to end: the real bridge (Telegram and Discord stand-ins, the
+embedded Waku node) against a status-go-faithful control node and members
+(tests/fakes/status_node.py) that reach the bridge's node through its nwaku REST API and
+judge every message with status-go's own rules."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bridge.config import ConfigError, parse_config
+from crypto.keys import generate_private_key, public_key, to_address
+from tests.e2e.harness import Harness, running_bridge
+from tests.fakes import status_node as sg
+from tests.fakes.status_proto import chat_message_pb2, emoji_reaction_pb2
 
+TIMEOUT = 20
+GENERAL = str(uuid.uuid4())
 KEY = "zQ3shYSHp7GoiXaauJMnDcjwU2yNjdzpXLosAWapPS4CFxc11"  # messenger_share_urls_test.go
+
+
+class Community:
+    """The keys of one community, fixed before the bridge starts (its link goes in the config)."""
+
+    def __init__(self) -> None:
+        self.community_key = generate_private_key()
+        self.owner_key = generate_private_key()
+        self.id = "0x" + public_key(self.community_key, compressed=True).hex()
+
+    def link(self) -> str:
+        return sg.community_link(self.id)
+
+    def configure(self, *, channel: str | None = "general", link: str | None = None) -> Any:
+        def edit(raw: dict[str, Any]) -> None:
+            room = raw["rooms"][0]
+            room.pop("waku_chat", None)
+            room["status_community"] = link or self.link()
+            if channel is not None:
+                room["status_channel"] = channel
+
+        return edit
+
+
+class Net:
+    """The Status side of one test: a control node and members sharing one REST endpoint."""
+
+    def __init__(self, h: Harness, community: Community) -> None:
+        self.h = h
+        self.waku = sg.RestWaku(f"http://127.0.0.1:{h.settings.waku.rest_port}")
+        self.owner = sg.ControlNode(
+            self.waku, community_key=community.community_key, owner_key=community.owner_key
+        )
+        self.general = self.owner.add_channel("general", channel_uuid=GENERAL)
+        self.owner.add_channel("random")
+        pub = self.owner.community.community_pub
+        self.alice = sg.Member(self.waku, key=generate_private_key(), community_pub=pub)
+        self.carol = sg.Member(
+            self.waku, key=generate_private_key(), community_pub=pub, display_name="Carol Status"
+        )
+        self.mallory = sg.Member(
+            self.waku, key=generate_private_key(), community_pub=pub, display_name="Mallory X"
+        )
+        self.owner.add_member(self.alice.pub)
+        self.owner.add_member(self.carol.pub)
+
+    async def start(self) -> None:
+        await self.waku.subscribe(sg.ALL_SHARDS)
+
+    async def close(self) -> None:
+        await self.waku.close()
+
+    @property
+    def bridge(self) -> bytes:
+        return self.h.bridge_public_key
+
+    async def publish(self, *, sds: bool = False) -> None:
+        """Publish the description and let every member take it in."""
+        await self.owner.publish_description(sds=sds)
+        for member in (self.alice, self.carol, self.mallory):
+            async with asyncio.timeout(TIMEOUT):
+                verdict = await member.wait_for(
+                    lambda v: (
+                        v.opened is not None
+                        and v.opened.app_type == sg.AppType.COMMUNITY_DESCRIPTION
+                    )
+                )
+            assert verdict.shown, verdict.reason
+
+    async def request(self) -> sg.JoinRequest:
+        async with asyncio.timeout(TIMEOUT):
+            while True:
+                for found in await self.owner.poll_requests():
+                    if found.signer == self.bridge:
+                        return found
+                await asyncio.sleep(0.05)
+
+    async def bridged(self, member: sg.Member, text: str) -> sg.Verdict:
+        """The bridge's message containing ``text`` as ``member`` judges it."""
+
+        def match(v: sg.Verdict) -> bool:
+            if v.opened is None or v.opened.signer != self.bridge:
+                return False
+            content = v.content
+            if content is None and v.opened.app_type == sg.AppType.CHAT_MESSAGE:
+                content = chat_message_pb2.ChatMessage.FromString(v.opened.app_payload)
+            return isinstance(content, chat_message_pb2.ChatMessage) and text in (
+                content.text + content.bridge_message.content
+            )
+
+        async with asyncio.timeout(TIMEOUT):
+            return await member.wait_for(match)
+
+    async def nothing_from_bridge(self, member: sg.Member, text: str) -> None:
+        """Give the bridge time to have posted ``text`` (outbox idle), then check it did not."""
+        await self.h.settle()
+        for _ in range(10):
+            await member.sync()
+            await asyncio.sleep(0.05)
+        for v in member.verdicts:
+            if v.opened is not None and v.opened.signer == self.bridge:
+                content = v.content
+                assert not (
+                    isinstance(content, chat_message_pb2.ChatMessage) and text in content.text
+                ), f"the bridge posted {text!r}"
+
+
+def assert_status_go_shows(verdict: sg.Verdict, net: Net) -> chat_message_pb2.ChatMessage:
+    assert verdict.shown, f"status-go would drop the bridge's message: {verdict.reason}"
+    opened = verdict.opened
+    assert opened is not None
+    assert opened.pubsub_topic == sg.DEFAULT_SHARD
+    assert opened.wire.content_topic == sg.content_topic(sg.universal_chat_id(net.owner.id))
+    assert opened.transport_signer == opened.signer == net.bridge
+    content = verdict.content
+    assert isinstance(content, chat_message_pb2.ChatMessage)
+    assert content.chat_id == net.owner.id + net.general
+    assert content.content_type == chat_message_pb2.ChatMessage.ContentType.BRIDGE_MESSAGE
+    return content
+
+
+async def web(h: Harness, path: str) -> str:
+    async with aiohttp.ClientSession() as http, http.get(h.web_url + path) as resp:
+        return await resp.text()
+
+
+def metric(body: str, line_start: str) -> float:
+    for line in body.splitlines():
+        if line.startswith(line_start):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def state(h: Harness) -> str:
+    """The bridge's membership state for the room, from /metrics."""
+    body = await web(h, "/metrics")
+    on = [
+        line.split('state="', 1)[1].split('"', 1)[0]
+        for line in body.splitlines()
+        # The room label is the adapter's name for it ("status:<room>").
+        if line.startswith("status_membership{") and f'{h.room}",' in line and line.endswith(" 1.0")
+    ]
+    assert len(on) == 1, on
+    return on[0]
+
+
+async def relayed(h: Harness, text: str) -> None:
+    await h.tg_copy(text, timeout=TIMEOUT)
+    await h.dc_copy(text, timeout=TIMEOUT)
+
+
+async def test_the_bridge_joins_and_talks_in_a_community_channel(tmp_path: Path) -> None:
+    community = Community()
+    async with running_bridge(tmp_path, configure=community.configure()) as h:
+        net = Net(h, community)
+        await net.start()
+        try:
+            await net.publish()
+
+            # The request to join, as status-go's control node reads and judges it.
+            request = await net.request()
+            assert request.state == "pending", request.state
+            assert await state(h) == "requested"
+            assert "requested to join" in await web(h, "/health")
+            assert request.opened.pubsub_topic == sg.NON_PROTECTED_SHARD
+            assert request.opened.wire.content_topic == net.owner.request_topic
+            assert request.opened.transport_signer == net.bridge
+            assert request.request.display_name == "parley"
+            (account,) = request.request.revealed_accounts
+            assert account.address.lower() == to_address(net.bridge).lower()
+
+            # Nothing is lost while waiting: this goes out once the bridge may post.
+            h.tg.user_sends(h.tg_group, h.alice, "said before acceptance")
+            await net.nothing_from_bridge(net.alice, "said before acceptance")
+
+            net.owner.accept(request)
+            await net.publish(sds=True)  # current status-go wraps descriptions in SDS
+            verdict = await net.bridged(net.alice, "said before acceptance")
+            content = assert_status_go_shows(verdict, net)
+            assert content.bridge_message.bridgeName == "telegram"
+            assert await state(h) == "can_post"
+            # Wrapped in SDS as current status-go wraps community messages.
+            assert verdict.opened is not None and verdict.opened.sds is not None
+            assert verdict.opened.sds.channel_id == net.owner.id
+
+            h.dc.user_sends(h.channel.id, h.bob, "hello from discord")
+            content = assert_status_go_shows(
+                await net.bridged(net.carol, "hello from discord"), net
+            )
+            assert content.bridge_message.bridgeName == "discord"
+            sg.validate_display_name(content.display_name)
+
+            # Members' messages, plain and SDS-wrapped, reach Telegram and Discord.
+            question = await net.alice.post("plain from status", net.general)
+            await relayed(h, "plain from status")
+            await net.carol.post("sds from status", net.general, sds=True)
+            await relayed(h, "sds from status")
+
+            # A reply in Telegram is a reply in Status; edits and reactions are status-go's own.
+            tg_copy = await h.tg_copy("plain from status", timeout=TIMEOUT)
+            sent = h.tg.user_sends(h.tg_group, h.alice, "answer from telegram", reply_to=tg_copy)
+            answer = await net.bridged(net.alice, "answer from telegram")
+            assert assert_status_go_shows(answer, net).response_to == question
+            assert answer.opened is not None
+            h.tg.user_edits(h.tg_group, sent, "answer from telegram, edited")
+            async with asyncio.timeout(TIMEOUT):
+                edit = await net.alice.wait_for(
+                    lambda v: (
+                        v.opened is not None
+                        and v.opened.signer == net.bridge
+                        and v.opened.app_type == sg.AppType.EDIT_MESSAGE
+                    )
+                )
+            assert edit.shown, edit.reason
+            assert isinstance(edit.content, chat_message_pb2.EditMessage)
+            assert edit.content.message_id == answer.opened.message_id_hex
+            assert "edited" in edit.content.text
+            h.tg.user_reacts(h.tg_group, h.alice, tg_copy, "👍")
+            async with asyncio.timeout(TIMEOUT):
+                reaction = await net.alice.wait_for(
+                    lambda v: (
+                        v.opened is not None
+                        and v.opened.signer == net.bridge
+                        and v.opened.app_type == sg.AppType.EMOJI_REACTION
+                    )
+                )
+            assert reaction.shown, reaction.reason
+            assert isinstance(reaction.content, emoji_reaction_pb2.EmojiReaction)
+            assert reaction.content.message_id == question
+
+            # Not a member, then banned: hidden by status-go, so not relayed either.
+            await net.mallory.post("from a stranger", net.general)
+            net.owner.ban(net.carol.pub)
+            await net.publish()
+            await net.carol.post("from the banned", net.general)
+            await net.alice.post("marker one", net.general)
+            await relayed(h, "marker one")
+            assert h.tg_copies("from a stranger") == h.tg_copies("from the banned") == []
+            assert h.dc_messages("from a stranger") == h.dc_messages("from the banned") == []
+            body = await web(h, "/metrics")
+            assert metric(body, 'status_refused_total{reason="not_member"}') >= 1
+            assert metric(body, 'status_refused_total{reason="banned"}') >= 1
+
+            # A description without the bridge stops its posting.
+            net.owner.remove_member(net.bridge)
+            await net.publish()
+            await net.alice.post("marker two", net.general)
+            await relayed(h, "marker two")
+            h.tg.user_sends(h.tg_group, h.alice, "after the kick")
+            await net.nothing_from_bridge(net.alice, "after the kick")
+            assert await state(h) == "kicked"
+        finally:
+            await net.close()
+
+
+async def test_a_restart_keeps_the_membership(tmp_path: Path) -> None:
+    community = Community()
+    async with running_bridge(tmp_path, configure=community.configure()) as h:
+        net = Net(h, community)
+        await net.start()
+        try:
+            await net.publish()
+            net.owner.accept(await net.request())
+            await net.publish()
+            h.tg.user_sends(h.tg_group, h.alice, "before the restart")
+            assert_status_go_shows(await net.bridged(net.alice, "before the restart"), net)
+
+            await h.restart()
+            await net.waku.subscribe(sg.ALL_SHARDS)  # a new REST app: its caches start empty
+            # No description is republished: the bridge knows it is a member from its store.
+            h.tg.user_sends(h.tg_group, h.alice, "after the restart")
+            assert_status_go_shows(await net.bridged(net.alice, "after the restart"), net)
+            await net.alice.post("status after restart", net.general)
+            await relayed(h, "status after restart")
+        finally:
+            await net.close()
 
 
 def _config(tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> None:
