@@ -6,6 +6,7 @@ judge every message with status-go's own rules."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -297,6 +298,144 @@ async def test_a_restart_keeps_the_membership(tmp_path: Path) -> None:
             assert_status_go_shows(await net.bridged(net.alice, "after the restart"), net)
             await net.alice.post("status after restart", net.general)
             await relayed(h, "status after restart")
+        finally:
+            await net.close()
+
+
+async def joined(h: Harness, community: Community) -> Net:
+    """A Status side where the bridge is an accepted member that may post in #general."""
+    net = Net(h, community)
+    await net.start()
+    await net.publish()
+    net.owner.accept(await net.request())
+    await net.publish()
+    async with asyncio.timeout(TIMEOUT):
+        while await state(h) != "can_post":  # noqa: ASYNC110 (no event to wait on)
+            await asyncio.sleep(0.05)
+    return net
+
+
+def _hidden_by_status_go(net: Net) -> dict[str, sg.WireMessage]:
+    """Messages from a member that status-go's rules hide, each with the rule that does."""
+    alice = net.alice
+    random = net.owner.channels["random"]
+
+    def chat(text: str, **changes: Any) -> sg.WireMessage:
+        message = alice.chat_message(text, net.general)
+        for name, value in changes.items():
+            setattr(message, name, value)
+        wire, _ = alice.envelope(message.SerializeToString(), sg.AppType.CHAT_MESSAGE)
+        return wire
+
+    now = time.time_ns() // 1_000_000
+    return {
+        "name with a dot": chat("hidden one", display_name="my.bridge"),
+        "name ending in _eth": chat("hidden three", display_name="alice_eth"),
+        "clock far ahead": chat("hidden seven", clock=now + 10 * 60_000),
+        "another channel": chat("hidden nine", chat_id=net.owner.id + random),
+    }
+
+
+async def test_what_status_go_hides_is_not_relayed(tmp_path: Path) -> None:
+    community = Community()
+    async with running_bridge(tmp_path, configure=community.configure()) as h:
+        net = await joined(h, community)
+        try:
+            cases = _hidden_by_status_go(net)
+            for wire in cases.values():
+                await net.waku.publish(sg.DEFAULT_SHARD, wire)
+            await net.alice.post("visible marker", net.general)
+            await relayed(h, "visible marker")
+            # status-go hides each case from #general (its own member client says why); the
+            # last one it shows, but in #random, which is not this room.
+            async with asyncio.timeout(TIMEOUT):
+                await net.carol.wait_for(
+                    lambda v: (
+                        isinstance(v.content, chat_message_pb2.ChatMessage)
+                        and v.content.text == "visible marker"
+                    )
+                )
+            alices = [
+                v for v in net.carol.verdicts if v.opened and v.opened.signer == net.alice.pub
+            ]
+            reasons = [v.reason for v in alices[: len(cases)]]
+            assert all(reasons[:-1]) and reasons[-1] == "", reasons
+            # ... and none reached Telegram or Discord.
+            leaked = [
+                case
+                for case, wire in cases.items()
+                if h.tg_copies(_text_of(wire, net)) or h.dc_messages(_text_of(wire, net))
+            ]
+            assert leaked == [], f"relayed although status-go hides them: {leaked}"
+        finally:
+            await net.close()
+
+
+def _text_of(wire: sg.WireMessage, net: Net) -> str:
+    opened = sg.open_message(
+        sg.DEFAULT_SHARD, wire, key=sg.sym_key(sg.universal_chat_id(net.owner.id))
+    )
+    return str(chat_message_pb2.ChatMessage.FromString(opened.app_payload).text)
+
+
+async def test_a_description_signed_by_another_key_changes_nothing(tmp_path: Path) -> None:
+    community = Community()
+    async with running_bridge(tmp_path, configure=community.configure()) as h:
+        net = await joined(h, community)
+        try:
+            # The owner's identity (not the community key) "adds" Mallory: status-go ignores it.
+            net.owner.add_member(net.mallory.pub)
+            amm = net.owner.description_amm()
+            from tests.fakes.status_proto import application_metadata_message_pb2 as amm_pb
+
+            inner = amm_pb.ApplicationMetadataMessage.FromString(amm).payload
+            forged = sg.wrap_v1(inner, sg.AppType.COMMUNITY_DESCRIPTION, net.owner.owner_key)
+            await net.waku.publish(
+                sg.DEFAULT_SHARD, sg.seal(forged, net.owner.id, net.owner.owner_key)
+            )
+            verdict = await net.alice.wait_for(
+                lambda v: (
+                    v.opened is not None and v.opened.app_type == sg.AppType.COMMUNITY_DESCRIPTION
+                )
+            )
+            assert verdict.reason == "not authorized"
+            await net.mallory.post("forged membership", net.general)
+            await net.alice.post("marker after forgery", net.general)
+            await relayed(h, "marker after forgery")
+            assert h.tg_copies("forged membership") == []
+            assert await state(h) == "can_post"
+        finally:
+            await net.close()
+
+
+async def test_a_token_gated_community_is_refused_clearly(tmp_path: Path) -> None:
+    community = Community()
+    async with running_bridge(tmp_path, configure=community.configure()) as h:
+        net = Net(h, community)
+        await net.start()
+        try:
+            net.owner.gate_with_token()
+            await net.publish()
+            async with asyncio.timeout(TIMEOUT):
+                while await state(h) != "token_gated":  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+            assert "token-gated" in await web(h, "/health")
+        finally:
+            await net.close()
+
+
+async def test_an_unknown_channel_gets_a_clear_error(tmp_path: Path) -> None:
+    community = Community()
+    async with running_bridge(tmp_path, configure=community.configure(channel="nope")) as h:
+        net = Net(h, community)
+        await net.start()
+        try:
+            await net.publish()
+            async with asyncio.timeout(TIMEOUT):
+                while "has no channel 'nope'" not in await web(h, "/health"):  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+            health = await web(h, "/health")
+            assert "general" in health and "random" in health  # the channels it does have
         finally:
             await net.close()
 
