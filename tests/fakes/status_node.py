@@ -404,10 +404,15 @@ def sds_wrap(content: bytes, message_id_text: str, channel_id: str, state: SdsCh
 def sds_unwrap(data: bytes) -> Any | None:
     """The SdsMessage in ``data`` if nim-sds would accept it, else None (status-go then uses
     the bytes as they are: UnwrapPayloadFromSDS "wrapping is not mandatory")."""
+    message: Any
     try:
         message = sds_pb2.SdsMessage.FromString(data)
     except DecodeError:
-        return None
+        # protobuf.nim: "Handle both old and new causal history formats".
+        try:
+            message = sds_pb2.LegacySdsMessage.FromString(data)
+        except DecodeError:
+            return None
     for name in ("message_id", "lamport_timestamp", "channel_id", "content"):
         if not message.HasField(name):
             return None

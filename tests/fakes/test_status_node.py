@@ -205,6 +205,20 @@ def test_sds_field_numbers_are_nim_sds() -> None:
     assert wire == bytes.fromhex("0a016d10071a030a01702201632a0178320162")
 
 
+def test_sds_reads_the_older_causal_history_form() -> None:
+    from tests.fakes.status_node import sds_unwrap
+
+    old = sds_pb2.LegacySdsMessage(
+        message_id="0x" + "aa" * 32,
+        lamport_timestamp=1_700_000_000,
+        causal_history=["0x" + "bb" * 32],
+        channel_id="0x02" + "cc" * 32,
+        content=b"\x0a\x01x",
+    ).SerializeToString()
+    unwrapped = sds_unwrap(old)
+    assert unwrapped is not None and unwrapped.content == b"\x0a\x01x"
+
+
 # --- a community over REST ----------------------------------------------------------------
 
 

@@ -157,3 +157,61 @@ class BloomFilter(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__m_bits) -> _WhichOneofReturnType__m_bits | None: ...
 
 Global___BloomFilter: _TypeAlias = BloomFilter  # noqa: Y015
+
+@_typing.final
+class LegacySdsMessage(_message.Message):
+    """The older causal-history form nim-sds still reads (protobuf.nim decode falls back to it when
+    field 3 is not a list of HistoryEntry): bare message ids.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    LAMPORT_TIMESTAMP_FIELD_NUMBER: _builtins.int
+    CAUSAL_HISTORY_FIELD_NUMBER: _builtins.int
+    CHANNEL_ID_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    BLOOM_FILTER_FIELD_NUMBER: _builtins.int
+    message_id: _builtins.str
+    lamport_timestamp: _builtins.int
+    channel_id: _builtins.str
+    content: _builtins.bytes
+    bloom_filter: _builtins.bytes
+    @_builtins.property
+    def causal_history(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        message_id: _builtins.str | None = ...,
+        lamport_timestamp: _builtins.int | None = ...,
+        causal_history: _abc.Iterable[_builtins.str] | None = ...,
+        channel_id: _builtins.str | None = ...,
+        content: _builtins.bytes | None = ...,
+        bloom_filter: _builtins.bytes | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_bloom_filter", b"_bloom_filter", "_channel_id", b"_channel_id", "_content", b"_content", "_lamport_timestamp", b"_lamport_timestamp", "_message_id", b"_message_id", "bloom_filter", b"bloom_filter", "channel_id", b"channel_id", "content", b"content", "lamport_timestamp", b"lamport_timestamp", "message_id", b"message_id"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_bloom_filter", b"_bloom_filter", "_channel_id", b"_channel_id", "_content", b"_content", "_lamport_timestamp", b"_lamport_timestamp", "_message_id", b"_message_id", "bloom_filter", b"bloom_filter", "causal_history", b"causal_history", "channel_id", b"channel_id", "content", b"content", "lamport_timestamp", b"lamport_timestamp", "message_id", b"message_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__bloom_filter: _TypeAlias = _typing.Literal["bloom_filter"]  # noqa: Y015
+    _WhichOneofArgType__bloom_filter: _TypeAlias = _typing.Literal["_bloom_filter", b"_bloom_filter"]  # noqa: Y015
+    _WhichOneofReturnType__channel_id: _TypeAlias = _typing.Literal["channel_id"]  # noqa: Y015
+    _WhichOneofArgType__channel_id: _TypeAlias = _typing.Literal["_channel_id", b"_channel_id"]  # noqa: Y015
+    _WhichOneofReturnType__content: _TypeAlias = _typing.Literal["content"]  # noqa: Y015
+    _WhichOneofArgType__content: _TypeAlias = _typing.Literal["_content", b"_content"]  # noqa: Y015
+    _WhichOneofReturnType__lamport_timestamp: _TypeAlias = _typing.Literal["lamport_timestamp"]  # noqa: Y015
+    _WhichOneofArgType__lamport_timestamp: _TypeAlias = _typing.Literal["_lamport_timestamp", b"_lamport_timestamp"]  # noqa: Y015
+    _WhichOneofReturnType__message_id: _TypeAlias = _typing.Literal["message_id"]  # noqa: Y015
+    _WhichOneofArgType__message_id: _TypeAlias = _typing.Literal["_message_id", b"_message_id"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__bloom_filter) -> _WhichOneofReturnType__bloom_filter | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__channel_id) -> _WhichOneofReturnType__channel_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__content) -> _WhichOneofReturnType__content | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__lamport_timestamp) -> _WhichOneofReturnType__lamport_timestamp | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__message_id) -> _WhichOneofReturnType__message_id | None: ...
+
+Global___LegacySdsMessage: _TypeAlias = LegacySdsMessage  # noqa: Y015
