@@ -19,7 +19,7 @@ from bridge.config import ConfigError, parse_config
 from crypto.keys import generate_private_key, public_key, to_address
 from tests.e2e.harness import Harness, running_bridge
 from tests.fakes import status_node as sg
-from tests.fakes.status_proto import chat_message_pb2, emoji_reaction_pb2
+from tests.fakes.status_proto import chat_message_pb2, emoji_reaction_pb2, enums_pb2
 
 TIMEOUT = 20
 GENERAL = str(uuid.uuid4())
@@ -376,6 +376,68 @@ def _text_of(wire: sg.WireMessage, net: Net) -> str:
         sg.DEFAULT_SHARD, wire, key=sg.sym_key(sg.universal_chat_id(net.owner.id))
     )
     return str(chat_message_pb2.ChatMessage.FromString(opened.app_payload).text)
+
+
+async def test_edits_and_deletes_both_ways(tmp_path: Path) -> None:
+    community = Community()
+    async with running_bridge(tmp_path, configure=community.configure()) as h:
+        net = await joined(h, community)
+        try:
+            alice, carol = net.alice, net.carol
+            original = await alice.post("first draft from status", net.general)
+            tg_copy = await h.tg_copy("first draft from status", timeout=TIMEOUT)
+
+            def edit(member: sg.Member, text: str) -> sg.WireMessage:
+                inner = chat_message_pb2.EditMessage(
+                    clock=member.next_clock()[0],
+                    text=text,
+                    chat_id=net.owner.id + net.general,
+                    message_id=original,
+                    message_type=enums_pb2.COMMUNITY_CHAT,
+                    content_type=chat_message_pb2.ChatMessage.ContentType.TEXT_PLAIN,
+                )
+                return member.envelope(inner.SerializeToString(), sg.AppType.EDIT_MESSAGE)[0]
+
+            def delete(member: sg.Member) -> sg.WireMessage:
+                inner = chat_message_pb2.DeleteMessage(
+                    clock=member.next_clock()[0],
+                    chat_id=net.owner.id + net.general,
+                    message_id=original,
+                    message_type=enums_pb2.COMMUNITY_CHAT,
+                )
+                return member.envelope(inner.SerializeToString(), sg.AppType.DELETE_MESSAGE)[0]
+
+            # status-go applies edits and deletes only from the original sender.
+            await net.waku.publish(sg.DEFAULT_SHARD, edit(carol, "carol rewrites alice"))
+            await net.waku.publish(sg.DEFAULT_SHARD, delete(carol))
+            await net.waku.publish(sg.DEFAULT_SHARD, edit(alice, "final text from status"))
+            await h.tg.wait_until(lambda: tg_copy.content.endswith("final text from status"), 10)
+            await net.waku.publish(sg.DEFAULT_SHARD, delete(alice))
+            await h.tg.wait_until(lambda: tg_copy.deleted, 10)
+            assert not any("carol rewrites" in m.content for m in h.tg.sent_messages(h.tg_group))
+
+            # A Discord edit and delete reach Status as status-go's own messages.
+            sent_id = int(h.dc.user_sends(h.channel.id, h.bob, "bob typed this")["id"])
+            bridged = await net.bridged(alice, "bob typed this")
+            assert bridged.opened is not None
+            for app_type, act in (
+                (sg.AppType.EDIT_MESSAGE, lambda: h.dc.user_edits(h.channel.id, sent_id, "fixed")),
+                (sg.AppType.DELETE_MESSAGE, lambda: h.dc.user_deletes(h.channel.id, sent_id)),
+            ):
+                act()
+                async with asyncio.timeout(TIMEOUT):
+                    verdict = await alice.wait_for(
+                        lambda v, t=app_type: (
+                            v.opened is not None
+                            and v.opened.signer == net.bridge
+                            and v.opened.app_type == t
+                        )
+                    )
+                assert verdict.shown, verdict.reason
+                target = getattr(verdict.content, "message_id", None)
+                assert target == bridged.opened.message_id_hex
+        finally:
+            await net.close()
 
 
 async def test_a_description_signed_by_another_key_changes_nothing(tmp_path: Path) -> None:
