@@ -192,6 +192,10 @@ async def test_the_bridge_joins_and_talks_in_a_community_channel(tmp_path: Path)
             assert request.opened.wire.content_topic == net.owner.request_topic
             assert request.opened.transport_signer == net.bridge
             assert request.request.display_name == "parley"
+            # status-go's clock for requests is Unix seconds (CreateRequestToJoin), which its
+            # control node adds seven days to before calling the request expired.
+            assert abs(request.request.clock - time.time()) < 120
+            assert request.request.community_id == bytes.fromhex(net.owner.id[2:])
             (account,) = request.request.revealed_accounts
             assert account.address.lower() == to_address(net.bridge).lower()
 
@@ -313,6 +317,27 @@ async def joined(h: Harness, community: Community) -> Net:
         while await state(h) != "can_post":  # noqa: ASYNC110 (no event to wait on)
             await asyncio.sleep(0.05)
     return net
+
+
+async def test_what_waits_for_membership_survives_a_restart(tmp_path: Path) -> None:
+    community = Community()
+    async with running_bridge(tmp_path, configure=community.configure()) as h:
+        net = Net(h, community)
+        await net.start()
+        try:
+            await net.publish()
+            request = await net.request()
+            h.tg.user_sends(h.tg_group, h.alice, "queued across a restart")
+            await net.nothing_from_bridge(net.alice, "queued across a restart")
+            await h.restart()
+            await net.waku.subscribe(sg.ALL_SHARDS)
+            assert await state(h) == "requested"
+            net.owner.accept(request)
+            await net.publish()
+            verdict = await net.bridged(net.alice, "queued across a restart")
+            assert_status_go_shows(verdict, net)
+        finally:
+            await net.close()
 
 
 def _hidden_by_status_go(net: Net) -> dict[str, sg.WireMessage]:
