@@ -300,12 +300,33 @@ def _cmd_check(args: argparse.Namespace) -> int:
     width = max((len(name) for name, _, _ in results), default=0)
     for name, ok, detail in results:
         print(f"  {name.ljust(width)}  {'reachable' if ok else 'UNREACHABLE'}  {detail}")
+    for line in _community_lines(settings):
+        print(f"  Status community {line}")
     failed = [name for name, ok, _ in results if not ok]
     if failed:
         print(f"{len(failed)} of {len(results)} check(s) failed: {', '.join(failed)}")
         return EXIT_FAILURE
     print(f"All {len(results)} check(s) passed.")
     return EXIT_OK
+
+
+def _community_lines(settings: Settings) -> list[str]:
+    rooms = [r for r in settings.rooms if r.status_ref is not None]
+    if not rooms:
+        return []
+    from bridge.waku.community import community_room
+    from bridge.waku.community_report import stored_states
+
+    try:
+        address = keystore_address(read_keystore(settings.keystore_path)) or ""
+    except (OSError, ValueError):
+        address = ""
+    configs = {}
+    for room in rooms:
+        ref = room.status_ref
+        assert ref is not None
+        configs[room.name] = community_room(ref, room.status_channel, room.waku_pubsub_topic)
+    return stored_states(settings.store_path, configs, address.lower())
 
 
 async def _probe_all(settings: Settings, seconds: float) -> list[tuple[str, bool, str]]:

@@ -701,7 +701,7 @@ def _cross_checks(settings: Settings) -> list[Problem]:
                 )
         if room.waku_key is not None and room.waku_chat is None:
             problems.append((f"{at}.waku_key", "needs waku_chat (the room's name on Waku)"))
-        problems += _status_checks(room, at, communities)
+        problems += _status_checks(room, at, communities, waku)
     if communities:
         problem = display_name_problem(settings.bridge.name)
         if problem is not None:
@@ -726,7 +726,7 @@ def _cross_checks(settings: Settings) -> list[Problem]:
 
 
 def _status_checks(
-    room: RoomSettings, at: str, communities: dict[tuple[str, str], str]
+    room: RoomSettings, at: str, communities: dict[tuple[str, str], str], waku: WakuSettings
 ) -> list[Problem]:
     """A room names at most one community channel, and names it completely."""
     problems: list[Problem] = []
@@ -744,6 +744,16 @@ def _status_checks(
                 f"{at}.status_community",
                 "a room is a raw Waku chat (waku_chat) or a Status community channel "
                 "(status_community), not both: use two rooms",
+            )
+        )
+    if ref.shard is not None and (
+        ref.shard[0] != waku.cluster_id or ref.shard[1] not in waku.shards
+    ):
+        problems.append(
+            (
+                f"{at}.status_community",
+                f"the link puts the community on /waku/2/rs/{ref.shard[0]}/{ref.shard[1]}, "
+                f"which is not in waku.cluster_id/waku.shards",
             )
         )
     channel = room.status_channel

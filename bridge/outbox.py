@@ -389,12 +389,13 @@ class Outbox:
         if row.next_attempt_at > now:
             return row.next_attempt_at
         adapter = self._adapters.get(row.target.platform)
-        held = adapter.hold_reason(row.target) if adapter is not None else None
+        connected = adapter is not None and adapter.is_connected()
+        held = adapter.hold_reason(row.target) if adapter is not None and connected else None
         if now - row.created_at > self._policy.max_age:
             why = row.last_error or held or "never delivered"
             await self._finish(row, "failed", f"expired: {why}")
             return "done"
-        if adapter is None or not adapter.is_connected() or held is not None:
+        if adapter is None or not connected or held is not None:
             return now + self._policy.disconnected_poll
         if _NEEDS[row.kind] not in adapter.capabilities:
             await self._finish(row, "skipped", f"{row.target.platform} cannot {row.kind}")

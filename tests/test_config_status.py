@@ -83,3 +83,23 @@ def test_short_bridge_name_is_fine_without_communities(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text('[bridge]\nname = "bot"\n[[rooms]]\nname = "a"\nwaku_chat = "x"\n')
     assert load_config(path, env={}).bridge.name == "bot"
+
+
+def test_link_shard_must_be_one_the_node_relays(tmp_path: Path) -> None:
+    import base64
+
+    import brotli  # type: ignore[import-untyped]
+
+    from bridge.proto import chat_message_pb2, communities_pb2
+
+    channel = communities_pb2.Channel(display_name="general", uuid=CHANNEL)
+    data = communities_pb2.URLData(
+        content=channel.SerializeToString(), shard=chat_message_pb2.Shard(cluster=16, index=999)
+    )
+    encoded = base64.urlsafe_b64encode(brotli.compress(data.SerializeToString())).decode()
+    found = _load(
+        tmp_path,
+        f'[[rooms]]\nname = "a"\nstatus_community = "https://status.app/cc/{encoded}#{KEY}"\n',
+        'name = "Parley Bridge"',
+    )
+    assert "/waku/2/rs/16/999" in found["rooms[0].status_community"]

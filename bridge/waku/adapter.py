@@ -234,7 +234,8 @@ class _Room:
     # Community rooms: the Status chat id once the channel's UUID is known, and every
     # (content topic, key) a message is published on (universal topic first).
     status_chat: str | None = None
-    sends: list[tuple[str, bytes]] = field(default_factory=list)
+    # (content topic, key, SDS-wrapped?)
+    sends: list[tuple[str, bytes, bool]] = field(default_factory=list)
 
     @property
     def chat_id(self) -> str:
@@ -496,7 +497,9 @@ class WakuAdapter(Adapter):
         """A community channel room: current status-go members listen on the community's
         universal topic (``<community id>-memberUpdate``); status-go up to c72f491 on the
         channel's own topic (``<community id><channel UUID>``). The bridge sends on both
-        (status-go de-duplicates by message id) and listens on both."""
+        (status-go de-duplicates by message id): SDS-wrapped on the universal topic as current
+        status-go sends, plain on the channel topic, which only pre-SDS clients read. It
+        listens on both."""
         community = config.community
         assert community is not None
         universal = universal_chat_id(community.community_id)
@@ -507,7 +510,7 @@ class WakuAdapter(Adapter):
             send_topic=pair[0],
             send_key=pair[1],
             listen=(pair,),
-            sends=[pair],
+            sends=[(*pair, True)],
         )
         room.last_clock = await kv.get_int(self._store.db, self._clock_key(room)) or 0
         await self._listen(room, *pair)
@@ -525,7 +528,7 @@ class WakuAdapter(Adapter):
         chat = legacy_channel_chat_id(community.community_id, uuid)
         pair = (chat_topic(chat), await asyncio.to_thread(chat_key, chat))
         room.status_chat = chat
-        room.sends.append(pair)
+        room.sends.append((*pair, False))
         room.listen = (*room.listen, pair)
         await self._listen(room, *pair)
 
@@ -680,19 +683,29 @@ class WakuAdapter(Adapter):
             clock = next_clock(room.last_clock, now_ms)
             try:
                 inner = build(clock, now_ms)
-                out = build_status_payload(
-                    inner, message_type, self._key, self._installation_id, sds
+                out = build_status_payload(inner, message_type, self._key, self._installation_id)
+                # Deterministic (RFC 6979) signatures: the same ApplicationMetadataMessage, so
+                # the same Status message id, plain and wrapped.
+                wrapped = (
+                    out
+                    if sds is None
+                    else build_status_payload(
+                        inner, message_type, self._key, self._installation_id, sds
+                    )
                 )
             except (ValueError, TypeError) as exc:
                 raise PermanentError(f"cannot build the Status message: {exc}") from exc
+            sends = room.sends or [(room.send_topic, room.send_key, False)]
             copies = [
                 WakuMessage(
-                    payload=encrypt_symmetric(out.payload, key, signing_key=self._key),
+                    payload=encrypt_symmetric(
+                        (wrapped if use_sds else out).payload, key, signing_key=self._key
+                    ),
                     content_topic=topic,
                     version=1,
                     timestamp=now_ns,
                 )
-                for topic, key in (room.sends or [(room.send_topic, room.send_key)])
+                for topic, key, use_sds in sends
             ]
             message = copies[0]
             size = len(message.encode())

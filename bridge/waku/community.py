@@ -163,7 +163,8 @@ class Communities:
     # --- what a room may do -------------------------------------------------------------
 
     def view(self, room: str) -> CommunityView | None:
-        return self._communities[self.rooms[room].community_id].view
+        state = self._communities.get(self.rooms[room].community_id)
+        return None if state is None else state.view
 
     def channel_uuid(self, room: str) -> str | None:
         config = self.rooms[room]
@@ -177,7 +178,9 @@ class Communities:
 
     def membership(self, room: str) -> Membership:
         config = self.rooms[room]
-        state = self._communities[config.community_id]
+        state = self._communities.get(config.community_id)
+        if state is None:  # not loaded yet
+            return Membership.UNKNOWN
         view = state.view
         if view is None:
             return Membership.REQUESTED if state.row.requests else Membership.UNKNOWN

@@ -97,6 +97,9 @@ class RecordingAdapter(Adapter):
 
     def __init__(self) -> None:
         self.connected = True
+        # Chats the adapter is not allowed to post in yet (a Status community that has not
+        # admitted the bridge), with the reason.
+        self.holding: dict[ChatRef, str] = {}
         self.calls: list[Call] = []
         # What the platform shows: target -> native id -> text, in posting order.
         self.posted: dict[ChatRef, dict[NativeId, OutboundMessage]] = defaultdict(dict)
@@ -120,6 +123,9 @@ class RecordingAdapter(Adapter):
 
     def is_connected(self) -> bool:
         return self.connected
+
+    def hold_reason(self, chat: ChatRef) -> str | None:
+        return self.holding.get(chat)
 
     def fail_next(self, *errors: Exception) -> None:
         self.failures.extend(errors)

@@ -24,6 +24,7 @@ from bridge.model import (
     ChatRef,
     NewMessage,
     OutboundMessage,
+    OutboundReaction,
     PermanentError,
     RichText,
     UserId,
@@ -248,22 +249,28 @@ async def test_join_then_post_as_status_go_reads_it(
         native = await adapter.send(delivery())
         copies = (await channel.wait_for(seen_before + 2))[seen_before:]
         topics = {c.message.content_topic: c.message for c in copies}
-        for chat in (CID + "-memberUpdate", CID + GENERAL):
+        # SDS-wrapped on the universal topic (current status-go), plain on the channel's own
+        # topic (status-go c72f491, which has no SDS); the same Status message either way.
+        for chat, wrapped in ((CID + "-memberUpdate", True), (CID + GENERAL, False)):
             message = topics[chat_topic(chat)]
             plain = decrypt_symmetric(message.payload, chat_key(chat))
             outer = proto_pb.ProtocolMessage()
             outer.ParseFromString(plain.payload)
-            sds = sds_pb.SdsMessage()
-            sds.ParseFromString(outer.public_message)
-            assert sds.channel_id == CID and sds.message_id == "0x" + keccak256(sds.content).hex()
+            app_bytes = outer.public_message
+            if wrapped:
+                sds = sds_pb.SdsMessage()
+                sds.ParseFromString(outer.public_message)
+                assert sds.channel_id == CID
+                assert sds.message_id == "0x" + keccak256(sds.content).hex()
+                app_bytes = sds.content
             app = app_pb.ApplicationMetadataMessage()
-            app.ParseFromString(sds.content)
+            app.ParseFromString(app_bytes)
             signer = coincurve.PublicKey.from_signature_and_message(
                 app.signature, keccak256(app.payload), hasher=None
             )
             assert "0x" + signer.format(compressed=False).hex() == key_hex(BRIDGE_KEY)
             # status-go's message id: keccak256(signer ‖ ApplicationMetadataMessage).
-            assert native == "0x" + keccak256(signer.format(compressed=False) + sds.content).hex()
+            assert native == "0x" + keccak256(signer.format(compressed=False) + app_bytes).hex()
             chat_message = chat_pb.ChatMessage()
             chat_message.ParseFromString(app.payload)
             assert chat_message.chat_id == CID + GENERAL
@@ -271,6 +278,40 @@ async def test_join_then_post_as_status_go_reads_it(
             assert chat_message.display_name == BRIDGE_NAME
             assert chat_message.bridge_message.userName == "Ann"
             assert chat_message.bridge_message.content == "hello Status"
+
+        # A reaction is status-go's own EmojiReaction for the channel, on both topics too.
+        seen_before = len(channel.items)
+        await adapter.react(
+            OutboundReaction(
+                target=WAKU,
+                idempotency_key="r-1",
+                native_id=native,
+                emoji="👍",
+                added=True,
+                author=Author("telegram", UserId("42"), "Ann"),
+            )
+        )
+        for got in (await channel.wait_for(seen_before + 2))[seen_before:]:
+            chat = next(
+                c
+                for c in (CID + "-memberUpdate", CID + GENERAL)
+                if chat_topic(c) == got.message.content_topic
+            )
+            outer = proto_pb.ProtocolMessage()
+            outer.ParseFromString(decrypt_symmetric(got.message.payload, chat_key(chat)).payload)
+            public = outer.public_message
+            if chat.endswith("-memberUpdate"):
+                sds = sds_pb.SdsMessage()
+                sds.ParseFromString(public)
+                public = sds.content
+            app = app_pb.ApplicationMetadataMessage()
+            app.ParseFromString(public)
+            assert app.type == 22
+            reaction = chat_pb.EmojiReaction()
+            reaction.ParseFromString(app.payload)
+            assert (reaction.chat_id, reaction.message_id) == (CID + GENERAL, native)
+            assert reaction.type == chat_pb.EmojiReaction.Type.THUMBS_UP
+            assert reaction.message_type == chat_pb.MessageType.COMMUNITY_CHAT
 
         # Removed from the description: no more posting, and the reason says so.
         await node.publish(SHARD, description_message(description(3, [key_hex(ALICE)])))
