@@ -392,6 +392,8 @@ async def test_what_status_go_hides_is_not_relayed(tmp_path: Path) -> None:
                 if h.tg_copies(_text_of(wire, net)) or h.dc_messages(_text_of(wire, net))
             ]
             assert leaked == [], f"relayed although status-go hides them: {leaked}"
+            body = await web(h, "/metrics")
+            assert metric(body, 'status_refused_total{reason="display_name"}') >= 2
         finally:
             await net.close()
 
