@@ -19,7 +19,12 @@ from bridge.config import ConfigError, parse_config
 from crypto.keys import generate_private_key, public_key, to_address
 from tests.e2e.harness import Harness, running_bridge
 from tests.fakes import status_node as sg
-from tests.fakes.status_proto import chat_message_pb2, emoji_reaction_pb2, enums_pb2
+from tests.fakes.status_proto import (
+    chat_message_pb2,
+    communities_pb2,
+    emoji_reaction_pb2,
+    enums_pb2,
+)
 
 TIMEOUT = 20
 GENERAL = str(uuid.uuid4())
@@ -335,6 +340,44 @@ async def test_what_waits_for_membership_survives_a_restart(tmp_path: Path) -> N
             net.owner.accept(request)
             await net.publish()
             verdict = await net.bridged(net.alice, "queued across a restart")
+            assert_status_go_shows(verdict, net)
+        finally:
+            await net.close()
+
+
+async def test_a_read_only_channel_holds_until_the_owner_lets_the_bridge_post(
+    tmp_path: Path,
+) -> None:
+    community = Community()
+    async with running_bridge(tmp_path, configure=community.configure()) as h:
+        net = Net(h, community)
+        await net.start()
+        try:
+            owner = net.owner
+            # An announcements channel: viewable by everyone (no token criteria, so not
+            # encrypted), members listed with their roles, the bridge only a viewer.
+            view_only = owner.description.token_permissions["read-only"]
+            view_only.id = "read-only"
+            view_only.type = communities_pb2.CommunityTokenPermission.CAN_VIEW_CHANNEL
+            view_only.chat_ids.append(owner.community.chat_id(net.general))
+            await net.publish()
+            request = await net.request()
+            owner.accept(request)
+            owner.add_member(net.bridge, viewer_in=[net.general])
+            await net.publish()
+            assert net.alice.community.channel_encrypted(net.general) is False
+            assert not net.alice.community.can_post(
+                net.bridge, net.general, sg.AppType.CHAT_MESSAGE
+            )
+            async with asyncio.timeout(TIMEOUT):
+                while await state(h) != "member":  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+            h.tg.user_sends(h.tg_group, h.alice, "waiting for the right to post")
+            await net.nothing_from_bridge(net.alice, "waiting for the right to post")
+
+            owner.add_member(net.bridge)  # a poster everywhere now
+            await net.publish()
+            verdict = await net.bridged(net.alice, "waiting for the right to post")
             assert_status_go_shows(verdict, net)
         finally:
             await net.close()

@@ -870,8 +870,9 @@ class ControlNode:
         self.description.banned_members.pop(key, None)
         for channel_uuid in self.description.chats:
             member = self.description.chats[channel_uuid].members[key]
-            if channel_uuid in viewer_in:
-                member.channel_role = communities_pb2.CommunityMember.CHANNEL_ROLE_VIEWER
+            roles = communities_pb2.CommunityMember
+            viewer = channel_uuid in viewer_in
+            member.channel_role = roles.CHANNEL_ROLE_VIEWER if viewer else roles.CHANNEL_ROLE_POSTER
         self._bump()
 
     def remove_member(self, pub: bytes) -> None:
