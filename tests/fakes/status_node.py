@@ -753,6 +753,10 @@ class Community:
             return role == poster or (role == viewer and chat.viewers_can_post_reactions)
         return role == poster
 
+    def privileged(self, pub: bytes) -> bool:
+        """IsPrivilegedMember (owner, admin, token master) or the control node."""
+        return self._privileged(pub) or decompress_public_key(pub) == self.control_node
+
     def _privileged(self, pub: bytes) -> bool:
         member = self.description.members.get(pubkey_hex(pub))
         roles = communities_pb2.CommunityMember
@@ -1058,6 +1062,8 @@ class Member:
         self.seen: set[bytes] = set()
         self.verdicts: list[Verdict] = []
         self._cursor = 0
+        # Shown chat messages: id -> (signer, clock of the last edit applied).
+        self.messages: dict[str, tuple[bytes, int]] = {}
 
     @property
     def community_id(self) -> str:
@@ -1213,6 +1219,7 @@ class Member:
             message = ChatMessage.FromString(opened.app_payload)
             validate_received_chat_message(message, opened.whisper_timestamp_ms)
             self._match_chat_entity(opened, message.chat_id, message.message_type)
+            self.messages[opened.message_id_hex] = (opened.signer, 0)
             return message
         if opened.app_type == AppType.EMOJI_REACTION:
             reaction = emoji_reaction_pb2.EmojiReaction.FromString(opened.app_payload)
@@ -1221,13 +1228,56 @@ class Member:
             return reaction
         if opened.app_type == AppType.EDIT_MESSAGE:
             edit = chat_message_pb2.EditMessage.FromString(opened.app_payload)
-            self._match_chat_entity(opened, edit.chat_id, edit.message_type)
+            self._check_edit(opened, edit)
             return edit
         if opened.app_type == AppType.DELETE_MESSAGE:
             delete = chat_message_pb2.DeleteMessage.FromString(opened.app_payload)
-            self._match_chat_entity(opened, delete.chat_id, delete.message_type)
+            self._check_delete(opened, delete)
             return delete
         raise StatusDrop(f"not handled by this fake: type {opened.app_type}")
+
+    def _check_edit(self, opened: Opened, edit: Any) -> None:
+        """messenger_handler.go handleEditMessage: no chat matching, the original decides."""
+        if edit.clock == 0:
+            raise StatusDrop("clock can't be 0")
+        if not edit.chat_id:
+            raise StatusDrop("chat-id can't be empty")
+        if not edit.message_id:
+            raise StatusDrop("message-id can't be empty")
+        if edit.message_type in (
+            enums_pb2.UNKNOWN_MESSAGE_TYPE,
+            enums_pb2.SYSTEM_MESSAGE_PRIVATE_GROUP,
+        ):
+            raise StatusDrop("unknown message type")
+        if not edit.text.strip():
+            raise StatusDrop("text can't be empty")
+        original = self.messages.get(edit.message_id)
+        if original is None:
+            raise StatusDrop("saved for later: original not seen")  # persistence.SaveEdit
+        if original[0] != opened.signer:
+            raise StatusDrop("invalid edit, not the right author")
+        if original[1] >= edit.clock:
+            raise StatusDrop("saved: older than the last edit")
+        self.messages[edit.message_id] = (original[0], edit.clock)
+
+    def _check_delete(self, opened: Opened, delete: Any) -> None:
+        """handleDeleteMessage: the author, or whoever may delete for everyone in the
+        community (CanDeleteMessageForEveryone: a privileged member)."""
+        if not delete.chat_id:
+            raise StatusDrop("chat-id can't be empty")
+        if not delete.message_id:
+            raise StatusDrop("message-id can't be empty")
+        if delete.message_type in (
+            enums_pb2.UNKNOWN_MESSAGE_TYPE,
+            enums_pb2.SYSTEM_MESSAGE_PRIVATE_GROUP,
+        ):
+            raise StatusDrop("unknown message type")
+        original = self.messages.get(delete.message_id)
+        if original is None:
+            raise StatusDrop("saved for later: original not seen")  # persistence.SaveDelete
+        if original[0] != opened.signer and not self.community.privileged(opened.signer):
+            raise StatusDrop("invalid delete permission")
+        self.messages.pop(delete.message_id)
 
     def _match_chat_entity(self, opened: Opened, chat_id: str, message_type: int) -> None:
         """messenger_handler.go matchChatEntity, community branch."""

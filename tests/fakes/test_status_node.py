@@ -28,6 +28,7 @@ from tests.fakes.status_node import (
     RestWaku,
     StatusDrop,
     Verdict,
+    WireMessage,
     community_link,
     content_topic,
     deserialize_compressed_key,
@@ -318,6 +319,51 @@ async def test_members_see_each_others_posts_plain_and_sds(world: World) -> None
     legacy = await world.alice.post("old client", world.general, legacy_topic=True)
     seen = await wait(world.carol, lambda v: v.opened is not None)
     assert seen.shown and seen.opened is not None and seen.opened.message_id_hex == legacy
+
+
+async def test_edits_and_deletes_follow_the_original_author_or_a_moderator(
+    world: World, connect: Connect
+) -> None:
+    alice, carol, owner = world.alice, world.carol, world.owner
+    target = await alice.post("typo", world.general)
+    await wait(carol, lambda v: v.shown and v.opened is not None)
+    moderator = Member(
+        await connect(),
+        key=owner.owner_key,
+        community_pub=owner.community.community_pub,
+        display_name="The Owner",
+    )
+
+    def edit(member: Member, text: str) -> WireMessage:
+        inner = chat_message_pb2.EditMessage(
+            clock=member.next_clock()[0],
+            text=text,
+            chat_id=owner.community.chat_id(world.general),
+            message_id=target,
+            message_type=enums_pb2.COMMUNITY_CHAT,
+        )
+        return member.envelope(inner.SerializeToString(), AppType.EDIT_MESSAGE)[0]
+
+    def delete(member: Member) -> WireMessage:
+        inner = chat_message_pb2.DeleteMessage(
+            clock=member.next_clock()[0],
+            chat_id=owner.community.chat_id(world.general),
+            message_id=target,
+            message_type=enums_pb2.COMMUNITY_CHAT,
+        )
+        return member.envelope(inner.SerializeToString(), AppType.DELETE_MESSAGE)[0]
+
+    expected = [
+        (edit(carol, "not yours"), "invalid edit, not the right author"),
+        (edit(moderator, "not yours either"), "invalid edit, not the right author"),
+        (edit(alice, "fixed"), ""),
+        (delete(carol), "invalid delete permission"),
+        (delete(moderator), ""),  # the owner may delete for everyone
+    ]
+    for wire, reason in expected:
+        await alice.waku.publish(DEFAULT_SHARD, wire)
+        seen = await wait(carol, lambda v: v.opened is not None)
+        assert seen.reason == reason
 
 
 async def test_non_members_banned_and_viewers_are_hidden(world: World, connect: Connect) -> None:
