@@ -231,8 +231,25 @@ async def test_the_bridge_joins_and_talks_in_a_community_channel(tmp_path: Path)
             await net.carol.post("sds from status", net.general, sds=True)
             await relayed(h, "sds from status")
 
+            # Another bridge's message (as Status's own Discord bridge posts): its author shows.
+            other = net.carol.chat_message(
+                "",
+                net.general,
+                content_type=chat_message_pb2.ChatMessage.ContentType.BRIDGE_MESSAGE,
+            )
+            other.bridge_message.CopyFrom(
+                chat_message_pb2.BridgeMessage(
+                    bridgeName="discord", userName="Dana", content="relayed by another bridge"
+                )
+            )
+            wire, _ = net.carol.envelope(other.SerializeToString(), sg.AppType.CHAT_MESSAGE)
+            await net.waku.publish(sg.DEFAULT_SHARD, wire)
+            other_copy = await h.tg_copy("relayed by another bridge", timeout=TIMEOUT)
+            assert "Dana" in other_copy.content
+
             # A reply in Telegram is a reply in Status; edits and reactions are status-go's own.
             tg_copy = await h.tg_copy("plain from status", timeout=TIMEOUT)
+            assert "Alice Status" in tg_copy.content  # the Status display name
             sent = h.tg.user_sends(h.tg_group, h.alice, "answer from telegram", reply_to=tg_copy)
             answer = await net.bridged(net.alice, "answer from telegram")
             assert assert_status_go_shows(answer, net).response_to == question
