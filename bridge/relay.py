@@ -389,6 +389,7 @@ class Relay:
         )
 
     def _make_waku(self) -> Adapter:
+        from bridge.status.topics import DEFAULT_CLUSTER_ID
         from bridge.waku.adapter import WakuAdapter, WakuRoomConfig
         from bridge.waku.community import community_room
 
@@ -404,7 +405,14 @@ class Relay:
         for room in self.settings.rooms:
             ref = room.status_ref
             if ref is not None and room.waku_room is not None:
-                community = community_room(ref, room.status_channel, room.waku_pubsub_topic)
+                community = community_room(
+                    ref,
+                    room.status_channel,
+                    room.waku_pubsub_topic,
+                    tuple(self.settings.waku.shards)
+                    if self.settings.waku.cluster_id == DEFAULT_CLUSTER_ID
+                    else (),
+                )
                 rooms[room.waku_room] = WakuRoomConfig(
                     chat_id=room.waku_room, pubsub_topic=community.pubsub_topic, community=community
                 )

@@ -12,6 +12,12 @@ ones), parse as a Status message, be signed at the app level by the same key, an
 room's chat id. Whatever fails is counted in ``stats`` and dropped; nothing raises out of the
 handler. The bridge's own publishes come back from the node and are dropped by signer.
 
+Community rooms (``status_community``; bridge/waku/community.py) add status-go's community
+rules on top: the bridge posts only while the newest CommunityDescription lets its key post in
+the channel (deliveries are held until then, see ``hold_reason``), publishes on the community's
+universal topic (SDS-wrapped) and on the channel's own topic (plain), and relays only messages
+from current, non-banned members with a display name status-go accepts.
+
 Choices worth knowing (also in the README):
 
 - Text longer than Status's 4096 code points is truncated with a notice, not split: one
@@ -387,7 +393,15 @@ class WakuAdapter(Adapter):
         self._sink = sink
         self._running = True
         self._stopping = asyncio.Event()
-        pubsub_topics = sorted({room.config.pubsub_topic for room in rooms.values()})
+        pubsub_topics = sorted(
+            {room.config.pubsub_topic for room in rooms.values()}
+            | {
+                t
+                for room in rooms.values()
+                if room.config.community
+                for t in room.config.community.also_listen
+            }
+        )
         if pubsub_topics:
             await self._node.subscribe(pubsub_topics, self._on_message)
         self._connected = await self._health()

@@ -38,7 +38,14 @@ from bridge.status.envelope import encode_application_message
 from bridge.status.links import CHANNEL_UUID, CommunityRef
 from bridge.status.names import valid_display_name
 from bridge.status.sds import SdsChannel, SdsInfo
-from bridge.status.topics import DEFAULT_CLUSTER_ID, NON_PROTECTED_SHARD, chat_key, chat_topic
+from bridge.status.topics import (
+    DEFAULT_CLUSTER_ID,
+    GLOBAL_COMMUNITY_CONTENT_SHARD,
+    GLOBAL_COMMUNITY_CONTROL_SHARD,
+    NON_PROTECTED_SHARD,
+    chat_key,
+    chat_topic,
+)
 from bridge.status.types import StatusDecodeError
 from bridge.store import Store
 from bridge.store import status_communities as rows
@@ -57,6 +64,7 @@ REQUEST_PUBSUB_TOPIC = f"/waku/2/rs/{DEFAULT_CLUSTER_ID}/{NON_PROTECTED_SHARD}"
 _NS = 1_000_000_000
 _HISTORY_PAGES = 20
 _HISTORY_PAGE = 100
+_REFETCH_NS = 60 * _NS
 # States in which queued messages can never go out (they are dropped with the reason).
 FINAL = frozenset(
     {Membership.BANNED, Membership.KICKED, Membership.TOKEN_GATED, Membership.DECLINED}
@@ -72,6 +80,9 @@ class CommunityRoom:
     channel: str | None  # name or UUID from status_channel
     channel_uuid: str | None  # from a channel link
     pubsub_topic: str
+    # Also listened on: the shared community shards newer status-go defines (56/STATUS-
+    # COMMUNITIES: control /16/128, content /16/256), when the node relays them.
+    also_listen: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -81,6 +92,7 @@ class _Community:
     public: bytes  # 65-byte uncompressed community key
     row: rows.CommunityRow
     view: CommunityView | None = None
+    fetched_at: int = 0  # ns, the last store query for descriptions
     sds: SdsChannel = field(init=False)
 
     def __post_init__(self) -> None:
@@ -325,6 +337,7 @@ class Communities:
 
     async def _fetch_history(self, state: _Community) -> None:
         """The newest description the store has (status-go republishes it on every change)."""
+        state.fetched_at = self._clock()
         cursor: bytes | None = None
         start = self._clock() - self._window_ns
         try:
@@ -352,6 +365,9 @@ class Communities:
         while True:
             for state in list(self._communities.values()):
                 try:
+                    if state.view is None and self._refetch_due(state):
+                        # The node or its store was not ready at start: ask again.
+                        await self._fetch_history(state)
                     await self._maybe_request(state)
                 except Exception:
                     log.exception("request to join %s failed", state.community_id)
@@ -359,6 +375,13 @@ class Communities:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._tick):
                     await self._wake.wait()
+
+    def _refetch_due(self, state: _Community) -> bool:
+        now = self._clock()
+        if now - state.fetched_at < _REFETCH_NS:
+            return False
+        state.fetched_at = now
+        return True
 
     def _due(self, state: _Community, now_s: float) -> bool:
         row = state.row
@@ -410,10 +433,24 @@ class Communities:
         log.info("sent request %d to join Status community %s", state.row.requests, community_id)
 
 
-def community_room(ref: CommunityRef, channel: str | None, pubsub_topic: str) -> CommunityRoom:
-    """A room's community channel from its config; a link's shard wins over the default."""
+def community_room(
+    ref: CommunityRef,
+    channel: str | None,
+    pubsub_topic: str,
+    relayed_shards: tuple[int, ...] = (),
+) -> CommunityRoom:
+    """A room's community channel from its config; a link's shard wins over the default.
+    ``relayed_shards`` (cluster 16) are those the node relays: the shared community shards
+    among them are listened on too."""
     if ref.shard is not None:
         pubsub_topic = f"/waku/2/rs/{ref.shard[0]}/{ref.shard[1]}"
+    shared = (GLOBAL_COMMUNITY_CONTROL_SHARD, GLOBAL_COMMUNITY_CONTENT_SHARD)
+    also = tuple(
+        topic
+        for shard in shared
+        if shard in relayed_shards
+        and (topic := f"/waku/2/rs/{DEFAULT_CLUSTER_ID}/{shard}") != pubsub_topic
+    )
     uuid = ref.channel_uuid
     if uuid is None and channel is not None and CHANNEL_UUID.match(channel):
         uuid = channel
@@ -422,4 +459,5 @@ def community_room(ref: CommunityRef, channel: str | None, pubsub_topic: str) ->
         channel=channel if channel is not None else ref.channel_name,
         channel_uuid=uuid,
         pubsub_topic=pubsub_topic,
+        also_listen=also,
     )

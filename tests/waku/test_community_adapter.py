@@ -38,9 +38,10 @@ from bridge.proto import sds_message_pb2 as sds_pb
 from bridge.router import Room, Router
 from bridge.status import chat_key, chat_topic
 from bridge.status.community import Membership
+from bridge.status.links import CommunityRef
 from bridge.store import Store
 from bridge.waku.adapter import WakuAdapter, WakuRoomConfig
-from bridge.waku.community import CommunityRoom
+from bridge.waku.community import CommunityRoom, community_room
 from bridge.waku.embedded import EmbeddedNode
 from bridge.waku.message import WakuMessage
 from crypto.keccak import keccak256
@@ -50,6 +51,7 @@ from tests.waku.support import Inbox
 
 SHARD = "/waku/2/rs/16/32"
 REQUESTS = "/waku/2/rs/16/64"
+CONTENT_SHARD = "/waku/2/rs/16/256"
 COMMUNITY = coincurve.PrivateKey(generate_private_key())
 OWNER = generate_private_key()  # the control node's own identity: signs at the Waku layer
 BRIDGE_KEY = generate_private_key()
@@ -177,7 +179,7 @@ def make_adapter(node: EmbeddedNode, store: Store, channel: str = "general") -> 
     config = WakuRoomConfig(
         chat_id=ROOM,
         pubsub_topic=SHARD,
-        community=CommunityRoom(CID, channel, None, SHARD),
+        community=CommunityRoom(CID, channel, None, SHARD, also_listen=(CONTENT_SHARD,)),
     )
     adapter = WakuAdapter(
         node=node,
@@ -349,11 +351,13 @@ async def test_only_members_reach_the_platforms(
         stranger = coincurve.PrivateKey(generate_private_key())
         await node.publish(SHARD, member_message("not a member", stranger))
         await node.publish(SHARD, member_message("bad name", ALICE, display_name="Al"))
+        await node.publish(CONTENT_SHARD, member_message("on the shared content shard", ALICE))
         await node.publish(SHARD, member_message("last", ALICE))
-        events = await sink.wait_for(3)
+        events = await sink.wait_for(4)
         assert [e.text.text for e in events] == [
             "plain, universal topic",
             "sds, channel topic",
+            "on the shared content shard",
             "last",
         ]
         assert events[0].author.display_name == "Alice Example"
@@ -397,3 +401,14 @@ async def test_unknown_channel_name_is_a_clear_error(
         assert "has no channel 'random'" in problem and "general" in problem
     finally:
         await adapter.stop()
+
+
+def test_community_room_shards() -> None:
+    ref = CommunityRef(CID, channel_uuid=GENERAL)
+    room = community_room(ref, None, SHARD, (32, 64, 128, 256))
+    assert (room.pubsub_topic, room.also_listen) == (SHARD, ("/waku/2/rs/16/128", CONTENT_SHARD))
+    assert community_room(ref, None, SHARD, (32, 64)).also_listen == ()
+    linked = community_room(CommunityRef(CID, shard=(16, 256)), "general", SHARD, (32, 256))
+    assert (linked.pubsub_topic, linked.also_listen) == (CONTENT_SHARD, ())
+    assert linked.channel == "general" and linked.channel_uuid is None
+    assert community_room(ref, GENERAL, SHARD).channel_uuid == GENERAL
