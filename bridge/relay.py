@@ -627,6 +627,9 @@ class Relay:
             adapter_error = getattr(adapter, "last_error", None)
             if adapter_error:
                 lines.append(f"  {adapter_error}")
+            community = self._community_state(room) if platform == "waku" else None
+            if community:
+                lines.append(f"  Status community: {community}")
         if err is not None:
             lines.append(f"last delivery error ({err[1]}): {str(err[0])[:200]}")
         else:

@@ -891,7 +891,7 @@ class WakuAdapter(Adapter):
             self._drop("other_chat", received)
             return None
         if self.communities is not None and room.config.community is not None:
-            refused = self._refused(room, envelope, content)
+            refused = self.communities.refuse_inbound(room.ref.chat_id, envelope)
             if refused is not None:
                 self._drop(f"refused_{refused}", received)
                 return None
@@ -900,26 +900,6 @@ class WakuAdapter(Adapter):
             self._drop(event, received)
             return None
         return event
-
-    def _refused(
-        self,
-        room: _Room,
-        envelope: StatusEnvelope,
-        content: ChatMessageFields | EditMessageFields | DeleteMessageFields | EmojiReactionFields,
-    ) -> str | None:
-        """status-go's community rules: who may post here, with which display name."""
-        assert self.communities is not None
-        if isinstance(content, ChatMessageFields):
-            kind, name = "chat", content.display_name
-        elif isinstance(content, EmojiReactionFields):
-            kind, name = "reaction", None
-        elif isinstance(content, EditMessageFields):
-            kind, name = "edit", None
-        else:
-            kind, name = "delete", None
-        if envelope.sds is not None:
-            self.communities.seen_sds(room.ref.chat_id, envelope.sds)
-        return self.communities.refuse_inbound(room.ref.chat_id, envelope.signer, kind, name)
 
     async def _to_event(
         self,

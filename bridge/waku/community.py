@@ -25,6 +25,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
+from bridge.status.chat import ChatMessageFields
 from bridge.status.community import (
     COMMUNITY_REQUEST_TO_JOIN,
     REQUEST_TIMEOUT_S,
@@ -34,10 +35,10 @@ from bridge.status.community import (
     member_key,
     parse_description,
 )
-from bridge.status.envelope import encode_application_message
+from bridge.status.envelope import StatusEnvelope, encode_application_message
 from bridge.status.links import CHANNEL_UUID, CommunityRef
 from bridge.status.names import valid_display_name
-from bridge.status.sds import SdsChannel, SdsInfo
+from bridge.status.sds import SdsChannel
 from bridge.status.topics import (
     DEFAULT_CLUSTER_ID,
     GLOBAL_COMMUNITY_CONTENT_SHARD,
@@ -69,7 +70,6 @@ _REFETCH_NS = 60 * _NS
 FINAL = frozenset(
     {Membership.BANNED, Membership.KICKED, Membership.TOKEN_GATED, Membership.DECLINED}
 )
-_MESSAGE_TYPES = {"chat": 1, "reaction": 22, "edit": 29, "delete": 31}
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,10 +157,6 @@ class Communities:
             self._communities[cid] = state
             self._keys[cid] = await asyncio.to_thread(chat_key, cid)
             self.description_topics[chat_topic(cid)] = cid
-
-    @property
-    def pubsub_topics(self) -> set[str]:
-        return {c.pubsub_topic for c in self._communities.values()}
 
     async def start(self) -> None:
         for state in list(self._communities.values()):
@@ -260,27 +256,27 @@ class Communities:
             return f"the bridge cannot post in this Status community: {state.value}"
         return None
 
-    def refuse_inbound(
-        self, room: str, signer65: bytes, kind: str, display_name: str | None
-    ) -> str | None:
-        """status-go's reasons to hide a member's message, as a metrics label, or None."""
+    def refuse_inbound(self, room: str, envelope: StatusEnvelope) -> str | None:
+        """status-go's reasons to hide a received message (``matchChatEntity``: ``CanPost``
+        for its ApplicationMetadataMessage type; ``ValidateDisplayName`` for chat messages), as
+        a metrics label, or None."""
+        if envelope.sds is not None:
+            self._communities[self.rooms[room].community_id].sds.seen(envelope.sds)
         view = self.view(room)
         uuid = self.channel_uuid(room)
         if view is None or uuid is None:
             return "no_description"
-        key = member_key(signer65)
+        key = member_key(envelope.signer)
         if view.is_banned(key):
             return "banned"
         if not view.is_member(key) and not view.is_control_node(key):
             return "not_member"
-        if not view.can_post(key, uuid, _MESSAGE_TYPES[kind]):
+        if not view.can_post(key, uuid, envelope.message_type):
             return "cannot_post"
-        if display_name is not None and not valid_display_name(display_name):
+        content = envelope.content
+        if isinstance(content, ChatMessageFields) and not valid_display_name(content.display_name):
             return "display_name"
         return None
-
-    def seen_sds(self, room: str, info: SdsInfo) -> None:
-        self._communities[self.rooms[room].community_id].sds.seen(info)
 
     def sds_wrap(self, room: str, payload: bytes) -> bytes:
         state = self._communities[self.rooms[room].community_id]

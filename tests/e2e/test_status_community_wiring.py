@@ -109,6 +109,10 @@ async def test_waits_for_membership_then_posts_on_the_universal_topic(tmp_path: 
             rooms.content
         )
 
+        h.tg.user_sends(h.tg_group, h.tg_admin, "/room status")
+        status = await h.tg.wait_for_sent(lambda m: "delivery(ies) waiting" in m.content)
+        assert "Status community: 'Parley Friends': requested" in status.content
+
         h.tg.user_sends(h.tg_group, h.alice, "queued while waiting")
         await h.dc_copy("queued while waiting")
         await asyncio.sleep(0.3)
