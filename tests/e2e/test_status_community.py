@@ -72,8 +72,17 @@ class Net:
         self.mallory = sg.Member(
             self.waku, key=generate_private_key(), community_pub=pub, display_name="Mallory X"
         )
+        # A 2024 Status app (status-go c72f491): no SDS, channel messages on per-channel topics.
+        self.olga = sg.Member(
+            self.waku,
+            key=generate_private_key(),
+            community_pub=pub,
+            display_name="Olga Old",
+            pre_sds=True,
+        )
         self.owner.add_member(self.alice.pub)
         self.owner.add_member(self.carol.pub)
+        self.owner.add_member(self.olga.pub)
 
     async def start(self) -> None:
         await self.waku.subscribe(sg.ALL_SHARDS)
@@ -94,6 +103,7 @@ class Net:
                     lambda v: (
                         v.opened is not None
                         and v.opened.app_type == sg.AppType.COMMUNITY_DESCRIPTION
+                        and v.reason != "duplicate"
                     )
                 )
             assert verdict.shown, verdict.reason
@@ -210,6 +220,9 @@ async def test_the_bridge_joins_and_talks_in_a_community_channel(tmp_path: Path)
 
             net.owner.accept(request)
             await net.publish(sds=True)  # current status-go wraps descriptions in SDS
+            # A 2024 client reads only unwrapped descriptions: without this copy it would never
+            # learn that the bridge was admitted, and would hide everything the bridge posts.
+            await net.owner.publish_description()
             verdict = await net.bridged(net.alice, "said before acceptance")
             content = assert_status_go_shows(verdict, net)
             assert content.bridge_message.bridgeName == "telegram"
@@ -217,6 +230,12 @@ async def test_the_bridge_joins_and_talks_in_a_community_channel(tmp_path: Path)
             # Wrapped in SDS as current status-go wraps community messages.
             assert verdict.opened is not None and verdict.opened.sds is not None
             assert verdict.opened.sds.channel_id == net.owner.id
+            # A 2024 client cannot read the SDS copy but reads the plain per-channel one.
+            old = await net.bridged(net.olga, "said before acceptance")
+            assert old.shown, old.reason
+            assert old.opened is not None and old.opened.sds is None
+            assert old.opened.wire.content_topic == sg.content_topic(net.owner.id + net.general)
+            assert old.opened.message_id == verdict.opened.message_id
 
             h.dc.user_sends(h.channel.id, h.bob, "hello from discord")
             content = assert_status_go_shows(

@@ -532,8 +532,10 @@ def open_message(
     *,
     key: bytes | None = None,
     private_key: bytes | None = None,
+    sds: bool = True,
 ) -> Opened:
-    """Run status-go's receive pipeline down to the application layer, or raise StatusDrop."""
+    """Run status-go's receive pipeline down to the application layer, or raise StatusDrop.
+    ``sds=False`` is status-go up to c72f491, which has no SDS layer."""
     plaintext = _open_waku(wire, key, private_key)
     signature = plaintext[-65:]
     transport_signer = _recover_go(keccak256(plaintext[:-65]), signature)
@@ -551,9 +553,9 @@ def open_message(
             payload = parsed.public_message
     except DecodeError:
         pass
-    sds = sds_unwrap(payload)
-    if sds is not None:
-        payload = sds.content
+    wrapped = sds_unwrap(payload) if sds else None
+    if wrapped is not None:
+        payload = wrapped.content
     try:
         amm = amm_pb.ApplicationMetadataMessage.FromString(payload)
     except DecodeError:
@@ -566,7 +568,7 @@ def open_message(
         wire=wire,
         transport_signer=transport_signer,
         protocol=protocol,
-        sds=sds,
+        sds=wrapped,
         amm_bytes=payload,
         app_type=amm.type,
         app_payload=amm.payload,
@@ -1050,12 +1052,17 @@ class Member:
         community_pub: bytes,
         display_name: str = "Alice Status",
         installation_id: str | None = None,
+        pre_sds: bool = False,
     ) -> None:
+        """``pre_sds``: a 2024 client (status-go c72f491): no SDS layer, and per-channel topics
+        rather than the universal one for channel messages (it still has the member-update
+        filter, so it hears the universal topic but cannot read SDS there)."""
         self.waku = waku
         self.key = key
         self.pub = public_key(key)
         self.display_name = display_name
         self.installation_id = installation_id or str(uuid.uuid4())
+        self.pre_sds = pre_sds
         self.community = Community(community_pub)
         self.clock = 0
         self.sds = SdsChannel()
@@ -1199,7 +1206,7 @@ class Member:
         if chat is None:
             return None
         try:
-            opened = open_message(pubsub_topic, wire, key=sym_key(chat))
+            opened = open_message(pubsub_topic, wire, key=sym_key(chat), sds=not self.pre_sds)
         except StatusDrop as exc:
             return Verdict(None, exc.reason)
         if opened.message_id in self.seen:
