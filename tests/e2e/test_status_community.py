@@ -249,6 +249,8 @@ async def test_the_bridge_joins_and_talks_in_a_community_channel(tmp_path: Path)
             await relayed(h, "plain from status")
             await net.carol.post("sds from status", net.general, sds=True)
             await relayed(h, "sds from status")
+            await net.olga.post("from a 2024 client", net.general)
+            await relayed(h, "from a 2024 client")
 
             # Another bridge's message (as Status's own Discord bridge posts): its author shows.
             other = net.carol.chat_message(

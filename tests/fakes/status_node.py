@@ -1145,8 +1145,12 @@ class Member:
         response_to: str = "",
     ) -> str:
         """Post in a channel; returns the status message id (0x…)."""
+        if self.pre_sds and sds:
+            raise ValueError("a pre-SDS client cannot wrap in SDS")
         message = self.chat_message(text, channel_uuid, response_to=response_to)
-        chat = self.community.chat_id(channel_uuid) if legacy_topic else None
+        # status-go up to c72f491 sends a channel's messages on the channel's own topic.
+        per_channel = legacy_topic or self.pre_sds
+        chat = self.community.chat_id(channel_uuid) if per_channel else None
         wire, mid = self.envelope(
             message.SerializeToString(), AppType.CHAT_MESSAGE, chat_id=chat, sds=sds
         )
