@@ -1,6 +1,7 @@
-"""The Waku adapter against a real embedded node, with an independent "Status client" made of
-the crypto and Status wire-format functions: what the bridge publishes must be readable the way
-status-go reads it, and only what status-go would accept may reach the router."""
+"""The Waku adapter against a real embedded node. The Status client on the other side is
+tests/fakes/status_node.py, built from status-go's own .proto files and rules (never from the
+bridge's encoders): what the bridge publishes must be readable and valid the way status-go reads
+it, and only what status-go would accept may reach the router."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,31 +39,8 @@ from bridge.model import (
     UserId,
     WakuChatId,
 )
-from bridge.proto import chat_message_pb2 as chat_pb
 from bridge.router import Room, Router
-from bridge.status import (
-    AppMessageType,
-    BridgeMessageFields,
-    ChatMessageFields,
-    ChatType,
-    ContentType,
-    DeleteMessageFields,
-    EditMessageFields,
-    EmojiReactionFields,
-    ReactionType,
-    StatusEnvelope,
-    build_bridge_chat_message,
-    build_delete_message,
-    build_edit_message,
-    build_emoji_reaction,
-    build_status_payload,
-    chat_key,
-    chat_topic,
-    encode_application_message,
-    message_id_hex,
-    parse_status_payload,
-    wrap_protocol_message,
-)
+from bridge.status import ChatType, ReactionType
 from bridge.store import Store, waku_messages
 from bridge.waku.adapter import (
     WakuAdapter,
@@ -76,6 +55,10 @@ from bridge.waku.rest_client import NwakuRestClient
 from bridge.waku.rest_server import RestServer, create_rest_app
 from crypto.keys import generate_private_key, public_key, to_address
 from crypto.payload import DecryptionError, decrypt_symmetric, encrypt_symmetric
+from tests.fakes import status_node as sg
+from tests.fakes.status_proto import chat_message_pb2 as sg_chat
+from tests.fakes.status_proto import emoji_reaction_pb2 as sg_emoji
+from tests.fakes.status_proto import enums_pb2 as sg_enums
 from tests.waku.support import Inbox
 
 TOPIC = "/waku/2/rs/16/32"
@@ -93,18 +76,63 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-# --- an independent Status client --------------------------------------------------------
+# --- the Status client (tests/fakes/status_node.py) ---------------------------------------
+
+AppType = sg.AppType
+SgChatMessage = sg_chat.ChatMessage
+TEXT_PLAIN = SgChatMessage.ContentType.TEXT_PLAIN
+BRIDGE_MESSAGE = SgChatMessage.ContentType.BRIDGE_MESSAGE
+_INNER: dict[int, Any] = {
+    AppType.CHAT_MESSAGE: SgChatMessage,
+    AppType.EDIT_MESSAGE: sg_chat.EditMessage,
+    AppType.DELETE_MESSAGE: sg_chat.DeleteMessage,
+    AppType.EMOJI_REACTION: sg_emoji.EmojiReaction,
+}
 
 
-def read_status(received: ReceivedMessage, key: bytes | None = None) -> StatusEnvelope:
-    """Open a message the way status-go does, insisting on the bridge's signature."""
+def chat_key(chat_id: str) -> bytes:
+    return sg.sym_key(chat_id)
+
+
+def chat_topic(chat_id: str) -> str:
+    return sg.content_topic(chat_id)
+
+
+@dataclasses.dataclass(frozen=True)
+class Read:
+    """What a status-go client makes of a message: its layers and the decoded inner message."""
+
+    opened: sg.Opened
+    content: Any
+
+    @property
+    def message_type(self) -> int:
+        return self.opened.app_type
+
+    @property
+    def message_id_hex(self) -> str:
+        return self.opened.message_id_hex
+
+    @property
+    def installation_id(self) -> str:
+        assert self.opened.protocol is not None
+        return str(self.opened.protocol.installation_id)
+
+
+def read_status(received: ReceivedMessage, key: bytes | None = None) -> Read:
+    """Open a message the way status-go does, insisting on the bridge's signature, and apply
+    status-go's ValidateReceivedChatMessage to chat messages."""
     message = received.message
     assert message.version == 1 and message.timestamp and not message.ephemeral
-    decoded = decrypt_symmetric(message.payload, key or chat_key(CHAT))
-    assert decoded.signer == public_key(BRIDGE_KEY)
-    envelope = parse_status_payload(decoded.payload, message.timestamp // 1_000_000)
-    assert envelope.signer == decoded.signer
-    return envelope
+    wire = sg.WireMessage(
+        message.payload, message.content_topic, message.timestamp, version=message.version or 0
+    )
+    opened = sg.open_message(received.pubsub_topic, wire, key=key or chat_key(CHAT))
+    assert opened.transport_signer == opened.signer == public_key(BRIDGE_KEY)
+    content = _INNER[opened.app_type].FromString(opened.app_payload)
+    if opened.app_type == AppType.CHAT_MESSAGE:
+        sg.validate_received_chat_message(content, opened.whisper_timestamp_ms)
+    return Read(opened, content)
 
 
 def chat_message(
@@ -113,34 +141,37 @@ def chat_message(
     chat_id: str = CHAT,
     display_name: str = "",
     response_to: str = "",
-    content_type: int = ContentType.TEXT_PLAIN,
+    content_type: int = TEXT_PLAIN,
 ) -> bytes:
     ms = now_ms()
-    return chat_pb.ChatMessage(
+    return SgChatMessage(
         clock=ms,
         timestamp=ms,
         text=text,
         chat_id=chat_id,
         response_to=response_to,
-        message_type=chat_pb.MessageType.ValueType(ChatType.COMMUNITY_CHAT),
-        content_type=chat_pb.ChatMessage.ContentType.ValueType(content_type),
+        message_type=sg_enums.COMMUNITY_CHAT,
+        content_type=SgChatMessage.ContentType.ValueType(content_type),
         display_name=display_name,
     ).SerializeToString()
 
 
 def status_waku_message(
     inner: bytes,
-    message_type: AppMessageType = AppMessageType.CHAT_MESSAGE,
+    message_type: int = AppType.CHAT_MESSAGE,
     *,
     key: bytes = ALICE,
     waku_signer: bytes | None = ALICE,
     room_key: bytes | None = None,
     chat_id: str = CHAT,
 ) -> tuple[WakuMessage, NativeId]:
-    out = build_status_payload(inner, message_type, key, "alice-phone")
-    payload = encrypt_symmetric(out.payload, room_key or chat_key(chat_id), waku_signer)
-    message = WakuMessage(payload, chat_topic(chat_id), version=1, timestamp=time.time_ns())
-    return message, NativeId(message_id_hex(out.message_id))
+    """A status-go client's message: AMM signed by ``key`` in a ProtocolMessage, sealed with
+    the chat's key and signed at the Waku layer by ``waku_signer``."""
+    app = sg.wrap_v1(inner, message_type, key)
+    payload = sg.public_protocol_message(app, "alice-phone")
+    sealed = encrypt_symmetric(payload, room_key or chat_key(chat_id), waku_signer)
+    message = WakuMessage(sealed, chat_topic(chat_id), version=1, timestamp=time.time_ns())
+    return message, NativeId("0x" + sg.message_id(public_key(key), app).hex())
 
 
 # --- the bridge side ---------------------------------------------------------------------
@@ -287,26 +318,25 @@ async def test_send_is_a_signed_bridge_message_that_status_can_read(
     assert one.pubsub_topic == TOPIC and one.message.content_topic == chat_topic(CHAT)
 
     envelope = read_status(one)
-    assert envelope.message_type == AppMessageType.CHAT_MESSAGE
+    assert envelope.message_type == AppType.CHAT_MESSAGE
     assert envelope.message_id_hex == first
     content = envelope.content
-    assert isinstance(content, ChatMessageFields)
-    assert content.chat_id == CHAT and content.chat_type == ChatType.COMMUNITY_CHAT
-    assert content.content_type == ContentType.BRIDGE_MESSAGE
+    assert content.chat_id == CHAT and content.message_type == sg_enums.COMMUNITY_CHAT
+    assert content.content_type == BRIDGE_MESSAGE
     assert content.display_name == "parley" and content.response_to == ""
-    assert content.bridge == BridgeMessageFields(
-        bridge_name="telegram",
-        user_name="Ann Example",  # the bidi override is gone
+    assert content.WhichOneof("payload") == "bridge_message"
+    assert content.bridge_message == sg_chat.BridgeMessage(
+        bridgeName="telegram",
+        userName="Ann Example",  # the bidi override is gone
         content="hello *Status*\n[photo: cat.jpg] https://files.example/cat.jpg",
-        user_avatar="https://example.org/ann.png",
-        user_id="42",
-        message_id="telegram:-1001:row-1",
+        userAvatar="https://example.org/ann.png",
+        userID="42",
+        messageID="telegram:-1001:row-1",
     )
     assert content.text.startswith("Ann Example: hello")  # for clients without bridge support
 
     second = read_status(two)
     assert second.message_id_hex == reply
-    assert isinstance(second.content, ChatMessageFields)
     assert second.content.response_to == first
     assert second.content.clock > content.clock
     # One stable installation id, UUID-shaped like status-go's.
@@ -326,9 +356,7 @@ async def test_clock_keeps_increasing_across_a_restart(
     await second.send(outbound(key="c"))
     clocks = []
     for received in await status.wait_for(3):
-        content = read_status(received).content
-        assert isinstance(content, ChatMessageFields)
-        clocks.append(content.clock)
+        clocks.append(read_status(received).content.clock)
     start = clock.now // 1_000_000
     assert clocks == [start, start + 1, start + 2]
 
@@ -337,9 +365,9 @@ async def test_long_text_is_truncated_with_a_notice(adapter: WakuAdapter, status
     await adapter.send(outbound("x" * 5000))
     (received,) = await status.wait_for(1)
     content = read_status(received).content
-    assert isinstance(content, ChatMessageFields) and content.bridge is not None
-    assert len(content.bridge.content) == 4096
-    assert content.bridge.content.endswith("… [truncated]")
+    assert content.WhichOneof("payload") == "bridge_message"
+    assert len(content.bridge_message.content) == 4096
+    assert content.bridge_message.content.endswith("… [truncated]")
     assert len(received.message.encode()) < 100 * 1024
 
 
@@ -354,27 +382,27 @@ async def test_edit_delete_and_reactions_go_out_as_status_messages(
     await adapter.delete(OutboundDelete(WAKU, "d", target))
     _, edit, up, down, delete = (read_status(r) for r in await status.wait_for(5))
 
-    assert edit.message_type == AppMessageType.EDIT_MESSAGE
-    assert edit.content == EditMessageFields(
-        clock=edit.content.clock if edit.content else 0,
+    assert edit.message_type == AppType.EDIT_MESSAGE
+    assert edit.content == sg_chat.EditMessage(
+        clock=edit.content.clock,
         chat_id=CHAT,
-        target_id=target,
+        message_id=target,
         text="fixed",
-        chat_type=ChatType.COMMUNITY_CHAT,
-        content_type=ContentType.BRIDGE_MESSAGE,
+        message_type=sg_enums.COMMUNITY_CHAT,
+        content_type=BRIDGE_MESSAGE,
     )
-    assert up.message_type == AppMessageType.EMOJI_REACTION
-    assert isinstance(up.content, EmojiReactionFields)
-    assert (up.content.target_id, up.content.emoji, up.content.retracted) == (
+    assert up.message_type == AppType.EMOJI_REACTION
+    now = now_ms()
+    for reaction in (up.content, down.content):
+        sg.validate_received_emoji_reaction(reaction, now)
+    assert (up.content.message_id, up.content.type, up.content.retracted) == (
         target,
-        ReactionType.THUMBS_UP,
+        sg_emoji.EmojiReaction.THUMBS_UP,
         False,
     )
-    assert isinstance(down.content, EmojiReactionFields)
-    assert (down.content.emoji, down.content.retracted) == (ReactionType.LOVE, True)
-    assert delete.message_type == AppMessageType.DELETE_MESSAGE
-    assert isinstance(delete.content, DeleteMessageFields)
-    assert delete.content.target_id == target
+    assert (down.content.type, down.content.retracted) == (sg_emoji.EmojiReaction.LOVE, True)
+    assert delete.message_type == AppType.DELETE_MESSAGE
+    assert delete.content.message_id == target
 
 
 async def test_delivery_errors(adapter: WakuAdapter, node: EmbeddedNode) -> None:
@@ -437,13 +465,18 @@ async def test_a_status_users_message_reaches_the_router(
 
     # No display name: a short form of the address; another bridge's message: its user's name.
     anonymous, _ = status_waku_message(chat_message("hi"), key=MALLORY, waku_signer=MALLORY)
-    bridged = build_bridge_chat_message(
-        chat_id=CHAT,
-        bridge=BridgeMessageFields("discord", "Bob", "from discord", "https://x.example/b.png"),
-        clock=now_ms(),
-        timestamp_ms=now_ms(),
+    bridged = SgChatMessage.FromString(chat_message("", content_type=BRIDGE_MESSAGE))
+    bridged.bridge_message.CopyFrom(
+        sg_chat.BridgeMessage(
+            bridgeName="discord",
+            userName="Bob",
+            content="from discord",
+            userAvatar="https://x.example/b.png",
+        )
     )
-    other_bridge, _ = status_waku_message(bridged, key=MALLORY, waku_signer=MALLORY)
+    other_bridge, _ = status_waku_message(
+        bridged.SerializeToString(), key=MALLORY, waku_signer=MALLORY
+    )
     await node.publish(TOPIC, anonymous)
     await node.publish(TOPIC, other_bridge)
     _, short, bob = await sink.wait_for(3)
@@ -464,10 +497,10 @@ async def test_hostile_and_foreign_messages_never_reach_the_sink(
     unsigned, _ = status_waku_message(inner, waku_signer=None)
     wrong_key, _ = status_waku_message(inner, room_key=os.urandom(32))
     # The app-level signature covers other bytes than the payload (tampered in transit).
-    app = encode_application_message(inner, AppMessageType.CHAT_MESSAGE, ALICE)
+    app = sg.wrap_v1(inner, AppType.CHAT_MESSAGE, ALICE)
     tampered_app = app.replace(b"evil", b"good")
     tampered = WakuMessage(
-        encrypt_symmetric(wrap_protocol_message(tampered_app, "x"), chat_key(CHAT), ALICE),
+        encrypt_symmetric(sg.public_protocol_message(tampered_app, "x"), chat_key(CHAT), ALICE),
         chat_topic(CHAT),
         version=1,
         timestamp=time.time_ns(),
@@ -484,7 +517,7 @@ async def test_hostile_and_foreign_messages_never_reach_the_sink(
     # Right topic and key, but a ChatMessage for another chat id: not this room's.
     other_chat, _ = status_waku_message(chat_message("elsewhere", chat_id="other"))
     own, _ = status_waku_message(inner, key=BRIDGE_KEY, waku_signer=BRIDGE_KEY)
-    pin, _ = status_waku_message(inner, AppMessageType.PIN_MESSAGE)
+    pin, _ = status_waku_message(inner, AppType.PIN_MESSAGE)
     for bad in (
         unsigned,
         wrong_key,
@@ -533,35 +566,46 @@ async def test_edits_deletes_and_reactions_from_status(
     await node.publish(TOPIC, original)
     await sink.wait_for(1)
 
+    community = sg_enums.COMMUNITY_CHAT
+
     def edit(text: str, key: bytes) -> WakuMessage:
-        inner = build_edit_message(
-            chat_id=CHAT,
-            target_id=target,
-            text=text,
+        inner = sg_chat.EditMessage(
             clock=now_ms(),
-            content_type=ContentType.TEXT_PLAIN,
-        )
-        return status_waku_message(inner, AppMessageType.EDIT_MESSAGE, key=key, waku_signer=key)[0]
+            text=text,
+            chat_id=CHAT,
+            message_id=target,
+            message_type=community,
+            content_type=TEXT_PLAIN,
+        ).SerializeToString()
+        return status_waku_message(inner, AppType.EDIT_MESSAGE, key=key, waku_signer=key)[0]
 
-    def react(emoji: ReactionType, retracted: bool) -> WakuMessage:
-        inner = build_emoji_reaction(
-            chat_id=CHAT, target_id=target, emoji=emoji, clock=now_ms(), retracted=retracted
-        )
-        return status_waku_message(
-            inner, AppMessageType.EMOJI_REACTION, key=MALLORY, waku_signer=MALLORY
-        )[0]
+    def react(emoji: int, retracted: bool) -> WakuMessage:
+        inner = sg_emoji.EmojiReaction(
+            clock=now_ms(),
+            chat_id=CHAT,
+            message_id=target,
+            message_type=community,
+            type=sg_emoji.EmojiReaction.Type.ValueType(emoji),
+            retracted=retracted,
+        ).SerializeToString()
+        return status_waku_message(inner, AppType.EMOJI_REACTION, key=MALLORY, waku_signer=MALLORY)[
+            0
+        ]
 
-    delete_inner = build_delete_message(chat_id=CHAT, target_id=target, clock=now_ms())
+    delete_inner = sg_chat.DeleteMessage(
+        clock=now_ms(), chat_id=CHAT, message_id=target, message_type=community
+    ).SerializeToString()
     mallory_delete, _ = status_waku_message(
-        delete_inner, AppMessageType.DELETE_MESSAGE, key=MALLORY, waku_signer=MALLORY
+        delete_inner, AppType.DELETE_MESSAGE, key=MALLORY, waku_signer=MALLORY
     )
-    alice_delete, _ = status_waku_message(delete_inner, AppMessageType.DELETE_MESSAGE)
+    alice_delete, _ = status_waku_message(delete_inner, AppType.DELETE_MESSAGE)
+    laughing = sg_emoji.EmojiReaction.LAUGH
     for message in (
         edit("not yours", MALLORY),  # only the author may edit ...
         mallory_delete,  # ... or delete
         edit("fixed", ALICE),
-        react(ReactionType.LAUGH, False),
-        react(ReactionType.LAUGH, True),
+        react(laughing, False),
+        react(laughing, True),
         alice_delete,
     ):
         await node.publish(TOPIC, message)
@@ -701,7 +745,7 @@ async def test_a_community_channel_on_the_universal_topic(
         # Sent on the community's shared topic and key, naming the channel inside.
         assert received.message.content_topic == chat_topic(universal)
         content = read_status(received, chat_key(universal)).content
-        assert isinstance(content, ChatMessageFields) and content.chat_id == channel
+        assert content.chat_id == channel
         # Older clients still send on the channel's own topic: heard too.
         legacy, native = status_waku_message(
             chat_message("old client", chat_id=channel), chat_id=channel
