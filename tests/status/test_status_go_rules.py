@@ -190,6 +190,13 @@ def test_links_as_status_go_parses_them() -> None:
         "x" * 25,
         "  padded name  ",
         "tab\tname",
+        # protocol/identity/alias: generated three-word aliases (title-cased before lookup).
+        "Hard Tame Brownbutterfly",
+        "hard tame brownbutterfly",
+        "  Able Calm Aardvark ",
+        "Hard Tame Person",
+        "Hard Brownbutterfly",
+        "\xa0Parley Bridge",
     ],
 )
 def test_the_bridge_name_check_is_status_gos(name: str) -> None:
