@@ -8,9 +8,10 @@ and reactions are Status's own ``EditMessage`` / ``DeleteMessage`` / ``EmojiReac
 
 Inbound, every Waku message is hostile until proven otherwise: it must decrypt with the key of
 a room listening on its content topic, carry a Waku-level signature (status-go drops unsigned
-ones), parse as a Status message, be signed at the app level by the same key, and name the
-room's chat id. Whatever fails is counted in ``stats`` and dropped; nothing raises out of the
-handler. The bridge's own publishes come back from the node and are dropped by signer.
+ones), parse as a Status message that passes status-go's receive rules (its author is the
+app-level signer, as in status-go), and name the room's chat id. Whatever fails is counted in
+``stats`` and dropped; nothing raises out of the handler. The bridge's own publishes come back
+from the node and are dropped by signer.
 
 Community rooms (``status_community``; bridge/waku/community.py) add status-go's community
 rules on top: the bridge posts only while the newest CommunityDescription lets its key post in
@@ -23,8 +24,9 @@ Choices worth knowing (also in the README):
 - Text longer than Status's 4096 code points is truncated with a notice, not split: one
   relayed message stays one Status message, so edits, deletes and replies keep working.
 - Files are not carried to Waku; each attachment becomes a line ``[photo: name] url``.
-- Status applies an edit or delete only when its signer wrote the target; the adapter does the
-  same for the platforms, checking the target's author in the router's id map.
+- Status applies an edit only when its signer wrote the target, and a delete also from a
+  community's owner, admins and token masters; the adapter does the same for the platforms,
+  checking the target's author in the router's id map.
 - Status offers six reactions; other emoji are not relayed to Waku.
 - Lamport clocks (per chat) and the last Waku timestamp seen (per content topic) live in the
   store's ``kv`` table, so clocks keep increasing across restarts and a restart catches up on
@@ -101,6 +103,7 @@ from bridge.status import (
     parse_status_payload,
     universal_chat_id,
 )
+from bridge.status.names import valid_display_name
 from bridge.store import Store, kv, messages
 from bridge.store.group_commit import GroupCommit
 from bridge.tasks import cancel_and_wait
@@ -867,7 +870,9 @@ class WakuAdapter(Adapter):
         if decoded.signer == self._public:
             self._count("own")  # our publish coming back
             return None
-        waku_ms = message.timestamp // _NS_PER_MS if message.timestamp else None
+        # status-go's whisperTimestamp: the envelope's time in whole seconds, times 1000 (the
+        # clock-drift rule is measured from there, not from the exact nanoseconds).
+        waku_ms = (message.timestamp // _NS_PER_S) * 1000 if message.timestamp else None
         try:
             envelope = parse_status_payload(decoded.payload, waku_ms)
         except StatusDecodeError as exc:
@@ -881,8 +886,10 @@ class WakuAdapter(Adapter):
                 exc,
             )
             return None
-        if envelope.signer != decoded.signer:
-            self._drop("signer_mismatch", received)
+        # The author is the application-layer signer; status-go never compares it with the
+        # Waku-layer one (another node may relay or republish a member's signed message).
+        if envelope.signer == self._public:
+            self._count("own")  # our own signed message, republished by someone else
             return None
         content = envelope.content
         if content is None:
@@ -948,7 +955,12 @@ class WakuAdapter(Adapter):
                 added=not content.retracted,
                 author=self._author(signer, None),
             )
-        if not await self._wrote(room, content.target_id, signer):
+        if not await self._wrote(room, content.target_id, signer) and not (
+            # status-go lets the community's owner, admins and token masters delete anyone's
+            # message for everyone (handleDeleteMessage); edits stay the author's.
+            isinstance(content, DeleteMessageFields)
+            and await self._moderates(room, content.target_id, signer)
+        ):
             return "not_author"
         if isinstance(content, EditMessageFields):
             return EditMessage(
@@ -981,12 +993,31 @@ class WakuAdapter(Adapter):
         stored = await messages.get(db, hit.message_id)
         return stored is not None and stored.author.user_id == "0x" + signer.hex()
 
+    async def _moderates(self, room: _Room, target_id: str, signer: bytes) -> bool:
+        """May ``signer`` delete ``target_id`` (a Status member's message relayed from this
+        community room) for everyone, per the newest verified description?"""
+        if self.communities is None or room.config.community is None:
+            return False
+        if not self.communities.may_delete_any(room.ref.chat_id, signer):
+            return False
+        if not _STATUS_ID.fullmatch(target_id):
+            return False
+        hit = await messages.lookup_native(self._store.db, room.ref, NativeId(target_id))
+        # Only messages that came from Status: a moderator's delete of the bridge's own copy
+        # of a Telegram or Discord message does not delete the original there.
+        return hit is not None and hit.origin
+
     def _author(self, signer: bytes, content: ChatMessageFields | None) -> Author:
         address = to_address(signer)
         name = ""
         avatar = None
         if content is not None:
-            name = _clean(content.display_name, _MAX_NAME)
+            # A name status-go refuses (ValidateDisplayName) is never shown. Community rooms
+            # drop such messages as status-go does (Communities.refuse_inbound); a raw Waku
+            # chat has no Status client whose view to mirror, so the message is relayed under
+            # the signer's address instead.
+            if valid_display_name(content.display_name):
+                name = _clean(content.display_name, _MAX_NAME)
             user = _clean(content.bridge.user_name, _MAX_NAME) if content.bridge else ""
             if content.bridge is not None and user:
                 # Another bridge's message: its original author, where it came from, and the
