@@ -22,8 +22,11 @@ GENERAL = "0b6c1f3e-2a4d-4e5f-8a9b-1c2d3e4f5a6b"
 def signed_description(member: str) -> bytes:
     d = pb.CommunityDescription(clock=3, ID=CID)
     d.identity.display_name = "Parley Friends"
+    d.permissions.access = pb.CommunityPermissions.Access.MANUAL_ACCEPT
     d.members[member].CopyFrom(pb.CommunityMember())
     d.chats[GENERAL].identity.display_name = "general"
+    # ValidateCommunityDescription: every chat needs permissions.
+    d.chats[GENERAL].permissions.access = pb.CommunityPermissions.Access.AUTO_ACCEPT
     payload = d.SerializeToString()
     return app_pb.ApplicationMetadataMessage(
         signature=COMMUNITY.sign_recoverable(keccak256(payload), hasher=None),

@@ -103,3 +103,19 @@ def test_link_shard_must_be_one_the_node_relays(tmp_path: Path) -> None:
         'name = "Parley Bridge"',
     )
     assert "/waku/2/rs/16/999" in found["rooms[0].status_community"]
+
+
+@pytest.mark.parametrize("name", ["Hard Tame Brownbutterfly", "hard tame brownbutterfly"])
+def test_a_generated_alias_is_refused_as_the_bridge_name(tmp_path: Path, name: str) -> None:
+    from tests.fakes import status_node as sg
+
+    # status-go's own rule (the fake vendors alias/data.go): every message with it is dropped.
+    with pytest.raises(sg.StatusDrop, match="not allowed"):
+        sg.validate_display_name(name)
+    found = _load(
+        tmp_path,
+        f'[[rooms]]\nname = "a"\nstatus_community = "https://status.app/cc/{CHANNEL}#{KEY}"\n',
+        f'name = "{name}"',
+    )
+    assert "generated alias" in found["bridge.name"]
+    assert "pick another name" in found["bridge.name"]

@@ -4,7 +4,7 @@ isort:skip_file
 status-go protocol/protobuf/{communities,chat_identity,enums,url_data,shard}.proto at
 c72f491324909173c83e69c5a86ace7aeb87daaa (2024-10-24), the messages a bridge needs to know a
 community, join it and parse status.app links. Field numbers and names are status-go's;
-messages it only nests (images, showcase, token metadata, categories) are kept opaque or
+messages it only nests (images, showcase, token metadata) are kept opaque or
 left out and survive decoding as unknown fields. Shard comes from chat_message.proto.
 """
 
@@ -372,6 +372,27 @@ class CommunityDescription(_message.Message):
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
     @_typing.final
+    class CategoriesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> Global___CommunityCategory: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: Global___CommunityCategory | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
     class TokenPermissionsEntry(_message.Message):
         DESCRIPTOR: _descriptor.Descriptor
 
@@ -439,6 +460,7 @@ class CommunityDescription(_message.Message):
     IDENTITY_FIELD_NUMBER: _builtins.int
     CHATS_FIELD_NUMBER: _builtins.int
     BAN_LIST_FIELD_NUMBER: _builtins.int
+    CATEGORIES_FIELD_NUMBER: _builtins.int
     ARCHIVE_MAGNETLINK_CLOCK_FIELD_NUMBER: _builtins.int
     INTRO_MESSAGE_FIELD_NUMBER: _builtins.int
     OUTRO_MESSAGE_FIELD_NUMBER: _builtins.int
@@ -452,7 +474,7 @@ class CommunityDescription(_message.Message):
     PRIVATEDATA_FIELD_NUMBER: _builtins.int
     clock: _builtins.int
     archive_magnetlink_clock: _builtins.int
-    """8 categories, 10 admin_settings, 16 community_tokens_metadata: not needed here."""
+    """10 admin_settings, 16 community_tokens_metadata: not needed here."""
     intro_message: _builtins.str
     outro_message: _builtins.str
     @_builtins.property
@@ -476,6 +498,10 @@ class CommunityDescription(_message.Message):
     @_deprecated("""This field has been marked as deprecated using proto field options.""")
     def ban_list(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
+    def categories(self) -> _containers.MessageMap[_builtins.str, Global___CommunityCategory]:
+        """ValidateCommunityDescription checks categories and the chats naming them."""
+
+    @_builtins.property
     def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def token_permissions(self) -> _containers.MessageMap[_builtins.str, Global___CommunityTokenPermission]: ...
@@ -494,6 +520,7 @@ class CommunityDescription(_message.Message):
         identity: Global___ChatIdentity | None = ...,
         chats: _abc.Mapping[_builtins.str, Global___CommunityChat] | None = ...,
         ban_list: _abc.Iterable[_builtins.str] | None = ...,
+        categories: _abc.Mapping[_builtins.str, Global___CommunityCategory] | None = ...,
         archive_magnetlink_clock: _builtins.int = ...,
         intro_message: _builtins.str = ...,
         outro_message: _builtins.str = ...,
@@ -508,11 +535,36 @@ class CommunityDescription(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["identity", b"identity", "permissions", b"permissions"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ID", b"ID", "active_members_count", b"active_members_count", "archive_magnetlink_clock", b"archive_magnetlink_clock", "ban_list", b"ban_list", "banned_members", b"banned_members", "chats", b"chats", "clock", b"clock", "encrypted", b"encrypted", "identity", b"identity", "intro_message", b"intro_message", "members", b"members", "outro_message", b"outro_message", "permissions", b"permissions", "privateData", b"privateData", "resend_accounts_clock", b"resend_accounts_clock", "tags", b"tags", "token_permissions", b"token_permissions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ID", b"ID", "active_members_count", b"active_members_count", "archive_magnetlink_clock", b"archive_magnetlink_clock", "ban_list", b"ban_list", "banned_members", b"banned_members", "categories", b"categories", "chats", b"chats", "clock", b"clock", "encrypted", b"encrypted", "identity", b"identity", "intro_message", b"intro_message", "members", b"members", "outro_message", b"outro_message", "permissions", b"permissions", "privateData", b"privateData", "resend_accounts_clock", b"resend_accounts_clock", "tags", b"tags", "token_permissions", b"token_permissions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CommunityDescription: _TypeAlias = CommunityDescription  # noqa: Y015
+
+@_typing.final
+class CommunityCategory(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CATEGORY_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    POSITION_FIELD_NUMBER: _builtins.int
+    category_id: _builtins.str
+    name: _builtins.str
+    position: _builtins.int
+    def __init__(
+        self,
+        *,
+        category_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        position: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category_id", b"category_id", "name", b"name", "position", b"position"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CommunityCategory: _TypeAlias = CommunityCategory  # noqa: Y015
 
 @_typing.final
 class CommunityBanInfo(_message.Message):

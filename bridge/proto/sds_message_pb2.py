@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x62ridge/proto/sds_message.proto\x12\x03sds\":\n\x0cHistoryEntry\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x16\n\x0eretrieval_hint\x18\x02 \x01(\x0c\"\xa1\x01\n\nSdsMessage\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x19\n\x11lamport_timestamp\x18\x02 \x01(\x04\x12)\n\x0e\x63\x61usal_history\x18\x03 \x03(\x0b\x32\x11.sds.HistoryEntry\x12\x12\n\nchannel_id\x18\x04 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x05 \x01(\x0c\x12\x14\n\x0c\x62loom_filter\x18\x06 \x01(\x0c\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x62ridge/proto/sds_message.proto\x12\x03sds\":\n\x0cHistoryEntry\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x16\n\x0eretrieval_hint\x18\x02 \x01(\x0c\"\xa1\x01\n\nSdsMessage\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x19\n\x11lamport_timestamp\x18\x02 \x01(\x04\x12)\n\x0e\x63\x61usal_history\x18\x03 \x03(\x0b\x32\x11.sds.HistoryEntry\x12\x12\n\nchannel_id\x18\x04 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x05 \x01(\x0c\x12\x14\n\x0c\x62loom_filter\x18\x06 \x01(\x0c\"\x94\x01\n\x10LegacySdsMessage\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x19\n\x11lamport_timestamp\x18\x02 \x01(\x04\x12\x16\n\x0e\x63\x61usal_history\x18\x03 \x03(\t\x12\x12\n\nchannel_id\x18\x04 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x05 \x01(\x0c\x12\x14\n\x0c\x62loom_filter\x18\x06 \x01(\x0c\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,4 +35,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_HISTORYENTRY']._serialized_end=97
   _globals['_SDSMESSAGE']._serialized_start=100
   _globals['_SDSMESSAGE']._serialized_end=261
+  _globals['_LEGACYSDSMESSAGE']._serialized_start=264
+  _globals['_LEGACYSDSMESSAGE']._serialized_end=412
 # @@protoc_insertion_point(module_scope)

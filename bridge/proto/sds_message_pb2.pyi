@@ -80,3 +80,42 @@ class SdsMessage(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SdsMessage: _TypeAlias = SdsMessage  # noqa: Y015
+
+@_typing.final
+class LegacySdsMessage(_message.Message):
+    """The older causal-history form (bare message ids in field 3) that nim-sds's decode still falls
+    back to when field 3 is not a list of HistoryEntry.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    LAMPORT_TIMESTAMP_FIELD_NUMBER: _builtins.int
+    CAUSAL_HISTORY_FIELD_NUMBER: _builtins.int
+    CHANNEL_ID_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    BLOOM_FILTER_FIELD_NUMBER: _builtins.int
+    message_id: _builtins.str
+    lamport_timestamp: _builtins.int
+    channel_id: _builtins.str
+    content: _builtins.bytes
+    bloom_filter: _builtins.bytes
+    @_builtins.property
+    def causal_history(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        message_id: _builtins.str = ...,
+        lamport_timestamp: _builtins.int = ...,
+        causal_history: _abc.Iterable[_builtins.str] | None = ...,
+        channel_id: _builtins.str = ...,
+        content: _builtins.bytes = ...,
+        bloom_filter: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bloom_filter", b"bloom_filter", "causal_history", b"causal_history", "channel_id", b"channel_id", "content", b"content", "lamport_timestamp", b"lamport_timestamp", "message_id", b"message_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LegacySdsMessage: _TypeAlias = LegacySdsMessage  # noqa: Y015

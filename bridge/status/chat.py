@@ -54,6 +54,15 @@ _MAX_ID = 256
 _MAX_CHAT_ID = 1024
 # Chat types a bridge may send to: public topics only (1:1 and private groups need X3DH).
 _SENDABLE_CHAT_TYPES = frozenset({ChatType.COMMUNITY_CHAT, ChatType.PUBLIC_GROUP})
+# ValidateReceivedChatMessage: system messages only a client makes for itself.
+_SYSTEM_CONTENT_TYPES = frozenset(
+    {
+        ContentType.SYSTEM_MESSAGE_CONTENT_PRIVATE_GROUP,
+        ContentType.SYSTEM_MESSAGE_MUTUAL_EVENT_SENT,
+        ContentType.SYSTEM_MESSAGE_MUTUAL_EVENT_ACCEPTED,
+        ContentType.SYSTEM_MESSAGE_MUTUAL_EVENT_REMOVED,
+    }
+)
 # status-go rejects these as "unknown message type" on receipt.
 _UNACCEPTABLE_CHAT_TYPES = frozenset(
     {ChatType.UNKNOWN_MESSAGE_TYPE, ChatType.SYSTEM_MESSAGE_PRIVATE_GROUP}
@@ -316,8 +325,41 @@ def _check_common(chat_id: str, chat_type: int) -> None:
         raise StatusDecodeError(f"unknown message type {chat_type}")
 
 
+def _check_content(msg: pb.ChatMessage, content_type: int) -> None:
+    """The content-type rules of status-go's ``ValidateReceivedChatMessage`` (c72f491)."""
+    payload = msg.WhichOneof("payload")
+    if content_type == ContentType.UNKNOWN_CONTENT_TYPE:
+        raise StatusDecodeError("unknown content type")
+    if content_type == ContentType.TRANSACTION_COMMAND:
+        raise StatusDecodeError("can't receive request address for transaction from others")
+    if content_type == ContentType.STICKER and (payload != "sticker" or not msg.sticker.hash):
+        raise StatusDecodeError("no sticker content")
+    if content_type == ContentType.IMAGE and (
+        payload != "image"
+        or not msg.image.payload
+        or msg.image.format == pb.ImageFormat.UNKNOWN_IMAGE_FORMAT
+    ):
+        raise StatusDecodeError("no image content")
+    if content_type == ContentType.BRIDGE_MESSAGE:
+        b = msg.bridge_message
+        if payload != "bridge_message":
+            raise StatusDecodeError("no bridge message content")
+        if not b.userName or not b.bridgeName or not b.content:
+            raise StatusDecodeError("bridge message lacks user name, bridge name or content")
+    if content_type == ContentType.AUDIO and (
+        payload != "audio"
+        or not msg.audio.payload
+        or msg.audio.type == pb.AudioMessage.AudioType.UNKNOWN_AUDIO_TYPE
+    ):
+        raise StatusDecodeError("no audio content")
+    if content_type in _SYSTEM_CONTENT_TYPES:
+        raise StatusDecodeError("system message content type not allowed")
+
+
 def parse_chat_message(data: bytes) -> ChatMessageFields:
-    """Decode a ChatMessage; StatusDecodeError for anything status-go would drop."""
+    """Decode a ChatMessage; StatusDecodeError for anything status-go's
+    ``ValidateReceivedChatMessage`` drops, except the display name (whose consequence depends on
+    the room: ``bridge.status.names``) and the clock drift (``check_clock``)."""
     msg = _parse(pb.ChatMessage, data)
     if msg.clock == 0:
         raise StatusDecodeError("clock can't be 0")
@@ -325,20 +367,15 @@ def parse_chat_message(data: bytes) -> ChatMessageFields:
         raise StatusDecodeError("timestamp can't be 0")
     _check_common(msg.chat_id, msg.message_type)
     content_type = int(msg.content_type)
-    if content_type == ContentType.UNKNOWN_CONTENT_TYPE:
-        raise StatusDecodeError("unknown content type")
     exempt = content_type in (ContentType.DISCORD_MESSAGE, ContentType.BRIDGE_MESSAGE) or (
         content_type == ContentType.IMAGE and msg.text == ""
     )
     if not exempt:
         _check_text(msg.text)
+    _check_content(msg, content_type)
     bridge: BridgeMessageFields | None = None
     if content_type == ContentType.BRIDGE_MESSAGE:
-        if not msg.HasField("bridge_message"):
-            raise StatusDecodeError("no bridge message content")
         b = msg.bridge_message
-        if not b.userName or not b.bridgeName or not b.content:
-            raise StatusDecodeError("bridge message lacks user name, bridge name or content")
         bridge = BridgeMessageFields(
             bridge_name=b.bridgeName,
             user_name=b.userName,

@@ -131,6 +131,14 @@ class CommunityView:
         found = [c for c in self.channels.values() if c.name.casefold() == wanted]
         return found[0] if len(found) == 1 else None
 
+    def is_privileged(self, key: str) -> bool:
+        """``IsPrivilegedMember`` (owner, admin, token master): who status-go lets delete any
+        message for everyone (``Community.CanDeleteMessageForEveryone``)."""
+        member = self.description.members.get(key)
+        return member is not None and bool(
+            set(member.roles) & {_ROLE_OWNER, _ROLE_ADMIN, _ROLE_TOKEN_MASTER}
+        )
+
     def is_member(self, key: str) -> bool:
         return key in self.description.members
 
@@ -224,7 +232,33 @@ def parse_description(payload: bytes, community_id: str) -> CommunityView:
         raise StatusDecodeError(f"malformed community description: {exc}") from exc
     if description.ID and description.ID.lower() != community_id:
         raise StatusDecodeError("community description names another community")
+    _validate(description)
     return CommunityView(community_id, description, raw)
+
+
+def _validate(description: pb.CommunityDescription) -> None:
+    """status-go ``ValidateCommunityDescription`` (communities/validator.go): status-go refuses
+    the whole description, so its members keep the previous one; the bridge does the same. (Its
+    tag check cannot fail there: unknown tags are removed first.)"""
+    unknown = pb.CommunityPermissions.Access.UNKNOWN_ACCESS
+    if not description.HasField("permissions"):
+        raise StatusDecodeError("invalid community description: no org permissions")
+    if description.permissions.access == unknown:
+        raise StatusDecodeError("invalid community description: unknown org access")
+    for category in description.categories.values():
+        if not category.category_id or not category.name:
+            raise StatusDecodeError("invalid community description: category without id or name")
+    for chat in description.chats.values():
+        if not chat.HasField("permissions"):
+            raise StatusDecodeError("invalid community description: no chat permissions")
+        if chat.permissions.access == unknown:
+            raise StatusDecodeError("invalid community description: unknown chat access")
+        if chat.category_id and chat.category_id not in description.categories:
+            raise StatusDecodeError("invalid community description: unknown chat category")
+        if not chat.HasField("identity"):
+            raise StatusDecodeError("invalid community description: chat identity")
+        if any(key not in description.members for key in chat.members):
+            raise StatusDecodeError("invalid community description: member in chat but not in org")
 
 
 # --- joining ------------------------------------------------------------------------------

@@ -57,34 +57,47 @@ def wrap(
     return message.SerializeToString()
 
 
+def _parse(data: bytes) -> pb.SdsMessage | pb.LegacySdsMessage | None:
+    """The SdsMessage in ``data``: causal history as HistoryEntry messages (nim-sds now), else
+    as bare ids (the older form nim-sds's decode still falls back to)."""
+    message: pb.SdsMessage | pb.LegacySdsMessage
+    for message in (pb.SdsMessage(), pb.LegacySdsMessage()):
+        try:
+            message.ParseFromString(data)
+        except DecodeError:
+            continue
+        # An SdsMessage re-encodes to the same bytes; other messages that happen to parse
+        # (fields of other types become unknown fields) do not.
+        if message.SerializeToString() == data:
+            return message
+    return None
+
+
 def unwrap(data: bytes) -> tuple[bytes, SdsInfo | None]:
     """``(content, info)`` for an SdsMessage, else ``(data, None)``.
 
     nim-sds requires message id, timestamp, channel id and content; anything lacking them is
     not SDS and passes through unchanged, as in status-go.
     """
-    message = pb.SdsMessage()
-    try:
-        message.ParseFromString(data)
-    except DecodeError:
-        return data, None
+    message = _parse(data)
     if (
-        not message.message_id
+        message is None
+        or not message.message_id
         or not message.channel_id
         or not message.content
         or len(message.message_id) > _MAX_ID
         or len(message.channel_id) > _MAX_ID
         or len(message.causal_history) > _MAX_HISTORY_IN
-        # An SdsMessage re-encodes to the same bytes; other messages that happen to parse
-        # (fields of other types become unknown fields) do not.
-        or message.SerializeToString() != data
     ):
         return data, None
+    history = tuple(
+        entry if isinstance(entry, str) else entry.message_id for entry in message.causal_history
+    )
     info = SdsInfo(
         message_id=message.message_id,
         channel_id=message.channel_id,
         lamport_timestamp=message.lamport_timestamp,
-        causal_history=tuple(entry.message_id for entry in message.causal_history),
+        causal_history=history,
     )
     return message.content, info
 

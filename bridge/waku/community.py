@@ -25,7 +25,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
-from bridge.status.chat import ChatMessageFields
+from bridge.status.chat import ChatMessageFields, EmojiReactionFields
 from bridge.status.community import (
     COMMUNITY_REQUEST_TO_JOIN,
     REQUEST_TIMEOUT_S,
@@ -47,7 +47,7 @@ from bridge.status.topics import (
     chat_key,
     chat_topic,
 )
-from bridge.status.types import StatusDecodeError
+from bridge.status.types import ChatType, StatusDecodeError
 from bridge.store import Store
 from bridge.store import status_communities as rows
 from bridge.tasks import cancel_and_wait
@@ -274,9 +274,22 @@ class Communities:
         if not view.can_post(key, uuid, envelope.message_type):
             return "cannot_post"
         content = envelope.content
+        # matchChatEntity: chat messages and reactions in a community channel must say
+        # COMMUNITY_CHAT (a PUBLIC_GROUP one naming the channel's chat id is dropped).
+        if (
+            isinstance(content, ChatMessageFields | EmojiReactionFields)
+            and content.chat_type != ChatType.COMMUNITY_CHAT
+        ):
+            return "message_type"
         if isinstance(content, ChatMessageFields) and not valid_display_name(content.display_name):
             return "display_name"
         return None
+
+    def may_delete_any(self, room: str, signer: bytes) -> bool:
+        """status-go's ``CanDeleteMessageForEveryone`` per the newest description: the owner,
+        admins and token masters may delete anyone's message in the community."""
+        view = self.view(room)
+        return view is not None and view.is_privileged(member_key(signer))
 
     def sds_wrap(self, room: str, payload: bytes) -> bytes:
         state = self._communities[self.rooms[room].community_id]
@@ -300,7 +313,13 @@ class Communities:
     async def _accept(self, view: CommunityView) -> bool:
         async with self._lock:
             state = self._communities[view.community_id]
-            if state.view is not None and view.clock <= state.view.clock:
+            # UpdateCommunityDescription refuses only an older clock: one with the same clock
+            # replaces the current description (status-go reprocesses it), so a control node
+            # that republishes a changed description without bumping the clock is followed.
+            if state.view is not None and (
+                view.clock < state.view.clock
+                or (view.clock == state.view.clock and view.raw == state.view.raw)
+            ):
                 return False
             before = {room: self.membership(room) for room in self._rooms_of(state)}
             state.view = view

@@ -43,9 +43,12 @@ def configure(raw: dict[str, Any]) -> None:
 def description(clock: int, members: list[str]) -> WakuMessage:
     d = pb.CommunityDescription(clock=clock, ID=CID)
     d.identity.display_name = "Parley Friends"
+    d.permissions.access = pb.CommunityPermissions.Access.MANUAL_ACCEPT
     for member in members:
         d.members[member].CopyFrom(pb.CommunityMember())
     d.chats[GENERAL].identity.display_name = "general"
+    # ValidateCommunityDescription: every chat needs permissions.
+    d.chats[GENERAL].permissions.access = pb.CommunityPermissions.Access.AUTO_ACCEPT
     payload = d.SerializeToString()
     raw = app_pb.ApplicationMetadataMessage(
         signature=COMMUNITY.sign_recoverable(keccak256(payload), hasher=None),

@@ -283,7 +283,7 @@ def _validate_clock(clock: int, whisper_timestamp_ms: int) -> None:
 
 
 def validate_received_chat_message(message: Any, whisper_timestamp_ms: int) -> None:
-    """message_validator.go ValidateReceivedChatMessage (the content types a bridge can meet)."""
+    """message_validator.go ValidateReceivedChatMessage."""
     ct = ChatMessage.ContentType
     _validate_clock(message.clock, whisper_timestamp_ms)
     if message.timestamp == 0:
@@ -316,10 +316,25 @@ def validate_received_chat_message(message: Any, whisper_timestamp_ms: int) -> N
             raise StatusDrop("no bridge name")
         if not bridged.content:
             raise StatusDrop("no bridge message content text")
+    if message.content_type == ct.STICKER and (
+        message.WhichOneof("payload") != "sticker" or not message.sticker.hash
+    ):
+        raise StatusDrop("no sticker content")
     if message.content_type == ct.IMAGE and (
         message.WhichOneof("payload") != "image" or not message.image.payload
     ):
         raise StatusDrop("no image content")
+    if message.content_type == ct.IMAGE and message.image.format == enums_pb2.UNKNOWN_IMAGE_FORMAT:
+        raise StatusDrop("image type unknown")
+    if message.content_type == ct.AUDIO and (
+        message.WhichOneof("payload") != "audio" or not message.audio.payload
+    ):
+        raise StatusDrop("no audio content")
+    if (
+        message.content_type == ct.AUDIO
+        and message.audio.type == chat_message_pb2.AudioMessage.UNKNOWN_AUDIO_TYPE
+    ):
+        raise StatusDrop("audio type unknown")
     if message.content_type in (
         ct.SYSTEM_MESSAGE_CONTENT_PRIVATE_GROUP,
         ct.SYSTEM_MESSAGE_MUTUAL_EVENT_SENT,

@@ -154,6 +154,9 @@ def chat(**changes: object) -> chat_message_pb2.ChatMessage:
         ({"content_type": ChatMessage.ContentType.UNKNOWN_CONTENT_TYPE}, "unknown content type"),
         ({"content_type": ChatMessage.ContentType.BRIDGE_MESSAGE}, "no bridge message content"),
         ({"display_name": "bot"}, "only letters"),
+        ({"content_type": ChatMessage.ContentType.STICKER}, "no sticker content"),
+        ({"content_type": ChatMessage.ContentType.AUDIO}, "no audio content"),
+        ({"content_type": ChatMessage.ContentType.IMAGE}, "no image content"),
     ],
 )
 def test_validate_received_chat_message(changes: dict[str, object], error: str | None) -> None:
@@ -164,6 +167,27 @@ def test_validate_received_chat_message(changes: dict[str, object], error: str |
     else:
         with pytest.raises(StatusDrop, match=error):
             validate_received_chat_message(message, now)
+
+
+def test_stickers_images_and_audio_need_their_payloads() -> None:
+    """message_validator.go: a sticker needs a hash, an image and an audio message a payload and
+    a known format or type."""
+    now = time.time_ns() // 1_000_000
+    ct = ChatMessage.ContentType
+    sticker = chat(content_type=ct.STICKER)
+    sticker.sticker.hash = "Qm-sticker"
+    image = chat(content_type=ct.IMAGE, text="")
+    image.image.payload = b"\x89PNG"
+    audio = chat(content_type=ct.AUDIO)
+    audio.audio.payload = b"aac"
+    with pytest.raises(StatusDrop, match="image type unknown"):
+        validate_received_chat_message(image, now)
+    with pytest.raises(StatusDrop, match="audio type unknown"):
+        validate_received_chat_message(audio, now)
+    image.image.format = enums_pb2.PNG
+    audio.audio.type = chat_message_pb2.AudioMessage.AAC
+    for message in (sticker, image, audio):
+        validate_received_chat_message(message, now)
 
 
 def test_a_bridge_message_needs_user_bridge_and_content() -> None:

@@ -50,7 +50,11 @@ def description(**changes: object) -> pb.CommunityDescription:
     d.permissions.access = pb.CommunityPermissions.Access.MANUAL_ACCEPT
     d.members[BRIDGE].CopyFrom(pb.CommunityMember())
     d.chats[GENERAL].identity.display_name = "general"
+    # ValidateCommunityDescription: every chat needs permissions.
+    d.chats[GENERAL].permissions.access = pb.CommunityPermissions.Access.AUTO_ACCEPT
     d.chats[NEWS].identity.display_name = "news"
+    # ValidateCommunityDescription: every chat needs permissions.
+    d.chats[NEWS].permissions.access = pb.CommunityPermissions.Access.AUTO_ACCEPT
     for key, value in changes.items():
         setattr(d, key, value)
     return d

@@ -190,6 +190,13 @@ def test_links_as_status_go_parses_them() -> None:
         "x" * 25,
         "  padded name  ",
         "tab\tname",
+        # protocol/identity/alias: generated three-word aliases (title-cased before lookup).
+        "Hard Tame Brownbutterfly",
+        "hard tame brownbutterfly",
+        "  Able Calm Aardvark ",
+        "Hard Tame Person",
+        "Hard Brownbutterfly",
+        "\xa0Parley Bridge",
     ],
 )
 def test_the_bridge_name_check_is_status_gos(name: str) -> None:
@@ -199,3 +206,70 @@ def test_the_bridge_name_check_is_status_gos(name: str) -> None:
     except sg.StatusDrop:
         status_go_accepts = False
     assert (display_name_problem(name) is None) == status_go_accepts
+
+
+def _chat(**changes: object) -> bytes:
+    from tests.fakes.status_proto import chat_message_pb2, enums_pb2
+
+    now = time.time_ns() // 1_000_000
+    message = chat_message_pb2.ChatMessage(
+        clock=now,
+        timestamp=now,
+        text="gm",
+        chat_id="0x02" + "11" * 32 + "c0ffee",
+        message_type=enums_pb2.COMMUNITY_CHAT,
+        content_type=chat_message_pb2.ChatMessage.ContentType.TEXT_PLAIN,
+    )
+    for name, value in changes.items():
+        if "." in name:
+            field, sub = name.split(".")
+            setattr(getattr(message, field), sub, value)
+        else:
+            setattr(message, name, value)
+    return message.SerializeToString()
+
+
+def _content_cases() -> list[dict[str, object]]:
+    from tests.fakes.status_proto import chat_message_pb2, enums_pb2
+
+    ct = chat_message_pb2.ChatMessage.ContentType
+    cases: list[dict[str, object]] = [{"content_type": value} for value in ct.values()]
+    cases += [{"content_type": value, "text": ""} for value in ct.values()]
+    cases += [
+        {"content_type": ct.STICKER, "sticker.hash": "Qm"},
+        {"content_type": ct.STICKER, "sticker.pack": 1},
+        {"content_type": ct.IMAGE, "text": "", "image.payload": b"x", "image.format": 1},
+        {"content_type": ct.IMAGE, "image.payload": b"x", "image.format": 1},
+        {"content_type": ct.IMAGE, "image.payload": b"x"},
+        {"content_type": ct.IMAGE, "text": "", "image.format": 2},
+        {"content_type": ct.AUDIO, "audio.payload": b"x", "audio.type": 1},
+        {"content_type": ct.AUDIO, "audio.payload": b"x"},
+        {"content_type": ct.AUDIO, "sticker.hash": "Qm"},
+        {"content_type": ct.BRIDGE_MESSAGE, "bridge_message.userName": "u"},
+        {"message_type": enums_pb2.SYSTEM_MESSAGE_PRIVATE_GROUP},
+        {"message_type": enums_pb2.PUBLIC_GROUP},
+    ]
+    return cases
+
+
+@pytest.mark.parametrize("changes", _content_cases())
+def test_chat_message_rules_are_status_gos(changes: dict[str, object]) -> None:
+    """The bridge's parse_chat_message refuses exactly what ValidateReceivedChatMessage does
+    (the display name and the clock drift are checked elsewhere, per room)."""
+    from bridge.status.chat import parse_chat_message
+    from tests.fakes.status_proto import chat_message_pb2
+
+    data = _chat(**changes)
+    try:
+        sg.validate_received_chat_message(
+            chat_message_pb2.ChatMessage.FromString(data), time.time_ns() // 1_000_000
+        )
+        status_go_accepts = True
+    except sg.StatusDrop:
+        status_go_accepts = False
+    try:
+        parse_chat_message(data)
+        bridge_accepts = True
+    except StatusDecodeError:
+        bridge_accepts = False
+    assert bridge_accepts == status_go_accepts

@@ -88,6 +88,8 @@ def description(clock: int, members: list[str], banned: list[str] = ()) -> pb.Co
     for member in banned:
         d.banned_members[member].CopyFrom(pb.CommunityBanInfo())
     d.chats[GENERAL].identity.display_name = "general"
+    # ValidateCommunityDescription: every chat needs permissions.
+    d.chats[GENERAL].permissions.access = pb.CommunityPermissions.Access.AUTO_ACCEPT
     return d
 
 

@@ -1,0 +1,320 @@
+"""The Waku adapter's outbound side: every relayed message becomes a Status ``ChatMessage``
+with content type ``BRIDGE_MESSAGE`` (the remote author's name, avatar and id ride in
+``BridgeMessage``), signed twice with the bridge's identity key (Status app layer and Waku
+payload), AES-256-GCM encrypted with the room key and published on the room's content topic(s)
+(docs/PROTOCOL.md §10). Edits, deletes and reactions are Status's own ``EditMessage`` /
+``DeleteMessage`` / ``EmojiReaction``. In community rooms the bridge posts only while the newest
+CommunityDescription lets its key post in the channel, SDS-wrapped on the universal topic and
+plain on the channel's own topic.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from bridge.formatting import to_plain
+from bridge.model import (
+    Attachment,
+    Author,
+    NativeId,
+    OutboundDelete,
+    OutboundEdit,
+    OutboundMessage,
+    OutboundReaction,
+    PermanentError,
+    RetryableError,
+    RichText,
+)
+from bridge.status import (
+    AppMessageType,
+    BridgeMessageFields,
+    ChatMessageFields,
+    ContentType,
+    StatusDecodeError,
+    build_bridge_chat_message,
+    build_delete_message,
+    build_edit_message,
+    build_emoji_reaction,
+    build_status_payload,
+    message_id_hex,
+    next_clock,
+    parse_status_payload,
+)
+from bridge.store import Store, kv
+from bridge.store.group_commit import GroupCommit
+from bridge.waku.catch_up import HISTORY_PAGE, CatchUp
+from bridge.waku.message import WakuMessage, message_hash
+from bridge.waku.node import HistoryQuery, NodeError
+from bridge.waku.rooms import AdapterState, Room, RoomDirectory, clock_key
+from bridge.waku.status_format import (
+    EMPTY,
+    MAX_NAME,
+    NS_PER_MS,
+    NS_PER_S,
+    STATUS_ID,
+    attachment_line,
+    bounded_id,
+    clean,
+    http_url,
+    reaction_for_emoji,
+    truncate,
+)
+from crypto.payload import DecryptionError, decrypt_symmetric, encrypt_symmetric
+
+__all__ = ["Publisher", "bridge_message_id"]
+
+# The adapter's log, as before its parts were split into modules.
+log = logging.getLogger("bridge.waku.adapter")
+
+# Relays drop WakuMessages over 150 KiB; staying far below leaves room for other encoders'
+# overhead. Field bounds keep a bridged message under ~40 KiB, so this only guards mistakes.
+_MAX_PUBLISH_SIZE = 100 * 1024
+
+
+def bridge_message_id(delivery: OutboundMessage) -> str:
+    """``BridgeMessage.messageID`` of a delivery: stable across attempts and restarts."""
+    source = delivery.source
+    return bounded_id(f"{source.platform}:{source.chat_id}:{delivery.idempotency_key}")
+
+
+class Publisher:
+    """Builds, signs and publishes the bridge's Status messages, and finds in-doubt ones."""
+
+    def __init__(
+        self,
+        state: AdapterState,
+        directory: RoomDirectory,
+        history: CatchUp,
+        *,
+        store: Store,
+        bridge_name: str,
+        installation_id: str,
+    ) -> None:
+        self._state = state
+        self._directory = directory
+        self._history = history
+        self._writes = GroupCommit(store)
+        self._bridge_name = bridge_name
+        self._installation_id = installation_id
+
+    def _content(self, text: RichText, attachments: Sequence[Attachment] = ()) -> str:
+        lines = [to_plain(text).strip()]
+        lines += [attachment_line(a) for a in attachments]
+        content = "\n".join(line for line in lines if line)
+        return truncate(content) if content.strip() else EMPTY
+
+    @staticmethod
+    def _user_name(author: Author) -> str:
+        return (
+            clean(author.display_name, MAX_NAME)
+            or clean(author.username or "", MAX_NAME)
+            or clean(author.user_id, MAX_NAME)
+            or "unknown"
+        )
+
+    @staticmethod
+    def _target(native_id: str) -> str:
+        if not STATUS_ID.fullmatch(native_id):
+            raise PermanentError(f"{native_id!r} is not a Status message id")
+        return native_id
+
+    async def send(self, delivery: OutboundMessage) -> NativeId:
+        room = await self._directory.room(delivery.target)
+        author = delivery.author
+        bridge = BridgeMessageFields(
+            bridge_name=clean(delivery.source.platform, MAX_NAME),
+            user_name=self._user_name(author),
+            content=self._content(delivery.text, delivery.attachments),
+            user_avatar=http_url(author.avatar_url),
+            user_id=bounded_id(author.user_id),
+            message_id=bridge_message_id(delivery),
+        )
+        reply_to = delivery.reply_to or ""
+        response_to = reply_to if STATUS_ID.fullmatch(reply_to) else ""
+
+        def build(clock: int, now_ms: int) -> bytes:
+            return build_bridge_chat_message(
+                chat_id=room.chat_id,
+                bridge=bridge,
+                clock=clock,
+                timestamp_ms=now_ms,
+                chat_type=room.config.chat_type,
+                response_to=response_to,
+                display_name=self._bridge_name,
+            )
+
+        return NativeId(await self._publish(room, AppMessageType.CHAT_MESSAGE, build))
+
+    async def edit(self, delivery: OutboundEdit) -> None:
+        room = await self._directory.room(delivery.target)
+        target = self._target(delivery.native_id)
+        text = self._content(delivery.text)
+
+        def build(clock: int, now_ms: int) -> bytes:
+            # A BRIDGE_MESSAGE edit replaces BridgeMessage.content: our copies are all bridged.
+            return build_edit_message(
+                chat_id=room.chat_id,
+                target_id=target,
+                text=text,
+                clock=clock,
+                chat_type=room.config.chat_type,
+                content_type=ContentType.BRIDGE_MESSAGE,
+            )
+
+        await self._publish(room, AppMessageType.EDIT_MESSAGE, build)
+
+    async def delete(self, delivery: OutboundDelete) -> None:
+        room = await self._directory.room(delivery.target)
+        target = self._target(delivery.native_id)
+
+        def build(clock: int, now_ms: int) -> bytes:
+            return build_delete_message(
+                chat_id=room.chat_id,
+                target_id=target,
+                clock=clock,
+                chat_type=room.config.chat_type,
+            )
+
+        await self._publish(room, AppMessageType.DELETE_MESSAGE, build)
+
+    async def react(self, delivery: OutboundReaction) -> None:
+        room = await self._directory.room(delivery.target)
+        target = self._target(delivery.native_id)
+        reaction = reaction_for_emoji(delivery.emoji)
+        if reaction is None:
+            return  # Status has no such reaction; nothing to show there
+
+        def build(clock: int, now_ms: int) -> bytes:
+            return build_emoji_reaction(
+                chat_id=room.chat_id,
+                target_id=target,
+                emoji=reaction,
+                clock=clock,
+                chat_type=room.config.chat_type,
+                retracted=not delivery.added,
+            )
+
+        await self._publish(room, AppMessageType.EMOJI_REACTION, build)
+
+    async def _publish(
+        self, room: Room, message_type: AppMessageType, build: Callable[[int, int], bytes]
+    ) -> str:
+        """Sign, encrypt and publish one Status message; returns its Status id."""
+        key = self._state.key
+        sds = None
+        if self._state.communities is not None and room.config.community is not None:
+            name = room.ref.chat_id
+            refusal = self._state.communities.refusal(name)
+            if refusal is not None:
+                raise PermanentError(refusal)
+            waiting = self._state.communities.hold_reason(name)
+            if waiting is not None or not room.status_chat:
+                raise RetryableError(waiting or "the channel is not known yet")
+            communities = self._state.communities
+
+            def sds(app: bytes) -> bytes:
+                return communities.sds_wrap(name, app)
+
+        async with room.lock:
+            now_ns = self._state.clock()
+            now_ms = now_ns // NS_PER_MS
+            clock = next_clock(room.last_clock, now_ms)
+            try:
+                inner = build(clock, now_ms)
+                out = build_status_payload(inner, message_type, key, self._installation_id)
+                # Deterministic (RFC 6979) signatures: the same ApplicationMetadataMessage, so
+                # the same Status message id, plain and wrapped.
+                wrapped = (
+                    out
+                    if sds is None
+                    else build_status_payload(inner, message_type, key, self._installation_id, sds)
+                )
+            except (ValueError, TypeError) as exc:
+                raise PermanentError(f"cannot build the Status message: {exc}") from exc
+            sends = room.sends or [(room.send_topic, room.send_key, False)]
+            copies = [
+                WakuMessage(
+                    payload=encrypt_symmetric(
+                        (wrapped if use_sds else out).payload, room_key, signing_key=key
+                    ),
+                    content_topic=topic,
+                    version=1,
+                    timestamp=now_ns,
+                )
+                for topic, room_key, use_sds in sends
+            ]
+            message = copies[0]
+            size = len(message.encode())
+            if size > _MAX_PUBLISH_SIZE:
+                raise PermanentError(f"the Waku message would be {size} bytes")
+            # Persisted before publishing: a crash after the publish must never reuse a clock.
+            # Concurrent publishes to other rooms share the commit (group commit).
+            key_of_clock = clock_key(room)
+            await self._writes.run(lambda db: kv.set(db, key_of_clock, clock))
+            room.last_clock = clock
+            for index, copy in enumerate(copies):
+                digest = message_hash(room.config.pubsub_topic, copy)
+                # Our echo may come back before publish returns; known hashes are skipped.
+                self._state.remember(digest)
+                try:
+                    await self._state.node.publish(room.config.pubsub_topic, copy)
+                except NodeError as exc:
+                    self._state.recent.pop(digest, None)
+                    self._state.count("publish_error")
+                    if index == 0:
+                        raise RetryableError(f"waku publish failed: {exc}") from exc
+                    # The universal topic has it: current clients see it; older ones miss it.
+                    log.warning("waku publish on the per-channel topic failed: %s", exc)
+            return message_id_hex(out.message_id)
+
+    async def recover(self, delivery: OutboundMessage) -> NativeId | None:
+        """Find our copy of ``delivery`` in the node's history by its BridgeMessage.messageID."""
+        room = await self._directory.room(delivery.target)
+        wanted = bridge_message_id(delivery)
+        sent_ns = int(delivery.sent_at.timestamp() * NS_PER_S)
+        query = HistoryQuery(
+            pubsub_topic=room.config.pubsub_topic,
+            content_topics=[room.send_topic],
+            start_time=max(
+                sent_ns - self._history.margin_ns,
+                self._state.clock() - self._history.max_catch_up_ns,
+            ),
+            page_size=HISTORY_PAGE,
+        )
+        try:
+            for _ in range(self._history.max_pages):
+                page = await self._state.node.query(query)
+                for received in page.messages:
+                    found = self._own_bridge_message(received.message, room.send_key, wanted)
+                    if found is not None:
+                        return NativeId(found)
+                if page.cursor is None:
+                    break
+                query = HistoryQuery(
+                    pubsub_topic=query.pubsub_topic,
+                    content_topics=query.content_topics,
+                    start_time=query.start_time,
+                    cursor=page.cursor,
+                    page_size=HISTORY_PAGE,
+                )
+        except NodeError as exc:
+            log.warning("cannot look for an in-doubt send in the Waku store: %s", exc)
+        return None
+
+    def _own_bridge_message(self, message: WakuMessage, key: bytes, wanted: str) -> str | None:
+        try:
+            decoded = decrypt_symmetric(message.payload, key)
+            if decoded.signer != self._state.public:
+                return None
+            envelope = parse_status_payload(decoded.payload)
+        except (DecryptionError, StatusDecodeError):
+            return None
+        content = envelope.content
+        if (
+            isinstance(content, ChatMessageFields)
+            and content.bridge is not None
+            and content.bridge.message_id == wanted
+        ):
+            return envelope.message_id_hex
+        return None
