@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 # anvil and w3 fixtures for every test that needs a chain
-pytest_plugins = ["tests.chain.fixtures"]
+pytest_plugins = ["tests.chain.fixtures", "tests.matrix.fixtures"]
 
 REPO = Path(__file__).resolve().parent.parent
 # CI lays shared/ beside the clone; developers have it beside their work tree too.
