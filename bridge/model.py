@@ -56,7 +56,7 @@ __all__ = [
     "WakuChatId",
 ]
 
-Platform = Literal["telegram", "discord", "waku"]
+Platform = Literal["telegram", "discord", "waku", "matrix"]
 PLATFORMS: tuple[Platform, ...] = get_args(Platform)
 
 ChatId = NewType("ChatId", str)

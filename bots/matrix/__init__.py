@@ -1,0 +1,1 @@
+"""Matrix, as an application service with puppets (mautrix-python)."""
