@@ -159,11 +159,12 @@ async def matrix_world(synapse: Synapse, **adapter_options: Any) -> AsyncIterato
             token=user.access_token,
             client_session=session,
         )
+        powers: dict[str, Any] = {"users": {str(bot): 100}}
         room = await client.create_room(
             preset=RoomCreatePreset.PRIVATE,
             name=f"room {n}",
             invitees=[bot],
-            power_level_override={"users": {str(bot): 100}},
+            power_level_override=powers,
         )
         commands = Commands("parley")
         sink = Sink()
