@@ -353,7 +353,7 @@ class MatrixAdapter(Adapter):
             sender = str(event.get("sender", ""))
             # A puppet redacts its own message; anything else needs the bot's power level.
             intent = self.bot.user(UserID(sender)) if self.puppets.is_ours(sender) else self.bot
-            await intent.redact(room, event_id, txn_id=delivery.idempotency_key)
+            await intent.redact(room, event_id)
 
     async def react(self, delivery: OutboundReaction) -> None:
         room = RoomID(delivery.target.chat_id)
@@ -381,7 +381,7 @@ class MatrixAdapter(Adapter):
                         raise
                 return
             for reaction in await self._own_reactions(room, target, intent.mxid, delivery.emoji):
-                await intent.redact(room, reaction, txn_id=f"{delivery.idempotency_key}.{reaction}")
+                await intent.redact(room, reaction)
 
     async def _own_reactions(
         self, room: RoomID, target: EventID, sender: UserID, key: str
