@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import getpass
 import os
 import re
@@ -36,6 +37,7 @@ from bridge.keyfile import (
 
 if TYPE_CHECKING:
     from bridge.app import Bridge
+    from bridge.platforms import PlatformSpec
 
 __all__ = ["main"]
 
@@ -52,8 +54,9 @@ class CliError(Exception):
     """A failure the user can act on; printed as ``error: <message>`` with exit status 1."""
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+def main(argv: Sequence[str] | None = None, *, platforms: Sequence[PlatformSpec] = ()) -> int:
+    """``platforms``: the registered platforms (``bots.registry``, passed by ``bots.cli``)."""
+    parser = _parser(platforms)
     args = parser.parse_args(argv)
     try:
         status: int = args.func(args)
@@ -68,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(platforms: Sequence[PlatformSpec] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="parley", description="Bridge Telegram and Discord with Waku / Status."
     )
@@ -120,6 +123,10 @@ def _parser() -> argparse.ArgumentParser:
     feed_cli.add_arguments(commands)  # parley feed [--follow]
     deploy = contracts_cli.add_arguments(commands)  # parley contracts deploy
     deploy.set_defaults(func=_cmd_contracts_deploy)
+    for spec in platforms:
+        if spec.add_cli is not None:
+            spec.add_cli(commands)  # parley <platform> ...
+    parser.set_defaults(platforms=tuple(platforms))
     return parser
 
 
@@ -250,7 +257,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from bridge.app import run_bridge, setup_logging
+    from bridge.app import run_bridge, setup_logging, wire_features
 
     settings = _load(args.config)
     setup_logging(settings.bridge.log_level, secrets=settings.secrets())
@@ -269,7 +276,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await run_bridge(settings, identity_key, stop=stop, on_ready=ready)
+        wire = functools.partial(wire_features, platforms=args.platforms)
+        await run_bridge(settings, identity_key, stop=stop, on_ready=ready, wire=wire)
 
     from bridge.store import StoreError
 

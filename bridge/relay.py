@@ -23,9 +23,10 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bridge.commands import (
     CommandOption,
@@ -39,6 +40,7 @@ from bridge.model import (
     PLATFORMS,
     Adapter,
     Author,
+    ChatId,
     ChatRef,
     DeleteMessage,
     DeliveryKind,
@@ -50,6 +52,7 @@ from bridge.model import (
     UserId,
 )
 from bridge.outbox import DEFAULT_PACING, Outbox, OutboxPolicy, Pace
+from bridge.platforms import PlatformContext, PlatformSpec
 from bridge.router import Room, Router, RouterObserver, rooms_from_settings
 from bridge.store import Store, kv
 from bridge.store import rooms as room_store
@@ -90,6 +93,8 @@ class RelayTuning:
     discord_guild_ready_timeout: float = 2.0
     discord_request_timeout: float = 60.0
     waku_health_interval: float = 5.0
+    platform_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Per registered platform (``bridge.platforms``): keywords for its factory's context."""
 
 
 class Enricher(Protocol):
@@ -243,8 +248,10 @@ class Relay:
         commands: Commands,
         *,
         tuning: RelayTuning | None = None,
+        platforms: Sequence[PlatformSpec] = (),
     ) -> None:
         self.bridge = bridge
+        self.platforms = tuple(platforms)
         self.settings: Settings = bridge.settings
         self.commands = commands
         self.tuning = tuning or RelayTuning()
@@ -257,6 +264,10 @@ class Relay:
         self._outbox: Outbox | None = None
         self._config_rooms = rooms_from_settings(self.settings.rooms)
         self._config_chats = {chat for room in self._config_rooms for chat in room.members}
+        specs = {spec.name: spec for spec in self.platforms}
+        for chat in self._config_chats:
+            if chat.platform in specs:
+                specs[chat.platform].parse_chat_id(chat.chat_id)  # ValueError names the chat
         self._dynamic: dict[ChatRef, str] = {}
         self._core = _CoreComponent(self)
 
@@ -304,6 +315,10 @@ class Relay:
             bridge.add_component(_AdapterComponent(self, "discord", "discord", self._make_discord))
         if any(room.waku_chat for room in settings.rooms):
             bridge.add_component(_AdapterComponent(self, "waku_rooms", "waku", self._make_waku))
+        for spec in self.platforms:
+            if spec.enabled(settings):
+                make = partial(self._make_from_spec, spec)
+                bridge.add_component(_AdapterComponent(self, spec.name, spec.name, make))
 
     async def _start_core(self) -> None:
         store = self.bridge.store
@@ -319,7 +334,7 @@ class Relay:
             store,
             [],
             policy=self.tuning.outbox_policy,
-            pacing=DEFAULT_PACING if self.tuning.pacing is None else self.tuning.pacing,
+            pacing=self._pacing(),
             metrics=PrometheusOutboxMetrics(self.bridge.metrics),
         )
         self._router = Router(store, rooms.values(), notify=self._outbox.notify)
@@ -333,6 +348,22 @@ class Relay:
             await outbox.stop()
         self._router = None
         self.adapters.clear()
+
+    def _pacing(self) -> Mapping[Platform, Pace]:
+        if self.tuning.pacing is not None:
+            return self.tuning.pacing
+        registered = {s.name: s.pacing for s in self.platforms if s.pacing is not None}
+        return {**DEFAULT_PACING, **registered}
+
+    def _make_from_spec(self, spec: PlatformSpec) -> Adapter:
+        context = PlatformContext(
+            settings=self.settings,
+            commands=self.commands,
+            chats=[ChatId(c) for c in self._chats(spec.name)],
+            public_url=self.settings.web.public_url,
+            options=self.tuning.platform_options.get(spec.name, {}),
+        )
+        return spec.factory(context)
 
     def _chats(self, platform: Platform) -> list[str]:
         return sorted(
@@ -620,11 +651,15 @@ ROOM_SPEC = CommandSpec(
 
 
 def install_relay(
-    bridge: Bridge, commands: Commands, *, tuning: RelayTuning | None = None
+    bridge: Bridge,
+    commands: Commands,
+    *,
+    tuning: RelayTuning | None = None,
+    platforms: Sequence[PlatformSpec] = (),
 ) -> Relay:
     """Create the relay and register its commands. The caller adds ``relay.core`` first and
     calls ``relay.install_adapters(bridge)`` last (``wire_features`` does), so that the
     adapters start (and take messages) after everything else and stop first."""
-    relay = Relay(bridge, commands, tuning=tuning)
+    relay = Relay(bridge, commands, tuning=tuning, platforms=platforms)
     relay.register_commands()
     return relay
