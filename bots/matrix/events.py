@@ -86,8 +86,8 @@ class EventReader:
             return
         if sender == self._bot_mxid or self._adapter.puppets.is_ours(sender):
             return  # our own echo
-        if not self._adapter.serves(room):
-            return
+        # Every room the bot is in counts: it joins only the configured rooms and those an
+        # admin invites it to (for "!room join"); the router ignores chats in no room.
         event_id = event.get("event_id")
         if not isinstance(event_id, str):
             return
