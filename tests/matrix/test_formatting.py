@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from bots.matrix.formatting import HTML_FORMAT, from_matrix, to_matrix
 from bots.matrix.puppets import escape_localpart
-from bridge.model import RichText, Span
+from bridge.model import RichText, Span, SpanKind
 
 
 def html(formatted: str, body: str = "plain") -> RichText:
@@ -67,7 +67,8 @@ def test_hostile_html_is_bounded_and_safe() -> None:
 
 @given(st.text(max_size=40), st.data())
 def test_round_trip(text: str, data: st.DataObject) -> None:
-    kinds = st.sampled_from(["bold", "italic", "underline", "strike", "spoiler", "code"])
+    styles: list[SpanKind] = ["bold", "italic", "underline", "strike", "spoiler", "code"]
+    kinds = st.sampled_from(styles)
     spans = []
     if text.strip() and "\r" not in text and text == " ".join(text.split()):
         for _ in range(data.draw(st.integers(0, 3))):
