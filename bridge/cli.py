@@ -304,7 +304,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         _print_problems(exc, sys.stdout)
         return EXIT_INVALID
     print(f"Configuration OK: {path}")
-    results = asyncio.run(_probe_all(settings, args.timeout))
+    results = asyncio.run(_probe_all(settings, args.timeout, args.platforms))
     width = max((len(name) for name, _, _ in results), default=0)
     for name, ok, detail in results:
         print(f"  {name.ljust(width)}  {'reachable' if ok else 'UNREACHABLE'}  {detail}")
@@ -316,7 +316,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _probe_all(settings: Settings, seconds: float) -> list[tuple[str, bool, str]]:
+async def _probe_all(
+    settings: Settings, seconds: float, platforms: Sequence[PlatformSpec] = ()
+) -> list[tuple[str, bool, str]]:
     import aiohttp
 
     secrets = settings.secrets()
@@ -347,6 +349,9 @@ async def _probe_all(settings: Settings, seconds: float) -> list[tuple[str, bool
             probes.append(probe("telegram", _check_telegram(http, settings)))
         if settings.discord.token is not None:
             probes.append(probe("discord", _check_discord(http, settings)))
+        for spec in platforms:
+            if spec.probe is not None and spec.enabled(settings):
+                probes.append(probe(spec.name, spec.probe(settings, http)))
         return list(await asyncio.gather(*probes))
 
 

@@ -12,13 +12,15 @@ registry); Matrix is the first platform that comes in only through a spec.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bridge.model import Adapter, ChatId, Platform, RichText, UserId
 
 if TYPE_CHECKING:
+    import aiohttp
+
     from bridge.commands import Commands
     from bridge.config import Settings
     from bridge.outbox import Pace
@@ -61,3 +63,5 @@ class PlatformSpec:
     """Per-chat send pacing; None: the platform needs none."""
     add_cli: Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None] | None = None
     """Adds the platform's own ``parley <platform> ...`` commands."""
+    probe: Callable[[Settings, aiohttp.ClientSession], Awaitable[tuple[bool, str]]] | None = None
+    """``parley check``: can the bridge reach and use the platform? (ok, detail)."""

@@ -7,12 +7,16 @@ bridge makes it, so that ``parley`` starts fast whatever is configured.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from bots.matrix.cli import add_arguments
 from bots.matrix.formatting import to_matrix
 from bridge.config import MatrixSettings, Settings
 from bridge.model import Adapter, ChatId, UserId
 from bridge.platforms import PlatformContext, PlatformSpec
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = ["SPEC"]
 
@@ -33,6 +37,22 @@ def parse_user_ref(text: str) -> UserId | None:
 
 def _enabled(settings: Settings) -> bool:
     return settings.matrix.enabled
+
+
+async def _probe(settings: Settings, http: aiohttp.ClientSession) -> tuple[bool, str]:
+    """The homeserver answers and knows our as_token (it loaded the registration)."""
+    from bots.matrix.settings import tokens
+
+    matrix = settings.matrix
+    as_token, _ = tokens(matrix)
+    url = f"{matrix.homeserver_url}/_matrix/client/v3/account/whoami"
+    async with http.get(url, headers={"Authorization": f"Bearer {as_token}"}) as resp:
+        body = await resp.json(content_type=None)
+    if resp.status != 200 or not isinstance(body, dict):
+        errcode = body.get("errcode", "") if isinstance(body, dict) else ""
+        hint = " (is the registration in app_service_config_files?)" if resp.status == 401 else ""
+        return False, f"whoami answered HTTP {resp.status} {errcode}{hint}"
+    return True, f"appservice bot {body.get('user_id', '?')}"
 
 
 def _factory(context: PlatformContext) -> Adapter:
@@ -69,4 +89,5 @@ SPEC = PlatformSpec(
     parse_user_ref=parse_user_ref,
     to_native_text=to_matrix,
     add_cli=add_arguments,
+    probe=_probe,
 )

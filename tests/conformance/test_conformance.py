@@ -3,7 +3,7 @@
 Each test drives the adapter the way the bridge does (the outbox's deliveries, the router's
 sink) and checks the result the way a person on the platform would see it, through the
 platform's fake or real server (``driver.py``). Features an adapter does not declare in its
-capabilities are not asked of it.
+capabilities are not asked of it (`@pytest.mark.needs`, see `conftest.py`).
 """
 
 from __future__ import annotations
@@ -78,11 +78,6 @@ def png(color: str) -> bytes:
     return out.getvalue()
 
 
-def needs(driver: Driver, feature: Feature) -> None:
-    if feature not in driver.adapter.capabilities:
-        pytest.skip(f"{driver.chat.platform} does not declare {feature}")
-
-
 # --- text and formatting --------------------------------------------------------------------
 
 
@@ -124,8 +119,8 @@ async def test_formatting_out_and_in(driver: Driver) -> None:
 # --- replies, edits, deletes, reactions -----------------------------------------------------
 
 
+@pytest.mark.needs(Feature.REPLY)
 async def test_replies_out_and_in(driver: Driver) -> None:
-    needs(driver, Feature.REPLY)
     parent = await driver.adapter.send(message(driver, "parent"))
     child = await driver.adapter.send(message(driver, "child", reply_to=parent))
     assert (await driver.seen(child)).reply_to == parent
@@ -136,8 +131,8 @@ async def test_replies_out_and_in(driver: Driver) -> None:
     assert event.text.text == "reply to the bridge"
 
 
+@pytest.mark.needs(Feature.EDIT)
 async def test_edits_out_and_in(driver: Driver) -> None:
-    needs(driver, Feature.EDIT)
     native = await driver.adapter.send(message(driver, "first"))
     await driver.adapter.edit(
         OutboundEdit(
@@ -159,8 +154,8 @@ async def test_edits_out_and_in(driver: Driver) -> None:
     assert (edit.native_id, edit.text.text) == (theirs, "fixed")
 
 
+@pytest.mark.needs(Feature.DELETE)
 async def test_deletes_out_and_in(driver: Driver) -> None:
-    needs(driver, Feature.DELETE)
     native = await driver.adapter.send(message(driver, "doomed"))
     delete = OutboundDelete(target=driver.chat, idempotency_key="d1", native_id=native)
     await driver.adapter.delete(delete)
@@ -172,8 +167,8 @@ async def test_deletes_out_and_in(driver: Driver) -> None:
     assert driver.sink.events[1] == DeleteMessage(driver.chat, theirs)
 
 
+@pytest.mark.needs(Feature.REACT)
 async def test_reactions_out_and_in(driver: Driver) -> None:
-    needs(driver, Feature.REACT)
     native = await driver.adapter.send(message(driver, "react to me"))
 
     def reaction(added: bool) -> OutboundReaction:
@@ -202,8 +197,8 @@ async def test_reactions_out_and_in(driver: Driver) -> None:
 # --- media, long text, names and avatars ----------------------------------------------------
 
 
+@pytest.mark.needs(Feature.ATTACHMENTS)
 async def test_media_out_and_in(driver: Driver) -> None:
-    needs(driver, Feature.ATTACHMENTS)
     data = png("red")
     attachment = Attachment("photo", "red.png", "image/png", size=len(data), data=data)
     native = await driver.adapter.send(message(driver, "", attachments=(attachment,)))
@@ -229,8 +224,8 @@ async def test_long_text_arrives_whole(driver: Driver) -> None:
     assert " ".join(s.text for s in seen).split() == words
 
 
+@pytest.mark.needs(Feature.IDENTITY)
 async def test_author_name_and_avatar(driver: Driver) -> None:
-    needs(driver, Feature.IDENTITY)
     picture = png("blue")
     who = author(driver, "Dana Avatar", avatar=driver.avatar_url(picture))
     seen = await driver.seen(await driver.adapter.send(message(driver, "it's me", who=who)))

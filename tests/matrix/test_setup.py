@@ -17,6 +17,7 @@ from bots.matrix import SPEC, parse_room_id, parse_user_ref
 from bridge.config import ConfigError, parse_config
 from bridge.model import ChatId, ChatRef
 from bridge.router import rooms_from_settings
+from tests.matrix.synapse import Synapse
 
 MATRIX = {
     "homeserver_url": "https://matrix.example.org/",
@@ -156,3 +157,35 @@ def test_parley_matrix_registration_needs_matrix_configured(tmp_path: Path) -> N
     done = parley("matrix", "registration", "--config", str(config), cwd=tmp_path, env={})
     assert done.returncode == 1
     assert "matrix.homeserver_url" in done.stderr
+
+
+def test_parley_check_probes_the_homeserver(tmp_path: Path, synapse: Synapse) -> None:
+    env = {"PARLEY_KEY_PASSPHRASE": "correct horse battery staple"}
+    made = parley("init", "--dir", str(tmp_path), "--scrypt-n", "16384", cwd=tmp_path, env=env)
+    assert made.returncode == 0, made.stderr
+    config = tmp_path / "config.toml"
+    config.write_text(
+        config.read_text()
+        .replace(
+            '# homeserver_url = "https://matrix.example.org"', f'homeserver_url = "{synapse.url}"'
+        )
+        .replace('# server_name = "example.org"', f'server_name = "{synapse.server_name}"')
+    )
+    reg = synapse.registration
+    tokens = {"PARLEY_MATRIX_AS_TOKEN": reg.as_token, "PARLEY_MATRIX_HS_TOKEN": reg.hs_token}
+    good = parley("check", "--config", str(config), cwd=tmp_path, env={**env, **tokens})
+    assert good.returncode == 0, good.stdout + good.stderr
+    [line] = [line for line in good.stdout.splitlines() if line.startswith("  matrix")]
+    assert line.split() == [
+        "matrix",
+        "reachable",
+        "appservice",
+        "bot",
+        f"@parley:{synapse.server_name}",
+    ]
+    wrong = {**tokens, "PARLEY_MATRIX_AS_TOKEN": "not-the-registered-token"}
+    bad = parley("check", "--config", str(config), cwd=tmp_path, env={**env, **wrong})
+    assert bad.returncode == 1
+    [line] = [x for x in bad.stdout.splitlines() if x.startswith("  matrix")]
+    assert "UNREACHABLE" in line and "app_service_config_files" in line
+    assert "not-the-registered-token" not in bad.stdout + bad.stderr
