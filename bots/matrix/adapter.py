@@ -469,7 +469,8 @@ class _DeliveryErrors:
         if isinstance(exc, DeliveryError):
             return False
         if isinstance(exc, MLimitExceeded):
-            raise RetryableError("rate limited", retry_after=_retry_after(exc)) from exc
+            # mautrix keeps neither retry_after_ms nor Retry-After: the outbox backs off.
+            raise RetryableError("rate limited by the homeserver") from exc
         if isinstance(exc, MatrixRequestError):
             status = exc.http_status
             reason = f"{status} {exc.errcode}: {exc.message}"[:300]
@@ -482,11 +483,6 @@ class _DeliveryErrors:
             self._adapter._disconnected(exc)
             raise RetryableError(f"{type(exc).__name__}: {exc}"[:300]) from exc
         return False
-
-
-def _retry_after(exc: MLimitExceeded) -> float | None:
-    ms = getattr(exc, "retry_after_ms", None)
-    return ms / 1000 if isinstance(ms, int | float) and ms > 0 else None
 
 
 def _text_content(rt: RichText, *, notice: bool) -> dict[str, Any]:
