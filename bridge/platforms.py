@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bridge.commands import Commands
     from bridge.config import Settings
     from bridge.outbox import Pace
+    from bridge.store import Store
 
 __all__ = ["PlatformContext", "PlatformSpec", "TextConverter"]
 
@@ -38,6 +39,8 @@ class PlatformContext:
     """The platform's chats in the rooms (config and ``/room join``) when the relay started."""
     public_url: str
     """The bridge's public web URL (verified NFT avatars are served under ``/avatars/``)."""
+    store: Store
+    """The bridge's store; a platform keeps its own records in ``kv`` under its name."""
     options: Mapping[str, Any] = field(default_factory=dict)
     """Test-only knobs from ``RelayTuning.platform_options`` (timeouts, fetch policies)."""
 

@@ -361,6 +361,7 @@ class Relay:
             commands=self.commands,
             chats=[ChatId(c) for c in self._chats(spec.name)],
             public_url=self.settings.web.public_url,
+            store=self.bridge.store,
             options=self.tuning.platform_options.get(spec.name, {}),
         )
         return spec.factory(context)

@@ -76,6 +76,7 @@ def _factory(context: PlatformContext) -> Adapter:
         admins=matrix.admins,
         commands=context.commands,
         own_avatar_prefix=f"{context.public_url}/avatars/",
+        store=context.store,
         **context.options,
     )
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Iterable
 from typing import Any, ClassVar, Final
 
@@ -33,7 +34,7 @@ from mautrix.errors import (
 )
 from mautrix.types import EventID, EventType, RoomID, UserID
 
-from bots.matrix.events import EventReader
+from bots.matrix.events import EventReader, prune_reactions
 from bots.matrix.formatting import HTML_FORMAT, to_matrix
 from bots.matrix.listener import TransactionListener
 from bots.matrix.puppets import Puppets
@@ -59,6 +60,7 @@ from bridge.model import (
     RichText,
 )
 from bridge.nft.safe_fetch import DEFAULT_POLICY, FetchError, FetchPolicy, fetch
+from bridge.store import Store
 from bridge.tasks import cancel_and_wait
 
 __all__ = ["MAX_TEXT", "MatrixAdapter"]
@@ -68,6 +70,7 @@ log = logging.getLogger(__name__)
 # An event is at most 65,536 bytes of JSON; the body and its HTML both count. 16,000 code
 # points leave room for both, even in 4-byte scripts... mostly: longer parts are split again.
 MAX_TEXT: Final = 16_000
+_PING_EVERY: Final = 6  # health intervals (30 s by default)
 _MXC: Final = re.compile(r"^mxc://([A-Za-z0-9.:\-\[\]]{1,255})/([A-Za-z0-9_\-]{1,255})$")
 _MSGTYPE: Final[dict[str, str]] = {
     "photo": "m.image",
@@ -112,6 +115,7 @@ class MatrixAdapter(Adapter):
         max_attachment_bytes: int = 20 * 1024 * 1024,
         request_timeout: float = 30.0,
         health_interval: float = 5.0,
+        store: Store | None = None,
     ) -> None:
         self._homeserver = homeserver_url.rstrip("/")
         self._server_name = server_name
@@ -125,6 +129,7 @@ class MatrixAdapter(Adapter):
         self._max_attachment = max_attachment_bytes
         self._timeout = request_timeout
         self._health_interval = health_interval
+        self._store = store
         self._admins = frozenset(admins)
         self._commands = commands
         self._listener = TransactionListener(hs_token, self._on_events, listen_host, listen_port)
@@ -134,6 +139,7 @@ class MatrixAdapter(Adapter):
         self._reader: EventReader | None = None
         self._connected = False
         self._health_task: asyncio.Task[None] | None = None
+        self._last_ping = 0.0
         self.last_error: str | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -181,8 +187,11 @@ class MatrixAdapter(Adapter):
             commands=self._commands,
             admins=self._admins,
             max_attachment_bytes=self._max_attachment,
+            store=self._store,
         )
         try:
+            if self._store is not None:
+                await prune_reactions(self._store)
             await self._listener.start()
             await self._check_homeserver()
         except BaseException:
@@ -214,9 +223,15 @@ class MatrixAdapter(Adapter):
             return
         self._connected = True
         self.last_error = None
+        await self._ping()
+
+    async def _ping(self) -> None:
+        """Have the homeserver call our listener. A homeserver that failed to push to us
+        backs off (Synapse up to 8.5 minutes) and resends only at the end of it; a successful
+        ping makes it resend now. Pushes can fail after a start-up ping too (a transaction in
+        flight while the previous process stopped), so the health loop pings now and then."""
+        self._last_ping = time.monotonic()
         try:
-            # Also tells the homeserver to resend now what it queued while we were away,
-            # instead of at the end of its backoff (Synapse waits up to 8.5 minutes).
             await self.bot.appservice_ping(self._appservice_id)
         except (MatrixRequestError, MatrixConnectionError, aiohttp.ClientError) as exc:
             log.warning("the homeserver could not reach the appservice listener: %s", exc)
@@ -233,6 +248,8 @@ class MatrixAdapter(Adapter):
                 if self._connected:
                     for room in sorted(self._rooms):
                         await self._join(room)
+            elif time.monotonic() - self._last_ping >= self._health_interval * _PING_EVERY:
+                await self._ping()
 
     async def _join(self, room: RoomID) -> None:
         try:

@@ -8,6 +8,7 @@ are its echoes and are dropped here, before the sink.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import re
 from collections import OrderedDict
@@ -34,6 +35,7 @@ from bridge.model import (
     RichText,
     UserId,
 )
+from bridge.store import Store, kv
 
 if TYPE_CHECKING:
     from bots.matrix.adapter import MatrixAdapter
@@ -50,6 +52,9 @@ _KIND: Final[dict[str, AttachmentKind]] = {
 }
 _MXC: Final = re.compile(r"^mxc://([A-Za-z0-9.:\-\[\]]{1,255})/([A-Za-z0-9_\-]{1,255})$")
 _CACHE = 10_000
+_REACTION_KEY = "matrix.reaction."
+# Un-reacting weeks later is rare; the records would otherwise grow with every reaction.
+REACTION_RETENTION = 30 * 86400.0
 _MAX_KEY = 64  # a reaction key is one emoji (or a short text); longer is not a reaction
 
 
@@ -63,6 +68,7 @@ class EventReader:
         commands: Commands | None,
         admins: frozenset[str],
         max_attachment_bytes: int,
+        store: Store | None = None,
     ) -> None:
         self._adapter = adapter
         self._sink = sink
@@ -70,8 +76,10 @@ class EventReader:
         self._commands = commands
         self._admins = admins
         self._max_attachment = max_attachment_bytes
+        self._store = store
         self._names: OrderedDict[tuple[str, str], str] = OrderedDict()
-        # reaction event -> (the message it annotates, its key): a redaction of it is an un-react
+        # reaction event -> (the message it annotates, its key): a redaction of it is an
+        # un-react. Also kept in the store, so that an un-react after a restart is one.
         self._reactions: OrderedDict[str, tuple[str, str]] = OrderedDict()
 
     async def handle(self, event: dict[str, Any]) -> None:
@@ -219,16 +227,35 @@ class EventReader:
         if not isinstance(target, str) or not isinstance(key, str) or not 0 < len(key) <= _MAX_KEY:
             return
         _remember(self._reactions, event_id, (target, key))
+        if self._store is not None:
+            async with self._store.transaction() as db:
+                await kv.set(db, f"{_REACTION_KEY}{event_id}", json.dumps([target, key]))
         author = await self._author(room, sender)
         await self._sink(Reaction(chat, NativeId(target), key, True, author))
 
     async def _redaction(self, chat: ChatRef, room: str, sender: str, redacts: str) -> None:
         reaction = self._reactions.pop(redacts, None)
+        if reaction is None and self._store is not None:
+            reaction = await self._stored_reaction(redacts)
         if reaction is not None:
             author = await self._author(room, sender)
             await self._sink(Reaction(chat, NativeId(reaction[0]), reaction[1], False, author))
             return
         await self._sink(DeleteMessage(chat, NativeId(redacts)))
+
+    async def _stored_reaction(self, event_id: str) -> tuple[str, str] | None:
+        assert self._store is not None
+        key = f"{_REACTION_KEY}{event_id}"
+        raw = await kv.get(self._store.db, key)
+        if raw is None:
+            return None
+        async with self._store.transaction() as db:
+            await kv.delete(db, key)
+        try:
+            target, emoji = json.loads(raw)
+        except (ValueError, TypeError):
+            return None
+        return (str(target), str(emoji))
 
     async def _command(
         self,
@@ -269,6 +296,11 @@ class EventReader:
         except (MatrixRequestError, MatrixConnectionError) as exc:
             log.warning("could not answer a command in %s: %s", room, exc)
         return True
+
+
+async def prune_reactions(store: Store) -> None:
+    async with store.transaction() as db:
+        await kv.prune(db, _REACTION_KEY, REACTION_RETENTION)
 
 
 def _timestamp(event: dict[str, Any]) -> datetime:

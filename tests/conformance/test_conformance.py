@@ -275,6 +275,19 @@ async def test_restart_sends_nothing_twice(driver: Driver) -> None:
     assert [s.text for s in posted].count("exactly once") == 1
 
 
+@pytest.mark.needs(Feature.REACT)
+async def test_restart_keeps_reactions_undoable(driver: Driver) -> None:
+    native = await driver.say("react, restart, un-react")
+    await driver.react(native, "🔥")
+    await driver.sink.next(2)
+    await driver.restart()
+    await driver.unreact(native, "🔥")
+    await driver.sink.next(3)
+    removed = driver.sink.events[2]
+    assert isinstance(removed, Reaction)
+    assert (removed.native_id, removed.emoji, removed.added) == (native, "🔥", False)
+
+
 async def test_restart_catches_up_on_what_was_said_meanwhile(driver: Driver) -> None:
     said: list[NativeId] = []
 

@@ -96,6 +96,8 @@ class Synapse:
                         }
                     },
                     "root": {"level": "WARNING", "handlers": ["file"]},
+                    # What the tests need when a push to the appservice goes astray.
+                    "loggers": {"synapse.appservice": {"level": "INFO"}},
                     "disable_existing_loggers": False,
                 }
             )

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import pathlib
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +24,7 @@ from bots.matrix.adapter import MatrixAdapter
 from bridge.commands import Commands
 from bridge.model import ChatId, ChatRef, Inbound
 from bridge.nft.safe_fetch import FetchPolicy
+from bridge.store import Store
 from tests.matrix.synapse import Synapse
 
 _numbers = itertools.count(1)
@@ -35,15 +38,22 @@ LOOPBACK_POLICY = FetchPolicy(
 
 
 class Sink:
-    """Collects inbound events; can be told to fail (the store being down)."""
+    """Collects inbound events; can be told to fail (the store being down).
 
-    def __init__(self) -> None:
+    With ``chat`` it keeps only that chat's events: the session's one homeserver may still
+    push an earlier test's room to this test's adapter (the router would ignore those).
+    """
+
+    def __init__(self, chat: ChatRef | None = None) -> None:
+        self.chat = chat
         self.events: list[Inbound] = []
         self.fail = False
         self.failures = 0
         self._changed = asyncio.Event()
 
     async def __call__(self, event: Inbound) -> None:
+        if self.chat is not None and event.source != self.chat:
+            return
         if self.fail:
             self.failures += 1
             self._changed.set()
@@ -77,6 +87,7 @@ class MatrixWorld:
     sink: Sink
     adapter: MatrixAdapter
     commands: Commands
+    store: Store
 
     @property
     def chat(self) -> ChatRef:
@@ -87,7 +98,7 @@ class MatrixWorld:
         return UserID(f"@parley:{self.synapse.server_name}")
 
     def new_adapter(self, **overrides: Any) -> MatrixAdapter:
-        return make_adapter(self.synapse, [self.room], self.commands, **overrides)
+        return make_adapter(self.synapse, [self.room], self.commands, store=self.store, **overrides)
 
     async def timeline(self, limit: int = 50) -> list[dict[str, Any]]:
         """The room's events as the human's client fetches them, oldest first."""
@@ -147,12 +158,25 @@ def make_adapter(
 
 
 @contextlib.asynccontextmanager
+async def _store() -> AsyncIterator[Store]:
+    with tempfile.TemporaryDirectory() as directory:
+        store = await Store.open(pathlib.Path(directory) / "parley.db", checkpoint_interval=None)
+        try:
+            yield store
+        finally:
+            await store.close()
+
+
+@contextlib.asynccontextmanager
 async def matrix_world(synapse: Synapse, **adapter_options: Any) -> AsyncIterator[MatrixWorld]:
     """A fresh room (alice is its admin, the bot invited with power 100) and a started adapter."""
     n = next(_numbers)
     user = await asyncio.to_thread(synapse.register_user, f"alice{n}")
     bot = UserID(f"@{synapse.registration.bot_localpart}:{synapse.server_name}")
-    async with aiohttp.ClientSession() as session:
+    async with (
+        aiohttp.ClientSession() as session,
+        _store() as store,
+    ):
         client = ClientAPI(
             UserID(user.user_id),
             base_url=synapse.url,
@@ -167,12 +191,11 @@ async def matrix_world(synapse: Synapse, **adapter_options: Any) -> AsyncIterato
             power_level_override=powers,
         )
         commands = Commands("parley")
-        sink = Sink()
-        adapter = make_adapter(synapse, [room], commands, **adapter_options)
+        sink = Sink(ChatRef("matrix", ChatId(room)))
+        adapter = make_adapter(synapse, [room], commands, store=store, **adapter_options)
         await adapter.start(sink)
-        world = MatrixWorld(
-            synapse, session, Human(client, UserID(user.user_id)), room, sink, adapter, commands
-        )
+        human = Human(client, UserID(user.user_id))
+        world = MatrixWorld(synapse, session, human, room, sink, adapter, commands, store)
         try:
             await world.wait_timeline(
                 lambda events: any(
