@@ -27,7 +27,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any
 
 from bridge.commands import (
     CommandOption,
@@ -38,6 +38,7 @@ from bridge.commands import (
     UsageError,
 )
 from bridge.flood import FloodLimiter
+from bridge.host import Enricher, Host
 from bridge.model import (
     PLATFORMS,
     Adapter,
@@ -59,7 +60,6 @@ from bridge.names import clean_name
 from bridge.nft.safe_fetch import ATTACHMENT_POLICY, FetchPolicy
 from bridge.outbox import DEFAULT_PACING, Outbox, OutboxPolicy, Pace
 from bridge.platforms import PlatformContext, PlatformSpec
-from bridge.profile_photos import PhotoSource, ProfilePhotos, photo_routes
 from bridge.router import Room, Router, RouterObserver, rooms_from_settings
 from bridge.store import Store, kv, outbox_rows
 from bridge.store import rooms as room_store
@@ -70,7 +70,6 @@ from bridge.tasks import cancel_and_wait
 from bridge.web.app import ComponentStatus
 
 if TYPE_CHECKING:
-    from bridge.app import Bridge
     from bridge.config import Settings
     from bridge.metrics import Metrics
 
@@ -110,12 +109,6 @@ class RelayTuning:
     """Per registered platform (``bridge.platforms``): keywords for its factory's context."""
 
 
-class Enricher(Protocol):
-    """What the sink needs from the identity feature: the verified avatar on an author."""
-
-    async def enrich(self, author: Author) -> Author: ...
-
-
 # --- metrics and the Discord catch-up cursor ------------------------------------------------
 
 
@@ -141,7 +134,7 @@ class PrometheusOutboxMetrics:
 class KvHistoryCursor:
     """Discord's catch-up cursor in the store's ``kv`` table (``discord.cursor.<channel>``)."""
 
-    def __init__(self, bridge: Bridge) -> None:
+    def __init__(self, bridge: Host) -> None:
         self._bridge = bridge
         self._writes: tuple[Store, GroupCommit] | None = None
 
@@ -275,7 +268,7 @@ class Relay:
 
     def __init__(
         self,
-        bridge: Bridge,
+        bridge: Host,
         commands: Commands,
         *,
         tuning: RelayTuning | None = None,
@@ -290,7 +283,6 @@ class Relay:
         self.notifier = RelayNotifier(self)
         self.adapters: dict[Platform, Adapter] = {}
         self.enricher: Enricher | None = None
-        self.photos: ProfilePhotos | None = None
         self._metrics_saver: asyncio.Task[None] | None = None
         self._observers: list[RouterObserver] = []
         self._listeners: list[Callable[[Inbound], Awaitable[None]]] = []
@@ -343,7 +335,7 @@ class Relay:
         """The router + outbox component: add it before anything that announces."""
         return self._core
 
-    def install_adapters(self, bridge: Bridge) -> None:
+    def install_adapters(self, bridge: Host) -> None:
         """Add one component per configured platform (after the features' components)."""
         settings = self.settings
         if settings.telegram.enabled:
@@ -400,8 +392,6 @@ class Relay:
                 log.exception("saving the metrics failed")
 
     async def _stop_core(self) -> None:
-        if self.photos is not None:
-            await self.photos.stop()
         saver, self._metrics_saver = self._metrics_saver, None
         if saver is not None:
             await cancel_and_wait(saver)
@@ -554,13 +544,6 @@ class Relay:
             else:
                 if author != event.author:
                     event = replace(event, author=author)
-        if isinstance(event, NewMessage) and self.photos is not None:
-            try:  # after the NFT avatar, which wins
-                author = await self.photos.enrich(event.author)
-            except Exception:
-                log.exception("profile photo lookup failed for %s", event.author.user_id)
-            else:
-                event = replace(event, author=author)
         await self.router.handle(event)
         if isinstance(event, NewMessage):
             self.bridge.metrics.messages_in.labels(platform=event.source.platform).inc()
@@ -872,7 +855,7 @@ ROOM_SPEC = CommandSpec(
 
 
 def install_relay(
-    bridge: Bridge,
+    bridge: Host,
     commands: Commands,
     *,
     tuning: RelayTuning | None = None,
@@ -883,15 +866,4 @@ def install_relay(
     adapters start (and take messages) after everything else and stop first."""
     relay = Relay(bridge, commands, tuning=tuning, platforms=platforms)
     relay.register_commands()
-    relay.photos = ProfilePhotos(
-        lambda: bridge.store,
-        lambda platform: (
-            cast("PhotoSource | None", relay.adapters.get(platform))
-            if hasattr(relay.adapters.get(platform), "profile_photo")
-            else None
-        ),
-        bridge.settings.web.public_url,
-        refresh=relay.tuning.profile_photo_refresh,
-    )
-    bridge.add_routes(photo_routes(relay.photos.image))
     return relay

@@ -13,7 +13,7 @@ import logging
 import re
 from collections import OrderedDict
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from mautrix.errors import MatrixConnectionError, MatrixRequestError
 from mautrix.types import EventType, Membership, RoomID, UserID
@@ -38,11 +38,33 @@ from bridge.model import (
 from bridge.store import Store, kv
 
 if TYPE_CHECKING:
-    from bots.matrix.adapter import MatrixAdapter
+    from mautrix.appservice import IntentAPI
+
+    from bots.matrix.puppets import Puppets
 
 __all__ = ["EventReader"]
 
 log = logging.getLogger(__name__)
+
+
+class _Adapter(Protocol):
+    """What the reader asks of ``bots.matrix.adapter.MatrixAdapter`` (which imports this
+    module: a protocol keeps the dependency one-way)."""
+
+    @property
+    def bot(self) -> IntentAPI: ...
+
+    @property
+    def puppets(self) -> Puppets: ...
+
+    def serves(self, room: str) -> bool: ...
+
+    def chat(self, room: str) -> ChatRef: ...
+
+    async def download(self, mxc: str) -> bytes | None: ...
+
+    async def say(self, room: RoomID, text: str) -> None: ...
+
 
 _KIND: Final[dict[str, AttachmentKind]] = {
     "m.image": "photo",
@@ -61,7 +83,7 @@ _MAX_KEY = 64  # a reaction key is one emoji (or a short text); longer is not a 
 class EventReader:
     def __init__(
         self,
-        adapter: MatrixAdapter,
+        adapter: _Adapter,
         sink: InboundSink,
         *,
         bot_mxid: UserID,

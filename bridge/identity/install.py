@@ -16,21 +16,20 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bridge.commands import Commands
+from bridge.host import Host
 from bridge.identity.commands import IdentityCommands, register_identity_commands
 from bridge.identity.ens import EnsLookups, web3_lookups
 from bridge.identity.service import LinkService
+from bridge.identity.web import link_routes
 from bridge.model import Author
 from bridge.nft.safe_fetch import DEFAULT_POLICY, FetchPolicy
 from bridge.nft.service import AvatarRechecker, AvatarService
+from bridge.nft.web import avatar_routes
 from bridge.notify import Notifier
 from bridge.store import Store
-from bridge.web.avatars import avatar_routes
-from bridge.web.link import link_routes
 
 if TYPE_CHECKING:
     from web3 import AsyncWeb3
-
-    from bridge.app import Bridge
 
 __all__ = ["ENS_CHAINS", "ChainClient", "IdentityFeature", "install_identity"]
 
@@ -93,7 +92,7 @@ class IdentityFeature:
 
 
 def install_identity(
-    bridge: Bridge,
+    bridge: Host,
     commands: Commands,
     notifier: Notifier,
     *,

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from bridge.commands import Commands
 from bridge.config import Settings
+from bridge.host import Host, Traffic
 from bridge.router import Room
 from bridge.web.app import RouteRegistrar
 
-__all__ = ["PublicRoom", "home_page", "home_routes", "public_rooms"]
+__all__ = ["PublicRoom", "home_page", "home_routes", "install_home", "public_rooms"]
 
 # Nothing to run and nothing to load from elsewhere: only the inline style.
 CSP = (
@@ -103,3 +105,17 @@ def home_routes(
         app.router.add_get("/", page)
 
     return register
+
+
+def install_home(host: Host, commands: Commands, *, traffic: Traffic) -> None:
+    """``GET /`` listing the relay's rooms (config and ``/room join``) as they are at each
+    request. ``commands``: unused (the page has none), taken for the one install convention."""
+    del commands
+    settings = host.settings
+    host.add_routes(
+        home_routes(
+            settings.bridge.name,
+            lambda: public_rooms(traffic.router.rooms, settings),
+            public_url=settings.web.public_url,
+        )
+    )
