@@ -19,6 +19,7 @@ from bridge.platforms import PlatformSpec
 from bridge.points import install_points
 from bridge.profile_photos import PhotoSource, install_profile_photos
 from bridge.relay import Relay, RelayTuning, install_relay
+from bridge.room_commands import install_room_commands
 from bridge.tips import install_tips
 from bridge.web.home import install_home
 
@@ -50,6 +51,7 @@ def wire_features(
     relay = install_relay(bridge, commands, tuning=tuning, platforms=platforms)
     notifier = relay.notifier
     bridge.add_component(relay.core)
+    install_room_commands(bridge, commands, relay=relay)
     if avatar_fetch_policy is None:
         identity = install_identity(bridge, commands, notifier)
     else:
