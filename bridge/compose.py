@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
+from bridge.builtin_platforms import BUILTIN
 from bridge.commands import Commands
 from bridge.feed.feature import install_feed
 from bridge.host import Host
 from bridge.identity.install import install_identity
 from bridge.nft.safe_fetch import FetchPolicy
+from bridge.platform_index import PlatformIndex
 from bridge.platforms import PlatformSpec
 from bridge.points import install_points
 from bridge.profile_photos import PhotoSource, install_profile_photos
@@ -48,14 +50,17 @@ def wire_features(
     ``platforms``: the registered platform specs (``bots.registry``), from the entry point.
     """
     commands = Commands(bridge.settings.bridge.name)
-    relay = install_relay(bridge, commands, tuning=tuning, platforms=platforms)
+    index = PlatformIndex.of(platforms, BUILTIN)
+    relay = install_relay(bridge, commands, tuning=tuning, platforms=platforms, index=index)
     notifier = relay.notifier
     bridge.add_component(relay.core)
     install_room_commands(bridge, commands, relay=relay)
     if avatar_fetch_policy is None:
-        identity = install_identity(bridge, commands, notifier)
+        identity = install_identity(bridge, commands, notifier, index=index)
     else:
-        identity = install_identity(bridge, commands, notifier, policy=avatar_fetch_policy)
+        identity = install_identity(
+            bridge, commands, notifier, policy=avatar_fetch_policy, index=index
+        )
     relay.enricher = identity
     feed = install_feed(
         bridge,
@@ -63,10 +68,11 @@ def wire_features(
         notifier,
         wallets_of=identity.links.wallets_of,
         avatar_for=identity.avatar_url_for,
+        index=index,
     )
     relay.add_observer(feed)
-    install_tips(bridge, commands, notifier, rooms=relay)
-    install_points(bridge, commands, notifier, traffic=relay)
+    install_tips(bridge, commands, notifier, rooms=relay, index=index)
+    install_points(bridge, commands, notifier, traffic=relay, index=index)
     install_profile_photos(
         bridge,
         commands,

@@ -40,7 +40,8 @@ from bridge.model import (
 )
 from bridge.names import clean_name
 from bridge.nft.safe_fetch import ATTACHMENT_POLICY, FetchPolicy
-from bridge.outbox import DEFAULT_PACING, Outbox, OutboxPolicy, Pace
+from bridge.outbox import Outbox, OutboxPolicy, Pace
+from bridge.platform_index import PlatformIndex
 from bridge.platforms import PlatformContext, PlatformSpec
 from bridge.relay_notifier import RelayNotifier
 from bridge.router import Room, Router, RouterObserver, rooms_from_settings
@@ -73,7 +74,7 @@ class RelayTuning:
 
     outbox_policy: OutboxPolicy | None = None
     pacing: Mapping[Platform, Pace] | None = None
-    """Per-chat pacing; None: the platforms' documented limits (``DEFAULT_PACING``)."""
+    """Per-chat pacing; None: the platforms' documented limits (their specs' ``pacing``)."""
     telegram_poll_timeout: int = 30
     telegram_request_timeout: float = 20.0
     telegram_retry_delay: float = 1.0
@@ -190,9 +191,12 @@ class Relay:
         *,
         tuning: RelayTuning | None = None,
         platforms: Sequence[PlatformSpec] = (),
+        index: PlatformIndex | None = None,
     ) -> None:
         self.bridge = bridge
         self.platforms = tuple(platforms)
+        self.index = index if index is not None else PlatformIndex.of(self.platforms)
+        """Every platform's traits (pacing, mentions): the specs' and the built-in ones."""
         self.settings: Settings = bridge.settings
         self.commands = commands
         self.tuning = tuning or RelayTuning()
@@ -328,8 +332,7 @@ class Relay:
     def _pacing(self) -> Mapping[Platform, Pace]:
         if self.tuning.pacing is not None:
             return self.tuning.pacing
-        registered = {s.name: s.pacing for s in self.platforms if s.pacing is not None}
-        return {**DEFAULT_PACING, **registered}
+        return self.index.pacing()
 
     def _make_from_spec(self, spec: PlatformSpec) -> Adapter:
         context = PlatformContext(
@@ -497,10 +500,11 @@ def install_relay(
     *,
     tuning: RelayTuning | None = None,
     platforms: Sequence[PlatformSpec] = (),
+    index: PlatformIndex | None = None,
 ) -> Relay:
     """Create the relay (its commands are ``bridge.room_commands``). The caller adds
     ``relay.core`` first and calls ``relay.install_adapters(bridge)`` last (``wire_features``
     does), so that the adapters start (and take messages) after everything else and stop
     first."""
-    relay = Relay(bridge, commands, tuning=tuning, platforms=platforms)
+    relay = Relay(bridge, commands, tuning=tuning, platforms=platforms, index=index)
     return relay

@@ -238,11 +238,11 @@ class RoomCommands:
         return lines
 
     def _watch(self, chat: ChatRef, on: bool) -> None:
-        if chat.platform != "discord":
-            return
-        adapter = self._relay.adapters.get("discord")
+        # An adapter that reads only the channels it watches (for catch-up after downtime)
+        # learns of a /room join at once; its channels are numbered.
+        adapter = self._relay.adapters.get(chat.platform)
         method = getattr(adapter, "watch_channel" if on else "unwatch_channel", None)
-        if method is not None:
+        if method is not None and chat.chat_id.lstrip("-").isdigit():
             method(int(chat.chat_id))
 
     async def _room_status(self, request: CommandRequest) -> CommandReply:
@@ -303,7 +303,11 @@ DELETE_SPEC = CommandSpec(
     "delete",
     "Delete a relayed message everywhere: reply to it (your own; admins: any)",
     "[message id]",
-    (CommandOption("message", "the message id or link (Discord)", required=False),),
+    (
+        CommandOption(
+            "message", "the message id or link (where commands cannot reply)", required=False
+        ),
+    ),
 )
 ROOM_SPEC = CommandSpec(
     "room",

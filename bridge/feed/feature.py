@@ -13,6 +13,7 @@ from bridge.feed.web import feed_routes
 from bridge.host import Host
 from bridge.model import Author, ChatRef, MessageId
 from bridge.notify import Notifier
+from bridge.platform_index import PlatformIndex
 from bridge.router import rooms_from_settings
 from bridge.store.messages import StoredMessage
 
@@ -36,7 +37,7 @@ POST_SPEC = CommandSpec(
     (
         CommandOption(
             "text",
-            "what to post (or reply to your message; on Discord, give your message's link or id)",
+            "what to post (or reply to your message; where commands cannot reply, its link or id)",
             required=False,
         ),
     ),
@@ -61,7 +62,9 @@ class FeedFeature:
         *,
         wallets_of: WalletsOf | None = None,
         avatar_for: AvatarFor | None = None,
+        index: PlatformIndex | None = None,
     ) -> None:
+        self._index = index
         self._settings = settings
         self._key = identity_key
         self._notifier = notifier
@@ -120,6 +123,7 @@ class FeedFeature:
             chain=chain,
             kubo=kubo,
             profile=self.profile,
+            index=self._index,
             notifier=self._notifier,
             public_url=settings.web.public_url,
         )
@@ -146,6 +150,7 @@ def install_feed(
     *,
     wallets_of: WalletsOf | None = None,
     avatar_for: AvatarFor | None = None,
+    index: PlatformIndex | None = None,
 ) -> FeedFeature:
     """Register /post, the feed component, and the /feed and /feed.atom routes."""
     feature = FeedFeature(
@@ -154,6 +159,7 @@ def install_feed(
         notifier,
         wallets_of=wallets_of,
         avatar_for=avatar_for,
+        index=index,
     )
     commands.register(POST_SPEC, feature.handle_post)
     bridge.add_factory(feature.create)

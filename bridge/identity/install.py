@@ -26,6 +26,7 @@ from bridge.nft.safe_fetch import DEFAULT_POLICY, FetchPolicy
 from bridge.nft.service import AvatarRechecker, AvatarService
 from bridge.nft.web import avatar_routes
 from bridge.notify import Notifier
+from bridge.platform_index import PlatformIndex
 from bridge.store import Store
 
 if TYPE_CHECKING:
@@ -98,6 +99,7 @@ def install_identity(
     *,
     policy: FetchPolicy = DEFAULT_POLICY,
     ens_chains: frozenset[int] = ENS_CHAINS,
+    index: PlatformIndex | None = None,
 ) -> IdentityFeature:
     """Register the commands, routes and components of wallet linking and avatars.
 
@@ -146,7 +148,7 @@ def install_identity(
             return None if w3 is None else await web3_lookups(w3).forward(name)
 
         ens = EnsLookups(reverse=reverse, forward=forward)
-    handlers = register_identity_commands(commands, links, avatars, ens)
+    handlers = register_identity_commands(commands, links, avatars, ens, index)
     bridge.add_component(chain)
     bridge.add_component(AvatarRechecker(avatars))
     bridge.add_routes(link_routes(links, bridge_name=settings.bridge.name))

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from bridge.commands import CommandOption, CommandReply, CommandRequest, Commands, CommandSpec
 from bridge.host import Enricher, Host, Traffic
 from bridge.model import Author
+from bridge.platform_index import PlatformIndex
 from bridge.points.closing import ClaimBook, CloseRefused, CycleManager
 from bridge.points.service import PointsService
 from bridge.points.web import points_routes
@@ -36,7 +37,13 @@ class PointsFeature:
 
     name = "points"
 
-    def __init__(self, bridge: Host, relay: Traffic, notifier: Notifier | None) -> None:
+    def __init__(
+        self,
+        bridge: Host,
+        relay: Traffic,
+        notifier: Notifier | None,
+        index: PlatformIndex | None = None,
+    ) -> None:
         settings = bridge.settings
         self.settings = settings
         self.config = settings.points
@@ -49,6 +56,7 @@ class PointsFeature:
             rooms=relay,
             lookup=lambda chat, native: relay.router.lookup(chat, native),
             public_url=settings.web.public_url,
+            index=index,
         )
         self.manager: CycleManager | None = None
         self.book: ClaimBook | None = None
@@ -209,11 +217,16 @@ def register_commands(commands: Commands, feature: PointsFeature) -> None:
 
 
 def install_points(
-    bridge: Host, commands: Commands, notifier: Notifier | None, *, traffic: Traffic
+    bridge: Host,
+    commands: Commands,
+    notifier: Notifier | None,
+    *,
+    traffic: Traffic,
+    index: PlatformIndex | None = None,
 ) -> PointsFeature:
     """Register the commands, scoring hooks, routes and the cycle component."""
     relay = traffic
-    feature = PointsFeature(bridge, relay, notifier)
+    feature = PointsFeature(bridge, relay, notifier, index)
     register_commands(commands, feature)
     if feature.config.enabled:
         relay.add_observer(feature.service)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bridge.host import Host
+from bridge.platform_index import PlatformIndex
 from bridge.tips.service import NOT_CONFIGURED, RoomDirectory, TipConfig, TipService
 from bridge.tips.web import tip_routes
 
@@ -106,10 +107,11 @@ def install_tips(
     *,
     rooms: RoomDirectory | None = None,
     poll_interval: float = 4.0,
+    index: PlatformIndex | None = None,
 ) -> TipService:
     """Register /tip and /tips, the tip page routes, and the chain watcher component."""
     config = config_from_settings(bridge.settings)
-    service = TipService(config, lambda: bridge.store, rooms=rooms)
+    service = TipService(config, lambda: bridge.store, rooms=rooms, index=index)
     register_commands(commands, service)
     bridge.add_routes(tip_routes(service, bridge_name=bridge.settings.bridge.name))
 

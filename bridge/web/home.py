@@ -50,6 +50,14 @@ def public_rooms(rooms: Iterable[Room], settings: Settings) -> list[PublicRoom]:
     return found
 
 
+def _between(rooms: Sequence[PublicRoom]) -> str:
+    bridged = list(dict.fromkeys(p for room in rooms for p in room.platforms))
+    if len(bridged) < 2:
+        return "<p>A Parley chat bridge.</p>"
+    names = ", ".join(bridged[:-1]) + " and " + bridged[-1]
+    return f"<p>A Parley bridge between {html.escape(names)}.</p>"
+
+
 def home_page(name: str, rooms: Sequence[PublicRoom], *, public_url: str) -> str:
     esc = html.escape
     base = public_url.rstrip("/")
@@ -62,7 +70,7 @@ def home_page(name: str, rooms: Sequence[PublicRoom], *, public_url: str) -> str
         "<style>body{font-family:sans-serif;max-width:48em;margin:auto;padding:0 1em}"
         ".meta{color:#666}code{background:#f4f4f4;padding:0 .2em}</style>",
         f"</head><body><h1>{esc(name)}</h1>",
-        "<p>A Parley bridge between Telegram, Discord and Waku / Status.</p>",
+        _between(rooms),
         "<h2>Rooms</h2>",
     ]
     if not rooms:
