@@ -39,7 +39,7 @@ from pydantic import (
 )
 
 from bridge.config_secrets import resolve_webhook_tokens
-from bridge.model import ChatRef
+from bridge.model import ChatId, ChatRef
 from bridge.status.links import CommunityRef, parse_community
 from bridge.status.names import display_name_problem
 
@@ -347,6 +347,19 @@ class RoomSettings(_Section):
         if value is not None:
             parse_community(value)  # LinkError is a ValueError: reported with the key path
         return value
+
+    @property
+    def members(self) -> list[ChatRef]:
+        """The room's chats, each once: the per-platform keys first, then ``chats``."""
+        found = [ChatRef("telegram", ChatId(str(c))) for c in self.telegram_chats]
+        found += [ChatRef("discord", ChatId(str(c))) for c in self.discord_channels]
+        if self.waku_room is not None:
+            found.append(ChatRef("waku", ChatId(self.waku_room)))
+        for chat in self.chats:
+            ref = ChatRef.parse(chat)
+            if ref not in found:
+                found.append(ref)
+        return found
 
     @property
     def waku_room(self) -> str | None:

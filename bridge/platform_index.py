@@ -9,13 +9,16 @@ bridge's ``platform:id`` form, ``message_ref`` for a message named by its link).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bridge.model import NativeId, Platform, UserId
 
 if TYPE_CHECKING:
+    import aiohttp
+
+    from bridge.config import Settings
     from bridge.outbox import Pace
     from bridge.platforms import PlatformSpec
 
@@ -38,6 +41,10 @@ class Traits:
     """The platform's own way to write a user in a command (a mention), or None."""
     parse_message_ref: MessageRefParser | None = None
     """A message named in a command by link or id (for commands that cannot reply), or None."""
+    enabled: Callable[[Settings], bool] | None = None
+    """Whether the config turns the platform on."""
+    probe: Callable[[Settings, aiohttp.ClientSession], Awaitable[tuple[bool, str]]] | None = None
+    """``parley check``: can the bridge reach and use the platform? (ok, detail)."""
 
     @classmethod
     def of(cls, spec: PlatformSpec) -> Traits:
@@ -46,6 +53,8 @@ class Traits:
             spec.pacing,
             spec.parse_user_ref,
             getattr(spec, "parse_message_ref", None),
+            spec.enabled,
+            spec.probe,
         )
 
 
@@ -58,6 +67,10 @@ class PlatformIndex:
     @classmethod
     def of(cls, specs: Iterable[PlatformSpec], builtins: Iterable[Traits] = ()) -> PlatformIndex:
         return cls([*builtins, *(Traits.of(spec) for spec in specs)])
+
+    @property
+    def traits(self) -> tuple[Traits, ...]:
+        return tuple(self._traits.values())
 
     @property
     def names(self) -> tuple[Platform, ...]:
