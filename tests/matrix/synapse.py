@@ -253,9 +253,9 @@ class Gateway:
     acknowledges it (between tests: the push belongs to a finished test's room).
 
     Why not let pushes fail between tests: a refused push puts Synapse 1.163 into recovery
-    mode, and a transaction created while it recovers can be skipped for good
-    (``_TransactionController.send`` reads the state, then ``on_recovered`` marks the service
-    up and later transactions complete past it); tests would flake on that race.
+    mode, and a transaction created just as it recovers is left in its table until the next
+    failed push (``_TransactionController.send`` read the state as down, ``on_recovered`` then
+    marks the service up and nothing looks at the table again); tests would flake on that.
     """
 
     def __init__(self, port: int) -> None:
