@@ -221,3 +221,32 @@ async def test_install_feed_registers_post(tmp_path: Path) -> None:
     reply = await registry.handle(request(ALICE, raw="early"))
     assert not reply.private and "not running yet" in reply.text
     assert feature.service is None
+
+
+def test_the_feed_finds_rooms_as_the_router_does() -> None:
+    """A /post from a Status community channel belongs to its room (the feed used to rebuild
+    the rooms from waku_chat alone, which a community room does not set)."""
+    from bridge.config import Settings
+    from bridge.feed.feature import FeedFeature
+    from bridge.model import ChatId, ChatRef
+
+    settings = Settings.model_validate(
+        {
+            "rooms": [
+                {
+                    "name": "town",
+                    "status_community": "https://status.app/c#"
+                    "zQ3shYSHp7GoiXaauJMnDcjwU2yNjdzpXLosAWapPS4CFxc11",
+                    "status_channel": "general",
+                    "chats": ["matrix:!hall:example.org"],
+                },
+                {"name": "lobby", "waku_chat": "parley-lobby", "telegram_chats": [-1001]},
+            ]
+        }
+    )
+    feature = FeedFeature(settings, KEY, None)
+    assert feature._room_of(ChatRef("waku", ChatId("status:town"))) == "town"
+    assert feature._room_of(ChatRef("matrix", ChatId("!hall:example.org"))) == "town"
+    assert feature._room_of(ChatRef("waku", ChatId("parley-lobby"))) == "lobby"
+    assert feature._room_of(ChatRef("telegram", ChatId("-1001"))) == "lobby"
+    assert feature._room_of(ChatRef("telegram", ChatId("-1002"))) is None
