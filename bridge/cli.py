@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from bridge.builtin_platforms import BUILTIN
 from bridge.config import ConfigError, Settings, default_config_path, load_config
 from bridge.datadir import ensure_private_dir, permission_warnings
 from bridge.keyfile import (
@@ -37,7 +36,6 @@ from bridge.keyfile import (
     write_keystore,
     write_private_file,
 )
-from bridge.platform_index import PlatformIndex
 
 if TYPE_CHECKING:
     from bridge.app import Bridge
@@ -389,6 +387,10 @@ async def _probe_all(
     settings: Settings, seconds: float, platforms: Sequence[PlatformSpec] = ()
 ) -> list[tuple[str, bool, str]]:
     import aiohttp
+
+    # Here, not at the top: they load the store and the outbox, which `parley --help` skips.
+    from bridge.builtin_platforms import BUILTIN
+    from bridge.platform_index import PlatformIndex
 
     secrets = settings.secrets()
 
