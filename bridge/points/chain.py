@@ -1,7 +1,8 @@
 """The distributor on chain, as the bridge needs it: read its state, publish a root with the
 operator's key (the bridge identity key, as for feed anchors), and read ``Claimed`` events.
 
-web3 is imported lazily (CHAIN.md trap 4); one ``AsyncWeb3`` per event loop (trap 5).
+web3 is imported lazily (importing it costs about a second at start); one ``AsyncWeb3`` per
+event loop (its HTTP session is bound to the loop that made it).
 """
 
 from __future__ import annotations

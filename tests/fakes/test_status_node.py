@@ -89,7 +89,7 @@ def public_key_of(compressed: bytes) -> bytes:
 
 
 def test_topics_and_keys_follow_status_go() -> None:
-    # PROTOCOL.md §10.1's example, and a 32-byte PBKDF2 key that depends on the chat id.
+    # docs/PROTOCOL.md §10.1's example, and a 32-byte PBKDF2 key that depends on the chat id.
     assert content_topic("status") == "/waku/1/0xcd423760/rfc26"
     assert len(sym_key("status")) == 32 and sym_key("status") != sym_key("statuss")
     assert universal_chat_id("0x02ab") == "0x02ab-memberUpdate"
