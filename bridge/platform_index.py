@@ -52,7 +52,7 @@ class Traits:
             spec.name,
             spec.pacing,
             spec.parse_user_ref,
-            getattr(spec, "parse_message_ref", None),
+            spec.parse_message_ref,
             spec.enabled,
             spec.probe,
         )

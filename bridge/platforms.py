@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bridge.model import Adapter, ChatId, Platform, RichText, UserId
+from bridge.model import Adapter, ChatId, NativeId, Platform, RichText, UserId
 
 if TYPE_CHECKING:
     import aiohttp
@@ -68,3 +68,5 @@ class PlatformSpec:
     """Adds the platform's own ``parley <platform> ...`` commands."""
     probe: Callable[[Settings, aiohttp.ClientSession], Awaitable[tuple[bool, str]]] | None = None
     """``parley check``: can the bridge reach and use the platform? (ok, detail)."""
+    parse_message_ref: Callable[[str], NativeId | None] | None = None
+    """A message named in a command by its link or id, where commands cannot reply."""
