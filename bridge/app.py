@@ -6,7 +6,9 @@ The core ones — the store, the Waku node, the embedded node's REST server, the
 are created here from the settings; features (router, outbox, platform adapters, the chain
 watcher ...) plug in through one registration point, ``Bridge.add_component`` (or
 ``Bridge.add_factory`` for a component that needs the opened store and the running node), and
-add web routes with ``Bridge.add_routes``. ``wire_features`` is where ``parley run`` does that.
+add web routes with ``Bridge.add_routes``. ``bridge.compose.wire_features`` (the composition
+root, re-exported here) is where ``parley run`` does that; features see the bridge only through
+``bridge.host.Host``.
 """
 
 from __future__ import annotations
@@ -18,20 +20,18 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable
-from typing import IO, TYPE_CHECKING, Protocol, runtime_checkable
+from collections.abc import Callable, Iterable
+from typing import IO
 
+from bridge.compose import wire_features
 from bridge.config import Settings
+from bridge.host import Component, ComponentFactory, HealthResult
 from bridge.metrics import Metrics, metrics_route
 from bridge.store import Store
 from bridge.store.guard import check_database_file
 from bridge.waku.node import WakuNode
 from bridge.web.app import ComponentStatus, RouteRegistrar, create_web_app
 from bridge.web.server import HttpLimits, HttpServer, raise_descriptor_limit
-
-if TYPE_CHECKING:
-    from bridge.nft.safe_fetch import FetchPolicy
-    from bridge.relay import Relay, RelayTuning
 
 __all__ = [
     "Bridge",
@@ -47,29 +47,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-HealthResult = bool | ComponentStatus
-
 # nwaku answers a relay publish within 5 s or reports a timeout itself (docs/PROTOCOL.md §9).
 NWAKU_REQUEST_TIMEOUT = 10.0
-
-
-@runtime_checkable
-class Component(Protocol):
-    """A long-lived part of the bridge. ``start`` returns once the part is serving (it keeps
-    its own background tasks); ``stop`` releases everything and must not raise for a part
-    that is already stopped."""
-
-    @property
-    def name(self) -> str: ...
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    def health(self) -> HealthResult | Awaitable[HealthResult]: ...
-
-
-ComponentFactory = Callable[["Bridge"], Component]
 
 
 # --- core components -----------------------------------------------------------------------
@@ -323,63 +302,6 @@ async def _probe(component: Component) -> ComponentStatus:
     if isinstance(result, ComponentStatus):
         return result
     return ComponentStatus(bool(result))
-
-
-def wire_features(
-    bridge: Bridge,
-    *,
-    tuning: RelayTuning | None = None,
-    avatar_fetch_policy: FetchPolicy | None = None,
-) -> Relay:
-    """The one place where ``parley run`` plugs features into the bridge.
-
-    Builds the command registry and the relay (``bridge.relay``: router, outbox, and the
-    adapters whose tokens or rooms are configured), and installs wallet linking + NFT avatars, the
-    public feed and tips. Components start in the order added here, after the core: the
-    relay's router and outbox, the features, and the platform adapters last. Returns the relay.
-
-    Both keywords are for tests only; ``parley run`` passes neither, and no config key reaches
-    them. ``tuning``: shorter timeouts, no pacing. ``avatar_fetch_policy``: replaces the
-    SSRF-safe :data:`~bridge.nft.safe_fetch.DEFAULT_POLICY` for NFT metadata and image fetches
-    (end-to-end tests admit their own server on 127.0.0.1 with it); None keeps the default.
-    """
-    from bridge.commands import Commands
-    from bridge.feed import install_feed
-    from bridge.identity.install import install_identity
-    from bridge.points import install_points
-    from bridge.relay import install_relay
-    from bridge.tips import install_tips
-    from bridge.web.home import home_routes, public_rooms
-
-    commands = Commands(bridge.settings.bridge.name)
-    relay = install_relay(bridge, commands, tuning=tuning)
-    notifier = relay.notifier
-    bridge.add_component(relay.core)
-    if avatar_fetch_policy is None:
-        identity = install_identity(bridge, commands, notifier)
-    else:
-        identity = install_identity(bridge, commands, notifier, policy=avatar_fetch_policy)
-    relay.enricher = identity
-    feed = install_feed(
-        bridge,
-        commands,
-        notifier,
-        wallets_of=identity.links.wallets_of,
-        avatar_for=identity.avatar_url_for,
-    )
-    relay.add_observer(feed)
-    install_tips(bridge, commands, notifier, rooms=relay)
-    install_points(bridge, commands, relay, notifier)
-    settings = bridge.settings
-    bridge.add_routes(
-        home_routes(
-            settings.bridge.name,
-            lambda: public_rooms(relay.router.rooms, settings),
-            public_url=settings.web.public_url,
-        )
-    )
-    relay.install_adapters(bridge)
-    return relay
 
 
 async def run_bridge(

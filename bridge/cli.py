@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import getpass
 import logging
 import os
@@ -38,6 +39,7 @@ from bridge.keyfile import (
 
 if TYPE_CHECKING:
     from bridge.app import Bridge
+    from bridge.platforms import PlatformSpec
 
 __all__ = ["main"]
 
@@ -53,8 +55,9 @@ class CliError(Exception):
     """A failure the user can act on; printed as ``error: <message>`` with exit status 1."""
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+def main(argv: Sequence[str] | None = None, *, platforms: Sequence[PlatformSpec] = ()) -> int:
+    """``platforms``: the registered platforms (``bots.registry``, passed by ``bots.cli``)."""
+    parser = _parser(platforms)
     args = parser.parse_args(argv)
     try:
         status: int = args.func(args)
@@ -69,9 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(platforms: Sequence[PlatformSpec] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="parley", description="Bridge Telegram and Discord with Waku / Status."
+        prog="parley", description="Bridge chat platforms with each other and Waku / Status."
     )
     parser.add_argument("--version", action="version", version=f"parley {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -130,6 +133,10 @@ def _parser() -> argparse.ArgumentParser:
     feed_cli.add_arguments(commands)  # parley feed [--follow]
     deploy = contracts_cli.add_arguments(commands)  # parley contracts deploy
     deploy.set_defaults(func=_cmd_contracts_deploy)
+    for spec in platforms:
+        if spec.add_cli is not None:
+            spec.add_cli(commands)  # parley <platform> ...
+    parser.set_defaults(platforms=tuple(platforms))
     return parser
 
 
@@ -268,7 +275,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from bridge.app import run_bridge, setup_logging
+    from bridge.app import run_bridge, setup_logging, wire_features
 
     settings = _load(args.config)
     setup_logging(settings.bridge.log_level, secrets=settings.secrets())
@@ -289,7 +296,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await run_bridge(settings, identity_key, stop=stop, on_ready=ready)
+        wire = functools.partial(wire_features, platforms=args.platforms)
+        await run_bridge(settings, identity_key, stop=stop, on_ready=ready, wire=wire)
 
     import sqlite3
 
@@ -342,7 +350,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         _print_problems(exc, sys.stdout)
         return EXIT_INVALID
     print(f"Configuration OK: {path}")
-    results = asyncio.run(_probe_all(settings, args.timeout))
+    results = asyncio.run(_probe_all(settings, args.timeout, args.platforms))
     width = max((len(name) for name, _, _ in results), default=0)
     for name, ok, detail in results:
         print(f"  {name.ljust(width)}  {'reachable' if ok else 'UNREACHABLE'}  {detail}")
@@ -375,8 +383,14 @@ def _community_lines(settings: Settings) -> list[str]:
     return stored_states(settings.store_path, configs, address.lower())
 
 
-async def _probe_all(settings: Settings, seconds: float) -> list[tuple[str, bool, str]]:
+async def _probe_all(
+    settings: Settings, seconds: float, platforms: Sequence[PlatformSpec] = ()
+) -> list[tuple[str, bool, str]]:
     import aiohttp
+
+    # Here, not at the top: they load the store and the outbox, which `parley --help` skips.
+    from bridge.builtin_platforms import BUILTIN
+    from bridge.platform_index import PlatformIndex
 
     secrets = settings.secrets()
 
@@ -402,10 +416,10 @@ async def _probe_all(settings: Settings, seconds: float) -> list[tuple[str, bool
             probes.append(probe("waku", _check_nwaku(http, waku.nwaku_url)))
         if settings.chain.rpc_url is not None:
             probes.append(probe("chain", _check_chain(http, settings)))
-        if settings.telegram.token is not None:
-            probes.append(probe("telegram", _check_telegram(http, settings)))
-        if settings.discord.token is not None:
-            probes.append(probe("discord", _check_discord(http, settings)))
+        for traits in PlatformIndex.of(platforms, BUILTIN).traits:
+            enabled = traits.enabled is not None and traits.enabled(settings)
+            if traits.probe is not None and enabled:
+                probes.append(probe(traits.name, traits.probe(settings, http)))
         return list(await asyncio.gather(*probes))
 
 
@@ -438,27 +452,6 @@ async def _check_chain(http: Any, settings: Settings) -> tuple[bool, str]:
     if chain_id != settings.chain.chain_id:
         return False, f"chain id {chain_id}, but chain.chain_id is {settings.chain.chain_id}"
     return True, f"chain id {chain_id}"
-
-
-async def _check_telegram(http: Any, settings: Settings) -> tuple[bool, str]:
-    assert settings.telegram.token is not None
-    token = settings.telegram.token.get_secret_value()
-    async with http.get(f"{settings.telegram.api_base_url}{token}/getMe") as response:
-        body = await response.json(content_type=None)
-        if response.status != 200 or not body.get("ok"):
-            return False, f"getMe answered HTTP {response.status}: {body.get('description', '')}"
-    return True, f"bot @{body.get('result', {}).get('username', '?')}"
-
-
-async def _check_discord(http: Any, settings: Settings) -> tuple[bool, str]:
-    assert settings.discord.token is not None
-    token = settings.discord.token.get_secret_value()
-    headers = {"Authorization": f"Bot {token}"}
-    async with http.get(f"{settings.discord.api_base_url}/users/@me", headers=headers) as resp:
-        body = await resp.json(content_type=None)
-        if resp.status != 200:
-            return False, f"/users/@me answered HTTP {resp.status}"
-    return True, f"bot {body.get('username', '?')} ({body.get('id', '?')})"
 
 
 # --- keys ----------------------------------------------------------------------------------

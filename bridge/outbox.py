@@ -97,12 +97,9 @@ class Pace:
     per: float
 
 
-# The platforms' documented per-chat limits: Telegram 20 messages a minute in a group,
-# Discord 5 per 5 seconds per channel. Waku has no per-chat limit worth pacing for.
-DEFAULT_PACING: Mapping[Platform, Pace] = {
-    "telegram": Pace(20, 60.0),
-    "discord": Pace(5, 5.0),
-}
+# No pacing unless asked: each platform declares its documented per-chat limit in its spec
+# (``PlatformSpec.pacing``), and the relay passes them all in.
+DEFAULT_PACING: Mapping[Platform, Pace] = {}
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,13 +27,15 @@ from typing import Protocol
 import aiosqlite
 from aiohttp import web
 
+from bridge.commands import Commands
+from bridge.host import Enricher, Host, Traffic
 from bridge.model import Author, Platform
 from bridge.nft.image import ImageError, normalise_avatar
 from bridge.store import Store
 from bridge.store.messages import platform_of
 from bridge.web.app import RouteRegistrar
 
-__all__ = ["PhotoSource", "ProfilePhotos", "photo_routes"]
+__all__ = ["PhotoSource", "ProfilePhotos", "install_profile_photos", "photo_routes"]
 
 log = logging.getLogger(__name__)
 
@@ -215,3 +217,58 @@ def photo_routes(image: Callable[[str], Awaitable[bytes | None]]) -> RouteRegist
         app.router.add_get("/photos/{name}", serve)
 
     return register
+
+
+class _PhotoEnricher:
+    """The relay's enricher with profile photos after it: a verified NFT avatar wins, and a
+    failing avatar lookup still leaves the author a profile photo."""
+
+    def __init__(self, inner: Enricher | None, photos: ProfilePhotos) -> None:
+        self.inner = inner
+        self._photos = photos
+
+    async def enrich(self, author: Author) -> Author:
+        if self.inner is not None:
+            try:
+                author = await self.inner.enrich(author)
+            except Exception:
+                log.exception("avatar lookup failed for %s", author.user_id)
+        return await self._photos.enrich(author)
+
+
+class _PhotosComponent:
+    name = "profile_photos"
+
+    def __init__(self, photos: ProfilePhotos) -> None:
+        self._photos = photos
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        await self._photos.stop()
+
+    def health(self) -> bool:
+        return True
+
+
+def install_profile_photos(
+    host: Host,
+    commands: Commands,
+    *,
+    traffic: Traffic,
+    sources: Callable[[Platform], PhotoSource | None],
+    refresh: float = REFRESH,
+) -> ProfilePhotos:
+    """Serve ``/photos`` and put profile photos on authors after the relay's enricher (install
+    it after the features that set ``traffic.enricher``). ``sources``: the running adapter of a
+    platform when it can fetch profile photos. ``commands``: unused (the feature has none),
+    taken for the one install convention."""
+    del commands
+    photos = ProfilePhotos(
+        lambda: host.store, sources, host.settings.web.public_url, refresh=refresh
+    )
+    traffic.enricher = _PhotoEnricher(traffic.enricher, photos)
+    host.add_component(_PhotosComponent(photos))
+    host.add_routes(photo_routes(photos.image))
+    return photos

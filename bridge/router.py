@@ -24,7 +24,6 @@ from bridge.model import (
     ChatRef,
     DeleteMessage,
     DeliveryKind,
-    DiscordChannelId,
     EditMessage,
     Inbound,
     MessageId,
@@ -32,9 +31,7 @@ from bridge.model import (
     NewMessage,
     Reaction,
     RichText,
-    TelegramChatId,
     UserId,
-    WakuChatId,
 )
 from bridge.store import Store, messages, outbox_rows, reactions
 from bridge.store.group_commit import GroupCommit
@@ -81,22 +78,14 @@ class RoomSettings(Protocol):
     @property
     def name(self) -> str: ...
     @property
-    def telegram_chats(self) -> Sequence[int]: ...
-    @property
-    def discord_channels(self) -> Sequence[int]: ...
-    @property
-    def waku_room(self) -> str | None: ...
+    def members(self) -> Sequence[ChatRef]: ...
 
 
 def rooms_from_settings(rooms: Iterable[RoomSettings]) -> list[Room]:
     """Rooms from the typed config (``settings.rooms``)."""
     found: list[Room] = []
     for room in rooms:
-        members = [ChatRef.telegram(TelegramChatId(c)) for c in room.telegram_chats]
-        members += [ChatRef.discord(DiscordChannelId(c)) for c in room.discord_channels]
-        if room.waku_room is not None:
-            members.append(ChatRef.waku(WakuChatId(room.waku_room)))
-        found.append(Room(room.name, tuple(members)))
+        found.append(Room(room.name, tuple(room.members)))
     return found
 
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from bridge.commands import CommandOption, CommandReply, CommandRequest, Commands, CommandSpec
 from bridge.feed.service import AvatarInfo, FeedService, Profile
-from bridge.model import Author, ChatRef, DiscordChannelId, MessageId, TelegramChatId, WakuChatId
+from bridge.feed.web import feed_routes
+from bridge.host import Host
+from bridge.model import Author, ChatRef, MessageId
 from bridge.notify import Notifier
+from bridge.platform_index import PlatformIndex
+from bridge.router import rooms_from_settings
 from bridge.store.messages import StoredMessage
-
-if TYPE_CHECKING:
-    from bridge.app import Bridge
 
 __all__ = ["POST_SPEC", "FeedFeature", "feed_pubsub_topic", "install_feed"]
 
@@ -36,7 +37,7 @@ POST_SPEC = CommandSpec(
     (
         CommandOption(
             "text",
-            "what to post (or reply to your message; on Discord, give your message's link or id)",
+            "what to post (or reply to your message; where commands cannot reply, its link or id)",
             required=False,
         ),
     ),
@@ -61,7 +62,9 @@ class FeedFeature:
         *,
         wallets_of: WalletsOf | None = None,
         avatar_for: AvatarFor | None = None,
+        index: PlatformIndex | None = None,
     ) -> None:
+        self._index = index
         self._settings = settings
         self._key = identity_key
         self._notifier = notifier
@@ -81,16 +84,12 @@ class FeedFeature:
         return Profile(wallet=wallet, avatar=avatar)
 
     def _room_of(self, chat: ChatRef) -> str | None:
-        for room in self._settings.rooms:
-            members = [ChatRef.telegram(TelegramChatId(c)) for c in room.telegram_chats]
-            members += [ChatRef.discord(DiscordChannelId(c)) for c in room.discord_channels]
-            if room.waku_chat is not None:
-                members.append(ChatRef.waku(WakuChatId(room.waku_chat)))
-            if chat in members:
-                return str(room.name)
+        for room in rooms_from_settings(self._settings.rooms):
+            if chat in room.members:
+                return room.name
         return None
 
-    def create(self, bridge: Bridge) -> FeedService:
+    def create(self, bridge: Host) -> FeedService:
         """The component factory (``bridge.add_factory(feature.create)``)."""
         settings = self._settings
         feed = settings.feed
@@ -124,6 +123,7 @@ class FeedFeature:
             chain=chain,
             kubo=kubo,
             profile=self.profile,
+            index=self._index,
             notifier=self._notifier,
             public_url=settings.web.public_url,
         )
@@ -144,22 +144,22 @@ class FeedFeature:
 
 
 def install_feed(
-    bridge: Bridge,
+    bridge: Host,
     commands: Commands,
     notifier: Notifier | None,
     *,
     wallets_of: WalletsOf | None = None,
     avatar_for: AvatarFor | None = None,
+    index: PlatformIndex | None = None,
 ) -> FeedFeature:
     """Register /post, the feed component, and the /feed and /feed.atom routes."""
-    from bridge.web.feed import feed_routes
-
     feature = FeedFeature(
         bridge.settings,
         bridge.identity_key,
         notifier,
         wallets_of=wallets_of,
         avatar_for=avatar_for,
+        index=index,
     )
     commands.register(POST_SPEC, feature.handle_post)
     bridge.add_factory(feature.create)

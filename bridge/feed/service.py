@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import secrets
 import time
 import uuid
@@ -25,6 +24,7 @@ from typing import Any, Literal
 
 import aiosqlite
 
+from bridge.builtin_platforms import BUILTIN
 from bridge.commands import CommandReply, CommandRequest, UsageError
 from bridge.feed.anchor import ChainAnchor
 from bridge.feed.kubo import KuboClient, KuboError
@@ -44,6 +44,7 @@ from bridge.feed.record import (
 from bridge.formatting import to_plain
 from bridge.model import Author, ChatRef, MessageId, NativeId
 from bridge.notify import Notifier
+from bridge.platform_index import PlatformIndex
 from bridge.status import (
     AppMessageType,
     BridgeMessageFields,
@@ -83,11 +84,6 @@ AnchorMode = Literal["none", "each", "batch"]
 MAX_BATCH = 64
 _CLOCK_KEY = "feed.clock"
 _NS_PER_MS = 1_000_000
-# Discord slash commands cannot reply: /post there names the message by its link or id.
-_DISCORD_LINK = re.compile(
-    r"^https://(?:(?:ptb|canary)\.)?discord(?:app)?\.com/channels/(?:[0-9]+|@me)/[0-9]+/([0-9]+)/?$"
-)
-_SNOWFLAKE = re.compile(r"^[0-9]{15,21}$")
 
 
 class FeedError(Exception):
@@ -156,11 +152,13 @@ class FeedService:
         public_url: str = "",
         retry_interval: float = 30.0,
         clock: Callable[[], float] = time.time,
+        index: PlatformIndex | None = None,
     ) -> None:
         if anchor_mode != "none" and chain is None:
             raise ValueError(f"anchor mode {anchor_mode!r} needs a chain")
         self._store = store
         self._node = node
+        self._index = index if index is not None else PlatformIndex(BUILTIN)
         self._key = identity_key
         self.address = to_address(public_key(identity_key))
         self._installation = _installation_id(public_key(identity_key))
@@ -225,7 +223,9 @@ class FeedService:
         ``/post <message link or id>``."""
         text = request.raw_args.strip()
         reply_to = request.reply_to
-        reference = _discord_reference(request.chat, text) if reply_to is None else None
+        reference = (
+            self._index.message_ref(request.chat.platform, text) if reply_to is None else None
+        )
         if reference is not None:
             text, reply_to = "", reference
         try:
@@ -583,16 +583,6 @@ class FeedService:
         except (NodeError, OSError) as exc:
             # The anchor is on-chain and in the store; readers of the page still see it.
             log.warning("anchor record not published: %s", exc)
-
-
-def _discord_reference(chat: ChatRef, text: str) -> NativeId | None:
-    """The message a Discord ``/post`` names by its link or id (slash commands cannot reply)."""
-    if chat.platform != "discord":
-        return None
-    link = _DISCORD_LINK.match(text)
-    if link is not None:
-        return NativeId(link.group(1))
-    return NativeId(text) if _SNOWFLAKE.match(text) else None
 
 
 def _digest(data: bytes) -> bytes:

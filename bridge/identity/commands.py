@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from bridge.builtin_platforms import BUILTIN
 from bridge.commands import (
     CommandOption,
     CommandReply,
@@ -22,13 +23,14 @@ from bridge.identity.service import TOKEN_TTL, LinkService
 from bridge.names import clean_name
 from bridge.nft.ownership import parse_caip19
 from bridge.nft.service import AvatarError, AvatarService, parse_chain
+from bridge.platform_index import PlatformIndex
 from bridge.store.links import WalletLink
 
 __all__ = ["IdentityCommands", "register_identity_commands"]
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
-_DISCORD_MENTION = re.compile(r"<@!?([0-9]{1,20})>")
-_QUALIFIED = re.compile(r"(telegram|discord|waku):([A-Za-z0-9_\-.]{1,80})")
+# The rest of "platform:rest" (the platform is any of the bridge's: PlatformIndex).
+_QUALIFIED_REST = re.compile(r"[A-Za-z0-9_\-.]{1,80}")
 _USER_ID = re.compile(r"-?[0-9]{1,20}")
 _TOKEN_ID = re.compile(r"[0-9]{1,78}")
 _MAX_WALLETS_SHOWN = 10
@@ -48,10 +50,12 @@ class IdentityCommands:
         links: LinkService,
         avatars: AvatarService | None,
         ens: EnsLookups | None = None,
+        index: PlatformIndex | None = None,
     ) -> None:
         self._links = links
         self._avatars = avatars
         self._ens = ens
+        self._index = index if index is not None else PlatformIndex(BUILTIN)
 
     def register(self, commands: Commands) -> None:
         commands.register(
@@ -140,12 +144,16 @@ class IdentityCommands:
         target = request.args[0]
         if _ADDRESS.fullmatch(target):
             return CommandReply(await self._describe_address(target))
-        platform, user_id = request.chat.platform, None
-        if (mention := _DISCORD_MENTION.fullmatch(target)) is not None:
-            # <@id> is Discord's mention syntax, whichever chat the command came from.
-            platform, user_id = "discord", mention.group(1)
-        elif (qualified := _QUALIFIED.fullmatch(target)) is not None:
-            platform, rest = qualified.group(1), qualified.group(2)  # type: ignore[assignment]
+        platform = request.chat.platform
+        user_id: str | None = None
+        qualified = self._index.qualified(target)
+        if qualified is not None and _QUALIFIED_REST.fullmatch(qualified[1]) is None:
+            qualified = None
+        if (mention := self._index.native_user(target)) is not None:
+            # A platform's own mention syntax, whichever chat the command came from.
+            platform, user_id = mention
+        elif qualified is not None:
+            platform, rest = qualified
             user_id = rest if _USER_ID.fullmatch(rest) else None
             if user_id is None:
                 target = rest
@@ -262,7 +270,8 @@ def register_identity_commands(
     links: LinkService,
     avatars: AvatarService | None,
     ens: EnsLookups | None = None,
+    index: PlatformIndex | None = None,
 ) -> IdentityCommands:
-    handlers = IdentityCommands(links, avatars, ens)
+    handlers = IdentityCommands(links, avatars, ens, index)
     handlers.register(commands)
     return handlers

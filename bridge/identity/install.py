@@ -16,21 +16,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bridge.commands import Commands
+from bridge.host import Host
 from bridge.identity.commands import IdentityCommands, register_identity_commands
 from bridge.identity.ens import EnsLookups, web3_lookups
 from bridge.identity.service import LinkService
+from bridge.identity.web import link_routes
 from bridge.model import Author
 from bridge.nft.safe_fetch import DEFAULT_POLICY, FetchPolicy
 from bridge.nft.service import AvatarRechecker, AvatarService
+from bridge.nft.web import avatar_routes
 from bridge.notify import Notifier
+from bridge.platform_index import PlatformIndex
 from bridge.store import Store
-from bridge.web.avatars import avatar_routes
-from bridge.web.link import link_routes
 
 if TYPE_CHECKING:
     from web3 import AsyncWeb3
-
-    from bridge.app import Bridge
 
 __all__ = ["ENS_CHAINS", "ChainClient", "IdentityFeature", "install_identity"]
 
@@ -93,12 +93,13 @@ class IdentityFeature:
 
 
 def install_identity(
-    bridge: Bridge,
+    bridge: Host,
     commands: Commands,
     notifier: Notifier,
     *,
     policy: FetchPolicy = DEFAULT_POLICY,
     ens_chains: frozenset[int] = ENS_CHAINS,
+    index: PlatformIndex | None = None,
 ) -> IdentityFeature:
     """Register the commands, routes and components of wallet linking and avatars.
 
@@ -147,7 +148,7 @@ def install_identity(
             return None if w3 is None else await web3_lookups(w3).forward(name)
 
         ens = EnsLookups(reverse=reverse, forward=forward)
-    handlers = register_identity_commands(commands, links, avatars, ens)
+    handlers = register_identity_commands(commands, links, avatars, ens, index)
     bridge.add_component(chain)
     bridge.add_component(AvatarRechecker(avatars))
     bridge.add_routes(link_routes(links, bridge_name=settings.bridge.name))

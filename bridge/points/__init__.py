@@ -1,6 +1,6 @@
 """Community points: contributions earn points, cycles publish them on chain, members claim.
 
-``install_points(bridge, commands, relay, notifier)`` plugs everything into a bridge: the
+``install_points(bridge, commands, notifier, traffic=relay)`` plugs everything into a bridge: the
 commands (``/points``, ``/leaderboard``, ``/award``, ``/deduct``, ``/cycle``), the scoring hooks
 (a router observer for messages and deletes, the relay's inbound listener for reactions), the
 web routes (leaderboard, cycle lists, claim page) and a component that publishes roots and
@@ -13,16 +13,17 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from bridge.commands import CommandOption, CommandReply, CommandRequest, Commands, CommandSpec
+from bridge.host import Enricher, Host, Traffic
 from bridge.model import Author
+from bridge.platform_index import PlatformIndex
 from bridge.points.closing import ClaimBook, CloseRefused, CycleManager
 from bridge.points.service import PointsService
+from bridge.points.web import points_routes
 from bridge.store import points as points_store
 from bridge.web.app import ComponentStatus
 
 if TYPE_CHECKING:
-    from bridge.app import Bridge
     from bridge.notify import Notifier
-    from bridge.relay import Enricher, Relay
 
 __all__ = ["PointsFeature", "install_points"]
 
@@ -36,7 +37,13 @@ class PointsFeature:
 
     name = "points"
 
-    def __init__(self, bridge: Bridge, relay: Relay, notifier: Notifier | None) -> None:
+    def __init__(
+        self,
+        bridge: Host,
+        relay: Traffic,
+        notifier: Notifier | None,
+        index: PlatformIndex | None = None,
+    ) -> None:
         settings = bridge.settings
         self.settings = settings
         self.config = settings.points
@@ -49,6 +56,7 @@ class PointsFeature:
             rooms=relay,
             lookup=lambda chat, native: relay.router.lookup(chat, native),
             public_url=settings.web.public_url,
+            index=index,
         )
         self.manager: CycleManager | None = None
         self.book: ClaimBook | None = None
@@ -209,12 +217,16 @@ def register_commands(commands: Commands, feature: PointsFeature) -> None:
 
 
 def install_points(
-    bridge: Bridge, commands: Commands, relay: Relay, notifier: Notifier | None
+    bridge: Host,
+    commands: Commands,
+    notifier: Notifier | None,
+    *,
+    traffic: Traffic,
+    index: PlatformIndex | None = None,
 ) -> PointsFeature:
     """Register the commands, scoring hooks, routes and the cycle component."""
-    from bridge.web.points import points_routes
-
-    feature = PointsFeature(bridge, relay, notifier)
+    relay = traffic
+    feature = PointsFeature(bridge, relay, notifier, index)
     register_commands(commands, feature)
     if feature.config.enabled:
         relay.add_observer(feature.service)

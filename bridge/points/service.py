@@ -30,8 +30,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
+from bridge.builtin_platforms import BUILTIN
 from bridge.commands import CommandReply, CommandRequest, UsageError
 from bridge.model import Author, ChatRef, MessageId, NativeId, Reaction
+from bridge.platform_index import PlatformIndex
 from bridge.router import SYSTEM_USER_ID
 from bridge.store import Store
 from bridge.store import links as links_store
@@ -47,8 +49,8 @@ __all__ = ["PointsService", "Standing", "person_key"]
 
 log = logging.getLogger(__name__)
 
-_DISCORD_MENTION = re.compile(r"^<@!?([0-9]{1,20})>$")
-_ACCOUNT = re.compile(r"^(telegram|discord|waku):([A-Za-z0-9_.:\-]{1,130})$")
+# The user id in "platform:id" (the platform is any of the bridge's: PlatformIndex).
+_ACCOUNT_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,130}")
 _SHOWN = re.compile(r" · -?\d+ pts$")
 MAX_REASON = 200
 LEADERBOARD_SIZE = 10
@@ -94,9 +96,11 @@ class PointsService:
         lookup: MessageLookup | None = None,
         public_url: str = "",
         clock: Callable[[], float] = time.time,
+        index: PlatformIndex | None = None,
     ) -> None:
         self.config = config
         self._store = store
+        self._index = index if index is not None else PlatformIndex(BUILTIN)
         self.rooms = rooms
         self.lookup = lookup
         self.public_url = public_url.rstrip("/")
@@ -396,13 +400,14 @@ class PointsService:
     async def resolve(self, who: str, request: CommandRequest) -> tuple[str, str, str]:
         """(platform, user_id, name) of ``@name``, ``<@id>`` or ``platform:user_id``."""
         who = who.strip()
-        mention = _DISCORD_MENTION.match(who)
-        explicit = _ACCOUNT.match(who)
+        mention = self._index.native_user(who)
+        explicit = self._index.qualified(who)
+        if explicit is not None and _ACCOUNT_ID.fullmatch(explicit[1]) is None:
+            explicit = None
         db = self.store.db
-        if mention or explicit:
-            platform, user_id = (
-                ("discord", mention.group(1)) if mention else (explicit.group(1), explicit.group(2))  # type: ignore[union-attr]
-            )
+        found_ref = mention or explicit
+        if found_ref is not None:
+            platform, user_id = found_ref
             names = await points_store.account_names(db)
             return platform, user_id, names.get((platform, user_id), user_id)
         key = who.removeprefix("@")

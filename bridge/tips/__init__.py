@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bridge.host import Host
+from bridge.platform_index import PlatformIndex
 from bridge.tips.service import NOT_CONFIGURED, RoomDirectory, TipConfig, TipService
+from bridge.tips.web import tip_routes
 
 if TYPE_CHECKING:
-    from bridge.app import Bridge
     from bridge.commands import Commands
     from bridge.config import Settings
     from bridge.notify import Notifier
@@ -99,22 +101,21 @@ class TipsComponent:
 
 
 def install_tips(
-    bridge: Bridge,
+    bridge: Host,
     commands: Commands,
     notifier: Notifier,
     *,
     rooms: RoomDirectory | None = None,
     poll_interval: float = 4.0,
+    index: PlatformIndex | None = None,
 ) -> TipService:
     """Register /tip and /tips, the tip page routes, and the chain watcher component."""
-    from bridge.web.tips import tip_routes
-
     config = config_from_settings(bridge.settings)
-    service = TipService(config, lambda: bridge.store, rooms=rooms)
+    service = TipService(config, lambda: bridge.store, rooms=rooms, index=index)
     register_commands(commands, service)
     bridge.add_routes(tip_routes(service, bridge_name=bridge.settings.bridge.name))
 
-    def factory(running: Bridge) -> TipsComponent:
+    def factory(running: Host) -> TipsComponent:
         watcher = None
         if config.enabled and config.rpc_url is not None and config.tipjar is not None:
             from bridge.tips.rpc import RpcClient

@@ -26,9 +26,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bridge.builtin_platforms import BUILTIN
 from bridge.commands import CommandReply, CommandRequest, UsageError
 from bridge.model import ChatRef
 from bridge.names import clean_name, clean_text
+from bridge.platform_index import PlatformIndex
 from bridge.store import Store
 from bridge.store import links as links_store
 from bridge.store import tips as tips_store
@@ -56,8 +58,8 @@ NOT_CONFIGURED = (
     "JSON-RPC URL) and [chain] tipjar (the TipJar contract; `parley contracts deploy` deploys "
     "one and writes its address into the config)."
 )
-_DISCORD_MENTION = re.compile(r"^<@!?([0-9]{1,20})>$")
-_ACCOUNT = re.compile(r"^(telegram|discord|waku):([A-Za-z0-9_.\-]{1,130})$")
+# The user id in "platform:id" (the platform is any of the bridge's: PlatformIndex).
+_ACCOUNT_ID = re.compile(r"[A-Za-z0-9_.\-]{1,130}")
 
 
 class _Room(Protocol):
@@ -115,8 +117,10 @@ class TipService:
         clock: Callable[[], float] = time.time,
         intent_ttl: int = INTENT_TTL,
         ens_timeout: float = 5.0,
+        index: PlatformIndex | None = None,
     ) -> None:
         self.config = config
+        self._index = index if index is not None else PlatformIndex(BUILTIN)
         self._store = store
         self._rooms = rooms
         self._clock = clock
@@ -233,12 +237,14 @@ class TipService:
             return Recipient(None, None, who.lower(), abi.to_checksum(address))
         platform: str | None = None
         key = who
-        mention = _DISCORD_MENTION.match(who)
-        explicit = _ACCOUNT.match(who)
+        mention = self._index.native_user(who)
+        explicit = self._index.qualified(who)
+        if explicit is not None and _ACCOUNT_ID.fullmatch(explicit[1]) is None:
+            explicit = None
         if mention:
-            platform, key = "discord", mention.group(1)
+            platform, key = mention
         elif explicit:
-            platform, key = explicit.group(1), explicit.group(2)
+            platform, key = explicit
         key = key.removeprefix("@")
         if not key or len(key) > 130:
             raise UsageError("Name the recipient: @name, a platform user id, or a 0x address.")

@@ -31,7 +31,7 @@ from collections.abc import Callable
 
 import aiosqlite
 
-from bridge.model import ChatId, ChatRef, Platform, UserId
+from bridge.model import PLATFORMS, ChatId, ChatRef, Platform, UserId
 from bridge.notify import Notifier
 from bridge.store import Store
 from bridge.store import links as links_store
@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 MAX_RANGE = 2000
 KEEP_BLOCKS = 64
-_PLATFORMS: tuple[Platform, ...] = ("telegram", "discord", "waku")
+_PLATFORMS: tuple[Platform, ...] = PLATFORMS
 
 
 class TipWatcher:

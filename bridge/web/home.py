@@ -15,11 +15,13 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from bridge.commands import Commands
 from bridge.config import Settings
+from bridge.host import Host, Traffic
 from bridge.router import Room
 from bridge.web.app import RouteRegistrar
 
-__all__ = ["PublicRoom", "home_page", "home_routes", "public_rooms"]
+__all__ = ["PublicRoom", "home_page", "home_routes", "install_home", "public_rooms"]
 
 # Nothing to run and nothing to load from elsewhere: only the inline style.
 CSP = (
@@ -48,6 +50,14 @@ def public_rooms(rooms: Iterable[Room], settings: Settings) -> list[PublicRoom]:
     return found
 
 
+def _between(rooms: Sequence[PublicRoom]) -> str:
+    bridged = list(dict.fromkeys(p for room in rooms for p in room.platforms))
+    if len(bridged) < 2:
+        return "<p>A Parley chat bridge.</p>"
+    names = ", ".join(bridged[:-1]) + " and " + bridged[-1]
+    return f"<p>A Parley bridge between {html.escape(names)}.</p>"
+
+
 def home_page(name: str, rooms: Sequence[PublicRoom], *, public_url: str) -> str:
     esc = html.escape
     base = public_url.rstrip("/")
@@ -60,7 +70,7 @@ def home_page(name: str, rooms: Sequence[PublicRoom], *, public_url: str) -> str
         "<style>body{font-family:sans-serif;max-width:48em;margin:auto;padding:0 1em}"
         ".meta{color:#666}code{background:#f4f4f4;padding:0 .2em}</style>",
         f"</head><body><h1>{esc(name)}</h1>",
-        "<p>A Parley bridge between Telegram, Discord and Waku / Status.</p>",
+        _between(rooms),
         "<h2>Rooms</h2>",
     ]
     if not rooms:
@@ -103,3 +113,17 @@ def home_routes(
         app.router.add_get("/", page)
 
     return register
+
+
+def install_home(host: Host, commands: Commands, *, traffic: Traffic) -> None:
+    """``GET /`` listing the relay's rooms (config and ``/room join``) as they are at each
+    request. ``commands``: unused (the page has none), taken for the one install convention."""
+    del commands
+    settings = host.settings
+    host.add_routes(
+        home_routes(
+            settings.bridge.name,
+            lambda: public_rooms(traffic.router.rooms, settings),
+            public_url=settings.web.public_url,
+        )
+    )

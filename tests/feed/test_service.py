@@ -14,6 +14,7 @@ from bridge.feed import POST_SPEC
 from bridge.feed.entry import fold
 from bridge.feed.reader import read_history
 from bridge.feed.record import cid_v1_raw, parse_wire
+from bridge.feed.web import atom_feed, entries_from_store, feed_routes
 from bridge.model import Author, DeleteMessage, NativeId
 from bridge.status import (
     ChatMessageFields,
@@ -24,7 +25,6 @@ from bridge.status import (
 )
 from bridge.store import feed as feed_rows
 from bridge.waku.node import HistoryQuery
-from bridge.web.feed import atom_feed, entries_from_store, feed_routes
 from crypto.keys import public_key, to_address
 from crypto.payload import decrypt_symmetric
 from tests.feed.conftest import ADDRESS, ALICE, BOB, FEED, KEY, PUBLIC_URL, PUBSUB, TG, WALLET, Rig
@@ -202,7 +202,7 @@ async def test_page_and_atom_show_authors_wallets_avatars(rig: Rig) -> None:
     assert entry.content[0].type == "text/plain"
     assert parsed.feed.id == f"{PUBLIC_URL}/feed" and parsed.feed.updated
 
-    from bridge.web.feed import feed_page
+    from bridge.feed.web import feed_page
 
     page = feed_page(entries, public_url=PUBLIC_URL, title="t")
     assert f'src="{PUBLIC_URL}/avatars/abc.png"' in page
@@ -221,3 +221,32 @@ async def test_install_feed_registers_post(tmp_path: Path) -> None:
     reply = await registry.handle(request(ALICE, raw="early"))
     assert not reply.private and "not running yet" in reply.text
     assert feature.service is None
+
+
+def test_the_feed_finds_rooms_as_the_router_does() -> None:
+    """A /post from a Status community channel belongs to its room (the feed used to rebuild
+    the rooms from waku_chat alone, which a community room does not set)."""
+    from bridge.config import Settings
+    from bridge.feed.feature import FeedFeature
+    from bridge.model import ChatId, ChatRef
+
+    settings = Settings.model_validate(
+        {
+            "rooms": [
+                {
+                    "name": "town",
+                    "status_community": "https://status.app/c#"
+                    "zQ3shYSHp7GoiXaauJMnDcjwU2yNjdzpXLosAWapPS4CFxc11",
+                    "status_channel": "general",
+                    "chats": ["matrix:!hall:example.org"],
+                },
+                {"name": "lobby", "waku_chat": "parley-lobby", "telegram_chats": [-1001]},
+            ]
+        }
+    )
+    feature = FeedFeature(settings, KEY, None)
+    assert feature._room_of(ChatRef("waku", ChatId("status:town"))) == "town"
+    assert feature._room_of(ChatRef("matrix", ChatId("!hall:example.org"))) == "town"
+    assert feature._room_of(ChatRef("waku", ChatId("parley-lobby"))) == "lobby"
+    assert feature._room_of(ChatRef("telegram", ChatId("-1001"))) == "lobby"
+    assert feature._room_of(ChatRef("telegram", ChatId("-1002"))) is None

@@ -18,9 +18,9 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 
 from bridge.identity.service import LinkService
+from bridge.identity.web import link_routes
 from bridge.model import Author, ChatId, ChatRef, UserId
 from bridge.store import Store, links
-from bridge.web.link import link_routes
 from tests.identity.support import RecordingNotifier, free_socket, serve
 
 pytestmark = pytest.mark.node

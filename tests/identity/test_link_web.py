@@ -22,9 +22,9 @@ from bridge.identity.commands import IdentityCommands
 from bridge.identity.service import LinkService
 from bridge.identity.siwe import parse, render
 from bridge.identity.verify import recover_eoa
+from bridge.identity.web import CSP, link_routes
 from bridge.model import Author, ChatId, ChatRef, UserId
 from bridge.store import Store, links
-from bridge.web.link import CSP, link_routes
 from contracts import deploy
 from tests.chain.anvil import Anvil
 from tests.identity.support import RecordingNotifier, free_socket, serve, sign

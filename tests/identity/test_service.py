@@ -178,3 +178,33 @@ async def test_install_identity_wires_commands_routes_and_components(tmp_path: P
         # Without an RPC, avatars explain why they cannot be verified.
         text, _ = await run(registry, "avatar", "0x" + "ab" * 20, "1")
         assert "link a wallet first" in text
+
+
+async def test_whois_takes_the_user_syntax_of_every_registered_platform(store: Store) -> None:
+    from bots.matrix import SPEC as MATRIX
+    from bridge.builtin_platforms import BUILTIN
+    from bridge.platform_index import PlatformIndex
+
+    service = LinkService(
+        store=lambda: store,
+        notifier=RecordingNotifier(),
+        public_url="https://bridge.example:8443",
+        chain_id=1,
+        bridge_name="Parley",
+    )
+    registry = Commands()
+    IdentityCommands(service, None, None, PlatformIndex.of([MATRIX], BUILTIN)).register(registry)
+    mxid = "@bob:example.org"
+    async with store.transaction() as db:
+        await links.add(
+            db, links.WalletLink("matrix", mxid, "Bob", A1, 1, "eoa", "signed text", "0x00", 1)
+        )
+    # Matrix's own way to write a user, from a Telegram chat: no name lookup on Telegram.
+    assert (await run(registry, "whois", mxid))[0].startswith(f"Bob (matrix:{mxid})")
+    # Without the Matrix spec the same text is only a name, looked up on the asking platform.
+    plain = Commands()
+    IdentityCommands(service, None, None).register(plain)
+    assert (
+        "No linked account named bob:example.org on telegram"
+        in (await run(plain, "whois", mxid))[0]
+    )

@@ -24,9 +24,9 @@ from bridge.identity.service import LinkService
 from bridge.model import Author, ChatId, ChatRef, UserId
 from bridge.nft.safe_fetch import DEFAULT_POLICY, FetchPolicy
 from bridge.nft.service import AvatarError, AvatarService
+from bridge.nft.web import avatar_routes
 from bridge.store import Store, links
 from bridge.store import avatars as avatar_store
-from bridge.web.avatars import avatar_routes
 from contracts import at, deploy, send_transaction
 from tests.chain.anvil import Anvil
 from tests.identity.support import RecordingNotifier, free_socket, serve

@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.points.closing import ClaimBook, CycleManager
-from bridge.web.points import points_routes
+from bridge.points.web import points_routes
 from tests.points.support import ADMIN, ALICE, ROOM, points_env
 
 
@@ -33,7 +33,7 @@ async def test_pages(tmp_path: Path) -> None:
             book=ClaimBook(manager),
         )
         app = web.Application()
-        points_routes(feature)(app)  # type: ignore[arg-type]
+        points_routes(feature)(app)
         async with TestClient(TestServer(app)) as client:
             page = await client.get(f"/points/{ROOM}")
             text = await page.text()

@@ -21,7 +21,7 @@ from bridge.store.links import WalletLink
 from bridge.tips import TipConfig, TipService, register_commands
 from bridge.tips.rpc import RpcClient
 from bridge.tips.watcher import TipWatcher
-from bridge.web.tips import tip_routes
+from bridge.tips.web import tip_routes
 from contracts import at, deploy, send_transaction
 from tests.chain.anvil import Anvil
 from tests.identity.support import RecordingNotifier

@@ -13,9 +13,9 @@ from PIL import Image
 
 from bridge.nft.image import normalise_avatar
 from bridge.nft.service import AvatarService
+from bridge.nft.web import avatar_routes
 from bridge.store import Store
 from bridge.store import avatars as avatar_store
-from bridge.web.avatars import avatar_routes
 from tests.identity.support import RecordingNotifier, free_socket, serve
 
 

@@ -11,8 +11,8 @@ import feedparser  # type: ignore[import-untyped]
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from bridge.feed.web import atom_feed, feed_routes
 from bridge.store import Store
-from bridge.web.feed import atom_feed, feed_routes
 
 
 async def test_empty_atom_feed_is_dated_at_start(tmp_path: Path) -> None:

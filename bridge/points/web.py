@@ -21,20 +21,33 @@ import json
 import re
 from datetime import UTC, datetime
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
 from bridge.points.closing import claim_calldata
 from bridge.store import points as points_store
 from bridge.tips.amounts import format_amount
+from bridge.tips.web import CSP
 from bridge.web.app import RouteRegistrar
-from bridge.web.tips import CSP
 
 if TYPE_CHECKING:
-    from bridge.points import PointsFeature
+    from bridge.config import PointsSettings, Settings
+    from bridge.points.closing import ClaimBook, CycleManager
+    from bridge.points.service import PointsService
 
-__all__ = ["points_routes"]
+__all__ = ["PointsPages", "points_routes"]
+
+
+class PointsPages(Protocol):
+    """What the pages read of the points feature (``bridge.points.PointsFeature``)."""
+
+    settings: Settings
+    config: PointsSettings
+    service: PointsService
+    manager: CycleManager | None
+    book: ClaimBook | None
+
 
 _HEADERS = {
     "Content-Security-Policy": CSP,
@@ -73,7 +86,7 @@ def _when(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def points_routes(feature: PointsFeature) -> RouteRegistrar:
+def points_routes(feature: PointsPages) -> RouteRegistrar:
     bridge = feature.settings.bridge.name
     assets = {name: _static(name) for name in _ASSETS}
     claim_body = _static("claim.html")

@@ -1,0 +1,39 @@
+"""Per-chat positions in the store's ``kv`` table, e.g. the last message id an adapter has seen
+in a channel so that it can catch up on what was said while the bridge was down.
+
+Each cursor lives in its own namespace (``<namespace>.<chat id>``), chosen by its owner (a
+platform package names it after itself).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bridge.store import Store, kv
+from bridge.store.group_commit import GroupCommit
+
+__all__ = ["KvCursor"]
+
+
+class KvCursor:
+    """``get``/``set`` of an integer position per chat."""
+
+    def __init__(self, store: Callable[[], Store], namespace: str) -> None:
+        self._store = store
+        self._namespace = namespace
+        self._writes: tuple[Store, GroupCommit] | None = None
+
+    def _key(self, chat_id: int | str) -> str:
+        return f"{self._namespace}.{chat_id}"
+
+    async def get(self, chat_id: int) -> int | None:
+        return await kv.get_int(self._store().db, self._key(chat_id))
+
+    async def set(self, chat_id: int, position: int) -> None:
+        # Written once per message seen (echoes of our own sends too): the chats' concurrent
+        # writes share a commit.
+        store = self._store()
+        if self._writes is None or self._writes[0] is not store:
+            self._writes = (store, GroupCommit(store))
+        key = self._key(chat_id)
+        await self._writes[1].run(lambda db: kv.set(db, key, position))
