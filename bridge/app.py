@@ -18,7 +18,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import IO, TYPE_CHECKING, Protocol, runtime_checkable
 
 from bridge.config import Settings
@@ -31,6 +31,7 @@ from bridge.web.server import HttpLimits, HttpServer, raise_descriptor_limit
 
 if TYPE_CHECKING:
     from bridge.nft.safe_fetch import FetchPolicy
+    from bridge.platforms import PlatformSpec
     from bridge.relay import Relay, RelayTuning
 
 __all__ = [
@@ -330,6 +331,7 @@ def wire_features(
     *,
     tuning: RelayTuning | None = None,
     avatar_fetch_policy: FetchPolicy | None = None,
+    platforms: Sequence[PlatformSpec] = (),
 ) -> Relay:
     """The one place where ``parley run`` plugs features into the bridge.
 
@@ -342,6 +344,7 @@ def wire_features(
     them. ``tuning``: shorter timeouts, no pacing. ``avatar_fetch_policy``: replaces the
     SSRF-safe :data:`~bridge.nft.safe_fetch.DEFAULT_POLICY` for NFT metadata and image fetches
     (end-to-end tests admit their own server on 127.0.0.1 with it); None keeps the default.
+    ``platforms``: the registered platform specs (``bots.registry``), from the entry point.
     """
     from bridge.commands import Commands
     from bridge.feed import install_feed
@@ -352,7 +355,7 @@ def wire_features(
     from bridge.web.home import home_routes, public_rooms
 
     commands = Commands(bridge.settings.bridge.name)
-    relay = install_relay(bridge, commands, tuning=tuning)
+    relay = install_relay(bridge, commands, tuning=tuning, platforms=platforms)
     notifier = relay.notifier
     bridge.add_component(relay.core)
     if avatar_fetch_policy is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import getpass
 import logging
 import os
@@ -38,6 +39,7 @@ from bridge.keyfile import (
 
 if TYPE_CHECKING:
     from bridge.app import Bridge
+    from bridge.platforms import PlatformSpec
 
 __all__ = ["main"]
 
@@ -53,8 +55,9 @@ class CliError(Exception):
     """A failure the user can act on; printed as ``error: <message>`` with exit status 1."""
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+def main(argv: Sequence[str] | None = None, *, platforms: Sequence[PlatformSpec] = ()) -> int:
+    """``platforms``: the registered platforms (``bots.registry``, passed by ``bots.cli``)."""
+    parser = _parser(platforms)
     args = parser.parse_args(argv)
     try:
         status: int = args.func(args)
@@ -69,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(platforms: Sequence[PlatformSpec] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="parley", description="Bridge Telegram and Discord with Waku / Status."
     )
@@ -130,6 +133,10 @@ def _parser() -> argparse.ArgumentParser:
     feed_cli.add_arguments(commands)  # parley feed [--follow]
     deploy = contracts_cli.add_arguments(commands)  # parley contracts deploy
     deploy.set_defaults(func=_cmd_contracts_deploy)
+    for spec in platforms:
+        if spec.add_cli is not None:
+            spec.add_cli(commands)  # parley <platform> ...
+    parser.set_defaults(platforms=tuple(platforms))
     return parser
 
 
@@ -268,7 +275,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from bridge.app import run_bridge, setup_logging
+    from bridge.app import run_bridge, setup_logging, wire_features
 
     settings = _load(args.config)
     setup_logging(settings.bridge.log_level, secrets=settings.secrets())
@@ -289,7 +296,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await run_bridge(settings, identity_key, stop=stop, on_ready=ready)
+        wire = functools.partial(wire_features, platforms=args.platforms)
+        await run_bridge(settings, identity_key, stop=stop, on_ready=ready, wire=wire)
 
     import sqlite3
 
@@ -342,7 +350,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         _print_problems(exc, sys.stdout)
         return EXIT_INVALID
     print(f"Configuration OK: {path}")
-    results = asyncio.run(_probe_all(settings, args.timeout))
+    results = asyncio.run(_probe_all(settings, args.timeout, args.platforms))
     width = max((len(name) for name, _, _ in results), default=0)
     for name, ok, detail in results:
         print(f"  {name.ljust(width)}  {'reachable' if ok else 'UNREACHABLE'}  {detail}")
@@ -375,7 +383,9 @@ def _community_lines(settings: Settings) -> list[str]:
     return stored_states(settings.store_path, configs, address.lower())
 
 
-async def _probe_all(settings: Settings, seconds: float) -> list[tuple[str, bool, str]]:
+async def _probe_all(
+    settings: Settings, seconds: float, platforms: Sequence[PlatformSpec] = ()
+) -> list[tuple[str, bool, str]]:
     import aiohttp
 
     secrets = settings.secrets()
@@ -406,6 +416,9 @@ async def _probe_all(settings: Settings, seconds: float) -> list[tuple[str, bool
             probes.append(probe("telegram", _check_telegram(http, settings)))
         if settings.discord.token is not None:
             probes.append(probe("discord", _check_discord(http, settings)))
+        for spec in platforms:
+            if spec.probe is not None and spec.enabled(settings):
+                probes.append(probe(spec.name, spec.probe(settings, http)))
         return list(await asyncio.gather(*probes))
 
 

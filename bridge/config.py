@@ -39,6 +39,7 @@ from pydantic import (
 )
 
 from bridge.config_secrets import resolve_webhook_tokens
+from bridge.model import ChatRef
 from bridge.status.links import CommunityRef, parse_community
 from bridge.status.names import display_name_problem
 
@@ -50,6 +51,7 @@ __all__ = [
     "DiscordSettings",
     "FeedSettings",
     "IdentitySettings",
+    "MatrixSettings",
     "PointsSettings",
     "Problem",
     "RoomSettings",
@@ -68,6 +70,8 @@ ENV_PREFIX = "PARLEY_"
 ENV_SHORTCUTS: Mapping[str, tuple[str, str]] = {
     "PARLEY_TELEGRAM_TOKEN": ("telegram", "token"),
     "PARLEY_DISCORD_TOKEN": ("discord", "token"),
+    "PARLEY_MATRIX_AS_TOKEN": ("matrix", "as_token"),
+    "PARLEY_MATRIX_HS_TOKEN": ("matrix", "hs_token"),
     "PARLEY_KEY_PASSPHRASE": ("identity", "passphrase"),
 }
 
@@ -295,6 +299,35 @@ class WebhookSettings(_Section):
     token: SecretStr
 
 
+class MatrixSettings(_Section):
+    """The Matrix application service (``bots.matrix``); on when ``homeserver_url`` is set."""
+
+    homeserver_url: HttpUrl | None = None
+    server_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9.:\-\[\]]{1,255}$")
+    as_token: Secret = None
+    hs_token: Secret = None
+    as_token_file: Path | None = None
+    hs_token_file: Path | None = None
+    listen_host: str = "127.0.0.1"
+    listen_port: Port = 29330
+    # Where the homeserver reaches the listener (the registration's url); default
+    # http://<listen_host>:<listen_port>.
+    appservice_url: HttpUrl | None = None
+    appservice_id: str = Field(default="parley", pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
+    bot_localpart: str = Field(default="parley", pattern=r"^[a-z0-9._=\-/]{1,64}$")
+    puppet_prefix: str = Field(default="parley_", pattern=r"^[a-z0-9._=\-/]{1,32}$")
+    admins: list[str] = Field(default_factory=list)
+
+    @field_validator("homeserver_url", "appservice_url", mode="after")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return None if value is None else _strip_slash(value)
+
+    @property
+    def enabled(self) -> bool:
+        return self.homeserver_url is not None
+
+
 class RoomSettings(_Section):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     telegram_chats: list[int] = Field(default_factory=list)
@@ -307,6 +340,9 @@ class RoomSettings(_Section):
     # channel's name or UUID (not needed with a channel link).
     status_community: str | None = Field(default=None, min_length=1)
     status_channel: str | None = Field(default=None, min_length=1, max_length=200)
+    # Any platform's chats as "platform:id" (e.g. "matrix:!abc:example.org"), beside or
+    # instead of the per-platform keys above.
+    chats: list[str] = Field(default_factory=list)
 
     @field_validator("status_community", mode="after")
     @classmethod
@@ -328,6 +364,14 @@ class RoomSettings(_Section):
         if self.status_community is None:
             return None
         return parse_community(self.status_community)
+
+    @field_validator("chats", mode="after")
+    @classmethod
+    def _chat_refs(cls, value: list[str]) -> list[str]:
+        for chat in value:
+            if ChatRef.parse(chat).platform == "waku":
+                raise ValueError("a Waku chat needs its topic and key: use waku_chat")
+        return value
 
     @field_validator("waku_key", mode="after")
     @classmethod
@@ -411,6 +455,7 @@ class Settings(_Section):
     web: WebSettings = Field(default_factory=WebSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    matrix: MatrixSettings = Field(default_factory=MatrixSettings)
     rooms: list[RoomSettings] = Field(default_factory=list)
     chain: ChainSettings = Field(default_factory=ChainSettings)
     feed: FeedSettings = Field(default_factory=FeedSettings)
@@ -436,6 +481,8 @@ class Settings(_Section):
         for value in (
             self.telegram.token,
             self.discord.token,
+            self.matrix.as_token,
+            self.matrix.hs_token,
             self.identity.passphrase,
             self.waku.rest_token,
             *(room.waku_key for room in self.rooms),
@@ -696,6 +743,16 @@ def _cross_checks(settings: Settings) -> list[Problem]:
     waku = settings.waku
     if waku.mode == "nwaku" and waku.nwaku_url is None:
         problems.append(("waku.nwaku_url", "required when waku.mode is 'nwaku'"))
+    matrix = settings.matrix
+    if matrix.enabled:
+        if matrix.server_name is None:
+            problems.append(("matrix.server_name", "required when matrix.homeserver_url is set"))
+        for name in ("as_token", "hs_token"):
+            if getattr(matrix, name) is None and getattr(matrix, f"{name}_file") is None:
+                problems.append(
+                    (f"matrix.{name}", f"required (or {name}_file) when matrix is configured")
+                )
+    chat_owner: dict[str, str] = {}
     names: dict[str, int] = {}
     telegram_owner: dict[int, str] = {}
     discord_owner: dict[int, str] = {}
@@ -728,6 +785,11 @@ def _cross_checks(settings: Settings) -> list[Problem]:
                     )
                 )
             discord_owner.setdefault(channel, room.name)
+        for entry in room.chats:
+            if chat_owner.setdefault(entry, room.name) != room.name:
+                problems.append(
+                    (f"{at}.chats", f"{entry} is already in room {chat_owner[entry]!r}")
+                )
         for hook_index, hook in enumerate(room.webhooks):
             if hook.channel not in room.discord_channels:
                 problems.append(

@@ -56,7 +56,7 @@ __all__ = [
     "WakuChatId",
 ]
 
-Platform = Literal["telegram", "discord", "waku"]
+Platform = Literal["telegram", "discord", "waku", "matrix"]
 PLATFORMS: tuple[Platform, ...] = get_args(Platform)
 
 ChatId = NewType("ChatId", str)
@@ -91,6 +91,14 @@ class ChatRef:
     @classmethod
     def waku(cls, chat: WakuChatId) -> ChatRef:
         return cls("waku", ChatId(chat))
+
+    @classmethod
+    def parse(cls, text: str) -> ChatRef:
+        """``"platform:id"``, the inverse of ``str()`` (the config's ``chats`` entries)."""
+        platform, sep, chat = text.partition(":")
+        if not sep or not chat or platform not in PLATFORMS:
+            raise ValueError(f"{text!r} is not platform:id (platforms: {', '.join(PLATFORMS)})")
+        return cls(platform, ChatId(chat))
 
     def __str__(self) -> str:
         return f"{self.platform}:{self.chat_id}"

@@ -24,9 +24,10 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Protocol, cast
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from bridge.commands import (
     CommandOption,
@@ -41,6 +42,7 @@ from bridge.model import (
     PLATFORMS,
     Adapter,
     Author,
+    ChatId,
     ChatRef,
     DeleteMessage,
     DeliveryKind,
@@ -56,6 +58,7 @@ from bridge.model import (
 from bridge.names import clean_name
 from bridge.nft.safe_fetch import ATTACHMENT_POLICY, FetchPolicy
 from bridge.outbox import DEFAULT_PACING, Outbox, OutboxPolicy, Pace
+from bridge.platforms import PlatformContext, PlatformSpec
 from bridge.profile_photos import PhotoSource, ProfilePhotos, photo_routes
 from bridge.router import Room, Router, RouterObserver, rooms_from_settings
 from bridge.store import Store, kv, outbox_rows
@@ -103,6 +106,8 @@ class RelayTuning:
     profile_photo_refresh: float = 6 * 3600.0
     attachment_fetch_policy: FetchPolicy = ATTACHMENT_POLICY
     """What attachment URLs may reach (tests admit their fakes on 127.0.0.1)."""
+    platform_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Per registered platform (``bridge.platforms``): keywords for its factory's context."""
 
 
 class Enricher(Protocol):
@@ -274,8 +279,10 @@ class Relay:
         commands: Commands,
         *,
         tuning: RelayTuning | None = None,
+        platforms: Sequence[PlatformSpec] = (),
     ) -> None:
         self.bridge = bridge
+        self.platforms = tuple(platforms)
         self.settings: Settings = bridge.settings
         self.commands = commands
         self.tuning = tuning or RelayTuning()
@@ -291,6 +298,10 @@ class Relay:
         self._outbox: Outbox | None = None
         self._config_rooms = rooms_from_settings(self.settings.rooms)
         self._config_chats = {chat for room in self._config_rooms for chat in room.members}
+        specs = {spec.name: spec for spec in self.platforms}
+        for chat in self._config_chats:
+            if chat.platform in specs:
+                specs[chat.platform].parse_chat_id(chat.chat_id)  # ValueError names the chat
         self._dynamic: dict[ChatRef, str] = {}
         self._core = _CoreComponent(self)
 
@@ -343,6 +354,10 @@ class Relay:
             bridge.add_component(_AdapterComponent(self, "discord", "discord", self._make_discord))
         if any(room.waku_room for room in settings.rooms):
             bridge.add_component(_AdapterComponent(self, "waku_rooms", "waku", self._make_waku))
+        for spec in self.platforms:
+            if spec.enabled(settings):
+                make = partial(self._make_from_spec, spec)
+                bridge.add_component(_AdapterComponent(self, spec.name, spec.name, make))
 
     async def _start_core(self) -> None:
         store = self.bridge.store
@@ -358,7 +373,7 @@ class Relay:
             store,
             [],
             policy=self.tuning.outbox_policy,
-            pacing=DEFAULT_PACING if self.tuning.pacing is None else self.tuning.pacing,
+            pacing=self._pacing(),
             metrics=PrometheusOutboxMetrics(self.bridge.metrics),
         )
         limits = self.settings.bridge
@@ -400,6 +415,23 @@ class Relay:
             await outbox.stop()
         self._router = None
         self.adapters.clear()
+
+    def _pacing(self) -> Mapping[Platform, Pace]:
+        if self.tuning.pacing is not None:
+            return self.tuning.pacing
+        registered = {s.name: s.pacing for s in self.platforms if s.pacing is not None}
+        return {**DEFAULT_PACING, **registered}
+
+    def _make_from_spec(self, spec: PlatformSpec) -> Adapter:
+        context = PlatformContext(
+            settings=self.settings,
+            commands=self.commands,
+            chats=[ChatId(c) for c in self._chats(spec.name)],
+            public_url=self.settings.web.public_url,
+            store=self.bridge.store,
+            options=self.tuning.platform_options.get(spec.name, {}),
+        )
+        return spec.factory(context)
 
     def _chats(self, platform: Platform) -> list[str]:
         return sorted(
@@ -840,12 +872,16 @@ ROOM_SPEC = CommandSpec(
 
 
 def install_relay(
-    bridge: Bridge, commands: Commands, *, tuning: RelayTuning | None = None
+    bridge: Bridge,
+    commands: Commands,
+    *,
+    tuning: RelayTuning | None = None,
+    platforms: Sequence[PlatformSpec] = (),
 ) -> Relay:
     """Create the relay and register its commands. The caller adds ``relay.core`` first and
     calls ``relay.install_adapters(bridge)`` last (``wire_features`` does), so that the
     adapters start (and take messages) after everything else and stop first."""
-    relay = Relay(bridge, commands, tuning=tuning)
+    relay = Relay(bridge, commands, tuning=tuning, platforms=platforms)
     relay.register_commands()
     relay.photos = ProfilePhotos(
         lambda: bridge.store,

@@ -86,6 +86,8 @@ class RoomSettings(Protocol):
     def discord_channels(self) -> Sequence[int]: ...
     @property
     def waku_room(self) -> str | None: ...
+    @property
+    def chats(self) -> Sequence[str]: ...
 
 
 def rooms_from_settings(rooms: Iterable[RoomSettings]) -> list[Room]:
@@ -96,6 +98,7 @@ def rooms_from_settings(rooms: Iterable[RoomSettings]) -> list[Room]:
         members += [ChatRef.discord(DiscordChannelId(c)) for c in room.discord_channels]
         if room.waku_room is not None:
             members.append(ChatRef.waku(WakuChatId(room.waku_room)))
+        members += [ChatRef.parse(c) for c in room.chats if ChatRef.parse(c) not in members]
         found.append(Room(room.name, tuple(members)))
     return found
 

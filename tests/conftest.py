@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 # anvil and w3 fixtures for every test that needs a chain
-pytest_plugins = ["tests.chain.fixtures"]
+pytest_plugins = ["tests.chain.fixtures", "tests.matrix.fixtures"]
 
 REPO = Path(__file__).resolve().parent.parent
 # Produced by js-waku itself (tests/crypto/vectors/README.md says how and with which versions).

@@ -86,6 +86,7 @@ class FeedFeature:
             members += [ChatRef.discord(DiscordChannelId(c)) for c in room.discord_channels]
             if room.waku_chat is not None:
                 members.append(ChatRef.waku(WakuChatId(room.waku_chat)))
+            members += [ChatRef.parse(c) for c in room.chats]
             if chat in members:
                 return str(room.name)
         return None

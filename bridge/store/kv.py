@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import aiosqlite
 
-__all__ = ["delete", "get", "get_int", "set"]
+__all__ = ["delete", "get", "get_int", "prune", "set"]
 
 
 async def get(db: aiosqlite.Connection, key: str) -> str | None:
@@ -39,3 +39,14 @@ async def set(db: aiosqlite.Connection, key: str, value: str | int) -> None:
 
 async def delete(db: aiosqlite.Connection, key: str) -> None:
     await db.execute("DELETE FROM kv WHERE key = ?", (key,))
+
+
+async def prune(db: aiosqlite.Connection, prefix: str, older_than: float) -> int:
+    """Delete the keys under ``prefix`` not written for ``older_than`` seconds; returns how
+    many (for records that would otherwise grow forever, e.g. one per reaction)."""
+    pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    cursor = await db.execute(
+        "DELETE FROM kv WHERE key LIKE ? ESCAPE '\\' AND updated_at < unixepoch() - ?",
+        (pattern, older_than),
+    )
+    return int(cursor.rowcount)
