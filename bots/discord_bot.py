@@ -69,16 +69,9 @@ from bots.base import (
     RichText,
     UserId,
 )
+from bots.discord.text import DISCORD_LIMIT, escape_discord, from_discord, split_for_discord
 from bridge.commands import CommandReply, CommandRequest, Commands, CommandSpec
-from bridge.formatting import (
-    DISCORD_LIMIT,
-    MentionKind,
-    MentionResolver,
-    escape_discord,
-    from_discord,
-    human_size,
-    split_for_discord,
-)
+from bridge.formatting import MentionKind, MentionResolver, human_size
 from bridge.names import clean_name, clean_text
 from bridge.nft.safe_fetch import ATTACHMENT_POLICY, FetchError, FetchPolicy, fetch
 from bridge.store.parts import PartsMemory

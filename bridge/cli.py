@@ -412,10 +412,6 @@ async def _probe_all(
             probes.append(probe("waku", _check_nwaku(http, waku.nwaku_url)))
         if settings.chain.rpc_url is not None:
             probes.append(probe("chain", _check_chain(http, settings)))
-        if settings.telegram.token is not None:
-            probes.append(probe("telegram", _check_telegram(http, settings)))
-        if settings.discord.token is not None:
-            probes.append(probe("discord", _check_discord(http, settings)))
         for spec in platforms:
             if spec.probe is not None and spec.enabled(settings):
                 probes.append(probe(spec.name, spec.probe(settings, http)))
@@ -451,27 +447,6 @@ async def _check_chain(http: Any, settings: Settings) -> tuple[bool, str]:
     if chain_id != settings.chain.chain_id:
         return False, f"chain id {chain_id}, but chain.chain_id is {settings.chain.chain_id}"
     return True, f"chain id {chain_id}"
-
-
-async def _check_telegram(http: Any, settings: Settings) -> tuple[bool, str]:
-    assert settings.telegram.token is not None
-    token = settings.telegram.token.get_secret_value()
-    async with http.get(f"{settings.telegram.api_base_url}{token}/getMe") as response:
-        body = await response.json(content_type=None)
-        if response.status != 200 or not body.get("ok"):
-            return False, f"getMe answered HTTP {response.status}: {body.get('description', '')}"
-    return True, f"bot @{body.get('result', {}).get('username', '?')}"
-
-
-async def _check_discord(http: Any, settings: Settings) -> tuple[bool, str]:
-    assert settings.discord.token is not None
-    token = settings.discord.token.get_secret_value()
-    headers = {"Authorization": f"Bot {token}"}
-    async with http.get(f"{settings.discord.api_base_url}/users/@me", headers=headers) as resp:
-        body = await resp.json(content_type=None)
-        if resp.status != 200:
-            return False, f"/users/@me answered HTTP {resp.status}"
-    return True, f"bot {body.get('username', '?')} ({body.get('id', '?')})"
 
 
 # --- keys ----------------------------------------------------------------------------------
