@@ -56,8 +56,8 @@ async def _probe(settings: Settings, http: aiohttp.ClientSession) -> tuple[bool,
 
 
 def _factory(context: PlatformContext) -> Adapter:
+    from bots.discord.adapter import DiscordAdapter
     from bots.discord.cursor import KvHistoryCursor
-    from bots.discord_bot import DiscordAdapter
     from bridge.store.origins import StoredOrigins
     from bridge.store.parts import StoredParts
 
