@@ -7,12 +7,13 @@ it with what the bridge stored (``known``): edits and deletes made meanwhile are
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import discord
 
@@ -51,6 +52,8 @@ __all__ = ["DiscordInbound"]
 
 log = logging.getLogger(__name__)
 
+_SINK_RETRY_MAX: Final = 5.0
+
 
 class DiscordInbound:
     """Relays the bridged channels' messages, edits, deletes and reactions to the sink."""
@@ -84,9 +87,12 @@ class DiscordInbound:
                 after = await self._cursor.get(channel_id)
                 if after is None:
                     # First start: nothing to replay, but the next restart resumes from here.
+                    # A channel nobody has written in yet resumes from now (a snowflake of this
+                    # moment): what is said while the bridge is down is caught up all the same.
                     last = getattr(channel, "last_message_id", None)
-                    if isinstance(last, int):
-                        await self._advance(channel_id, last)
+                    if not isinstance(last, int):
+                        last = discord.utils.time_snowflake(datetime.now(UTC))
+                    await self._advance(channel_id, last)
                     return
                 await self._recheck(client, channel_id, channel, after)
                 count = 0
@@ -185,9 +191,20 @@ class DiscordInbound:
                 await self._cursor.set(channel_id, message_id)
 
     async def _deliver(self, event: Inbound) -> None:
-        if self.sink is None:
-            return
-        await self.sink(event)
+        """Hand ``event`` to the sink, trying again while the sink fails (the store is down)
+        and the adapter runs: discord.py drops an event whose handler raised, and Discord does
+        not send it again (the channel's lock keeps later events waiting, in order)."""
+        failures = 0
+        while (sink := self.sink) is not None and self._state.client is not None:
+            try:
+                await sink(event)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures += 1
+                log.warning("the sink refused a Discord event (%s); retry #%d", exc, failures)
+                await asyncio.sleep(min(_SINK_RETRY_MAX, 0.05 * 2 ** min(failures, 10)))
 
     def _resolver(self, client: discord.Client, message: discord.Message) -> MentionResolver:
         guild = message.guild

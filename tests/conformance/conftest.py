@@ -2,7 +2,9 @@
 
 A test marked ``@pytest.mark.needs(Feature.X)`` runs only for the adapters that declare X in
 their capabilities (known from the adapter class, so the choice is made at collection: nothing
-is skipped at run time).
+is skipped at run time). A test marked ``@pytest.mark.platform_can("...")`` asks for something
+the platform's own API may not offer at all (``PLATFORM_LIMITS``); those platforms are not
+asked.
 """
 
 from __future__ import annotations
@@ -11,17 +13,34 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bots.discord.adapter import DiscordAdapter
 from bots.matrix.adapter import MatrixAdapter
+from bots.telegram.adapter import TelegramAdapter
 from bridge.model import Capabilities, Feature
+from tests.conformance.discord_driver import discord_driver
 from tests.conformance.driver import Driver
 from tests.conformance.matrix_driver import matrix_driver
+from tests.conformance.telegram_driver import telegram_driver
 from tests.matrix.synapse import Synapse
 
-CAPABILITIES: dict[str, Capabilities] = {"matrix": MatrixAdapter.capabilities}
+CAPABILITIES: dict[str, Capabilities] = {
+    "telegram": TelegramAdapter.capabilities,
+    "discord": DiscordAdapter.capabilities,
+    "matrix": MatrixAdapter.capabilities,
+}
+
+PLATFORM_LIMITS: dict[str, frozenset[str]] = {
+    # The Bot API never tells a bot that a message was deleted, and a bot cannot read a chat's
+    # history, so a send cut short by a crash cannot be looked up (README "Telegram").
+    "telegram": frozenset({"report_deletes", "find_own_messages"}),
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "needs(feature): run only for adapters declaring it")
+    config.addinivalue_line(
+        "markers", "platform_can(ability): run only where the platform's API offers it"
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -29,14 +48,27 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     marker = metafunc.definition.get_closest_marker("needs")
     feature: Feature = marker.args[0] if marker is not None else Feature.NONE
-    names = [name for name, caps in CAPABILITIES.items() if feature in caps.features]
+    ability = metafunc.definition.get_closest_marker("platform_can")
+    names = [
+        name
+        for name, caps in CAPABILITIES.items()
+        if feature in caps.features
+        and (ability is None or ability.args[0] not in PLATFORM_LIMITS.get(name, frozenset()))
+    ]
     metafunc.parametrize("driver", names, indirect=True)
 
 
 @pytest.fixture
-async def driver(request: pytest.FixtureRequest, synapse: Synapse) -> AsyncIterator[Driver]:
+async def driver(request: pytest.FixtureRequest) -> AsyncIterator[Driver]:
     if request.param == "matrix":
+        synapse: Synapse = request.getfixturevalue("synapse")  # started once, only if asked
         async with matrix_driver(synapse) as matrix:
             yield matrix
+    elif request.param == "telegram":
+        async with telegram_driver() as telegram:
+            yield telegram
+    elif request.param == "discord":
+        async with discord_driver() as discord:
+            yield discord
     else:  # pragma: no cover - a name in CAPABILITIES without a driver is a mistake here
         raise AssertionError(f"no driver for {request.param}")

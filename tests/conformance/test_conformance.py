@@ -155,12 +155,16 @@ async def test_edits_out_and_in(driver: Driver) -> None:
 
 
 @pytest.mark.needs(Feature.DELETE)
-async def test_deletes_out_and_in(driver: Driver) -> None:
+async def test_deletes_out(driver: Driver) -> None:
     native = await driver.adapter.send(message(driver, "doomed"))
     delete = OutboundDelete(target=driver.chat, idempotency_key="d1", native_id=native)
     await driver.adapter.delete(delete)
     assert (await driver.seen(native)).deleted
     await driver.adapter.delete(delete)  # deleting what is gone succeeds
+
+
+@pytest.mark.platform_can("report_deletes")
+async def test_deletes_in(driver: Driver) -> None:
     theirs = await driver.say("oops")
     await driver.delete(theirs)
     await driver.sink.next(2)
@@ -262,6 +266,7 @@ async def test_inbound_waits_for_a_failing_sink(driver: Driver) -> None:
     assert isinstance(event, NewMessage) and event.native_id == theirs
 
 
+@pytest.mark.platform_can("find_own_messages")
 async def test_restart_sends_nothing_twice(driver: Driver) -> None:
     delivery = message(driver, "exactly once")
     first = await driver.adapter.send(delivery)
