@@ -132,6 +132,7 @@ class MatrixAdapter(Adapter):
         self._store = store
         self._admins = frozenset(admins)
         self._commands = commands
+        self._listen_port = listen_port
         self._listener = TransactionListener(hs_token, self._on_events, listen_host, listen_port)
         self._session: aiohttp.ClientSession | None = None
         self._bot: IntentAPI | None = None
@@ -147,6 +148,11 @@ class MatrixAdapter(Adapter):
     @property
     def listen_port(self) -> int:
         return self._listener.server.port
+
+    @property
+    def requested_port(self) -> int:
+        """The configured port (known before ``start``, unlike ``listen_port`` for 0)."""
+        return self._listen_port
 
     @property
     def bot(self) -> IntentAPI:

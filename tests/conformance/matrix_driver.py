@@ -175,12 +175,10 @@ class MatrixDriver:
         self._proxy.heal()
 
     async def restart(self, while_down: Callable[[], Awaitable[object]] | None = None) -> None:
-        await self.world.adapter.stop()
+        await self.world.stop_adapter(hold=True)
         if while_down is not None:
             await while_down()
-        adapter = self.world.new_adapter(homeserver_url=self._proxy.url)
-        await adapter.start(self.world.sink)
-        self.world.adapter = adapter
+        await self.world.start_adapter(self.world.new_adapter(homeserver_url=self._proxy.url))
 
 
 class FileServer:

@@ -7,11 +7,12 @@ and waits for the client API. Synapse takes seconds to start, so one instance se
 test session (see ``tests.matrix.fixtures``).
 
 The registration's ``url`` must be known before Synapse starts, so the appservice port is
-chosen here; the adapter under test listens on it.
+chosen here; it is the ``Gateway``'s, which forwards to the adapter under test.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import os
@@ -19,6 +20,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -26,7 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import yaml
+from aiohttp import web
 from signedjson.key import generate_signing_key, write_signing_keys
 
 from bots.matrix.registration import Registration, write_registration
@@ -55,6 +59,7 @@ class Synapse:
     as_port: int = field(default_factory=free_port)
     shared_secret: str = field(default_factory=lambda: secrets.token_hex(16))
     registration: Registration = field(init=False)
+    gateway: Gateway = field(init=False)
     _proc: subprocess.Popen[bytes] | None = None
 
     def __post_init__(self) -> None:
@@ -67,6 +72,7 @@ class Synapse:
             puppet_prefix="parley_",
             server_name=self.server_name,
         )
+        self.gateway = Gateway(self.as_port)
 
     @property
     def url(self) -> str:
@@ -149,6 +155,7 @@ class Synapse:
         return path
 
     def start(self) -> None:
+        self.gateway.start()
         config = self._write_config()
         env = {**os.environ, "SYNAPSE_CACHE_FACTOR": "0.1"}
         with (self.root / "stdout.log").open("wb") as out:
@@ -172,6 +179,7 @@ class Synapse:
         raise RuntimeError(f"synapse did not answer within {START_TIMEOUT} s:\n{self.logs()}")
 
     def stop(self) -> None:
+        self.gateway.stop()
         proc, self._proc = self._proc, None
         if proc is None:
             return
@@ -234,6 +242,86 @@ class Synapse:
         }
         reply = self.request("POST", "/_synapse/admin/v1/register", body)
         return MatrixUser(reply["user_id"], reply["access_token"])
+
+
+class Gateway:
+    """The appservice URL Synapse pushes to, in front of whichever adapter a test runs.
+
+    Each test's adapter listens on its own port; the gateway (a thread with its own event
+    loop, so it outlives every test's loop) forwards to it. With no adapter it either holds
+    the push until one is there (``hold``: a restart test, "the bridge is away") or
+    acknowledges it (between tests: the push belongs to a finished test's room).
+
+    Why not let pushes fail between tests: a refused push puts Synapse 1.163 into recovery
+    mode, and a transaction created just as it recovers is left in its table until the next
+    failed push (``_TransactionController.send`` read the state as down, ``on_recovered`` then
+    marks the service up and nothing looks at the table again); tests would flake on that.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.target: str | None = None
+        self.hold = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stopped: asyncio.Event | None = None
+
+    def start(self) -> None:
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
+        self._thread.start()
+        if not ready.wait(30):
+            raise RuntimeError("the appservice gateway did not start")
+
+    def stop(self) -> None:
+        loop, stopped = self._loop, self._stopped
+        if loop is not None and stopped is not None:
+            loop.call_soon_threadsafe(stopped.set)
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def _run(self, ready: threading.Event) -> None:
+        asyncio.run(self._serve(ready))
+
+    async def _serve(self, ready: threading.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopped = asyncio.Event()
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{path:.*}", self._forward)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", self.port).start()
+        async with aiohttp.ClientSession() as self._session:
+            ready.set()
+            await self._stopped.wait()
+        await runner.cleanup()
+
+    async def _forward(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            target = self.target
+            if target is None:
+                if not self.hold:
+                    return web.json_response({})
+                await asyncio.sleep(0.02)
+                continue
+            headers = {
+                k: v
+                for k, v in request.headers.items()
+                if k.lower() in {"authorization", "content-type"}
+            }
+            try:
+                async with self._session.request(
+                    request.method, f"{target}{request.rel_url}", data=body, headers=headers
+                ) as resp:
+                    payload = await resp.read()
+                    return web.Response(
+                        status=resp.status, body=payload, content_type="application/json"
+                    )
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.02)  # the adapter is stopping or starting
+        return web.json_response({"errcode": "M_UNKNOWN"}, status=502)
 
 
 class MatrixHTTPError(OSError):

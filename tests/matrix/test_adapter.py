@@ -162,9 +162,8 @@ async def test_verified_avatar_from_the_bridges_own_url(world: MatrixWorld) -> N
         own = files.add(b"\x89PNG\r\n\x1a\n" + b"nft" * 10)
         # The prefix stands for "<public_url>/avatars/": here, just that one file.
         adapter = world.new_adapter(own_avatar_prefix=own, fetch_policy=DEFAULT_POLICY)
-        await world.adapter.stop()
-        world.adapter = adapter
-        await adapter.start(world.sink)
+        await world.stop_adapter(hold=True)
+        await world.start_adapter(adapter)
         nft = Author("discord", UserId("7"), "Nia", avatar_url=own)
         stranger = Author("discord", UserId("8"), "Sam", avatar_url=files.add(b"\x89PNG"))
         for who in (nft, stranger):

@@ -4,6 +4,7 @@ Telegram stand-in on one side and the real Synapse on the other."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ async def test_telegram_and_matrix_talk_through_the_bridge(
         )
         room = await carol.create_room(preset=RoomCreatePreset.PRIVATE, invitees=[UserID(bot_mxid)])
         web_port = harness.free_port()
+        listen_port = harness.free_port()
         reg = synapse.registration
         raw: dict[str, Any] = {
             "bridge": {"data_dir": str(tmp_path / "data")},
@@ -60,7 +62,7 @@ async def test_telegram_and_matrix_talk_through_the_bridge(
             "matrix": {
                 "homeserver_url": synapse.url,
                 "server_name": synapse.server_name,
-                "listen_port": synapse.as_port,
+                "listen_port": listen_port,
                 "bot_localpart": reg.bot_localpart,
                 "puppet_prefix": reg.puppet_prefix,
             },
@@ -75,7 +77,10 @@ async def test_telegram_and_matrix_talk_through_the_bridge(
         )
         bridge = Bridge(settings, generate_private_key())
         relay = wire_features(bridge, tuning=tuning, platforms=PLATFORMS)
-        async with bridge:
+        synapse.gateway.target = f"http://127.0.0.1:{listen_port}"
+        async with contextlib.AsyncExitStack() as stack:
+            stack.callback(setattr, synapse.gateway, "target", None)
+            await stack.enter_async_context(bridge)
             async with asyncio.timeout(20):
                 while not all(a.is_connected() for a in relay.adapters.values()):  # noqa: ASYNC110
                     await asyncio.sleep(0.05)

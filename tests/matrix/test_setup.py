@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 import subprocess
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import yaml
 
@@ -17,7 +19,7 @@ from bots.matrix import SPEC, parse_room_id, parse_user_ref
 from bridge.config import ConfigError, parse_config
 from bridge.model import ChatId, ChatRef
 from bridge.router import rooms_from_settings
-from tests.matrix.synapse import Synapse
+from tests.matrix.synapse import Synapse, free_port
 
 MATRIX = {
     "homeserver_url": "https://matrix.example.org/",
@@ -189,3 +191,56 @@ def test_parley_check_probes_the_homeserver(tmp_path: Path, synapse: Synapse) ->
     [line] = [x for x in bad.stdout.splitlines() if x.startswith("  matrix")]
     assert "UNREACHABLE" in line and "app_service_config_files" in line
     assert "not-the-registered-token" not in bad.stdout + bad.stderr
+
+
+async def test_parley_run_brings_up_the_matrix_adapter(tmp_path: Path, synapse: Synapse) -> None:
+    env = {"PARLEY_KEY_PASSPHRASE": "correct horse battery staple"}
+    made = parley("init", "--dir", str(tmp_path), "--scrypt-n", "16384", cwd=tmp_path, env=env)
+    assert made.returncode == 0, made.stderr
+    rest_port, web_port, listen_port = free_port(), free_port(), free_port()
+    config = tmp_path / "config.toml"
+    config.write_text(
+        config.read_text()
+        .replace("rest_port = 8645", f"rest_port = {rest_port}")
+        .replace("port = 8080", f"port = {web_port}")
+        .replace("listen_port = 29330", f"listen_port = {listen_port}")
+        .replace(
+            '# homeserver_url = "https://matrix.example.org"', f'homeserver_url = "{synapse.url}"'
+        )
+        .replace('# server_name = "example.org"', f'server_name = "{synapse.server_name}"')
+    )
+    reg = synapse.registration
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
+    tokens = {"PARLEY_MATRIX_AS_TOKEN": reg.as_token, "PARLEY_MATRIX_HS_TOKEN": reg.hs_token}
+    synapse.gateway.target = f"http://127.0.0.1:{listen_port}"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bots.cli",
+        "run",
+        "--config",
+        str(config),
+        cwd=tmp_path,
+        env={**clean, **env, **tokens},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        async with asyncio.timeout(60):
+            while b"Web server listening" not in await process.stdout.readline():
+                pass
+            async with aiohttp.ClientSession() as http:
+                while True:
+                    async with http.get(f"http://127.0.0.1:{web_port}/health") as response:
+                        body = await response.json()
+                    if body["components"].get("matrix", {}).get("status") == "up":
+                        break
+                    await asyncio.sleep(0.1)
+        assert body["components"]["matrix"] == {"status": "up", "detail": "connected"}
+    finally:
+        synapse.gateway.target = None
+        process.terminate()
+        await process.wait()
+    assert process.returncode == 0

@@ -25,7 +25,7 @@ from bridge.commands import Commands
 from bridge.model import ChatId, ChatRef, Inbound
 from bridge.nft.safe_fetch import FetchPolicy
 from bridge.store import Store
-from tests.matrix.synapse import Synapse
+from tests.matrix.synapse import Synapse, free_port
 
 _numbers = itertools.count(1)
 
@@ -97,6 +97,18 @@ class MatrixWorld:
     def bot_mxid(self) -> UserID:
         return UserID(f"@parley:{self.synapse.server_name}")
 
+    async def start_adapter(self, adapter: MatrixAdapter) -> None:
+        """Start ``adapter`` (made by ``new_adapter``) as the room's adapter."""
+        self.adapter = adapter
+        self.synapse.gateway.target = f"http://127.0.0.1:{adapter.requested_port}"
+        await adapter.start(self.sink)
+
+    async def stop_adapter(self, *, hold: bool) -> None:
+        """Stop the adapter; with ``hold`` the homeserver's pushes wait for the next one."""
+        self.synapse.gateway.hold = hold
+        self.synapse.gateway.target = None
+        await self.adapter.stop()
+
     def new_adapter(self, **overrides: Any) -> MatrixAdapter:
         return make_adapter(self.synapse, [self.room], self.commands, store=self.store, **overrides)
 
@@ -145,7 +157,7 @@ def make_adapter(
         "hs_token": reg.hs_token,
         "rooms": rooms,
         "listen_host": "127.0.0.1",
-        "listen_port": synapse.as_port,
+        "listen_port": free_port(),
         "bot_localpart": reg.bot_localpart,
         "puppet_prefix": reg.puppet_prefix,
         "commands": commands,
@@ -193,10 +205,10 @@ async def matrix_world(synapse: Synapse, **adapter_options: Any) -> AsyncIterato
         commands = Commands("parley")
         sink = Sink(ChatRef("matrix", ChatId(room)))
         adapter = make_adapter(synapse, [room], commands, store=store, **adapter_options)
-        await adapter.start(sink)
         human = Human(client, UserID(user.user_id))
         world = MatrixWorld(synapse, session, human, room, sink, adapter, commands, store)
         try:
+            await world.start_adapter(adapter)
             await world.wait_timeline(
                 lambda events: any(
                     e["type"] == "m.room.member"
@@ -207,4 +219,4 @@ async def matrix_world(synapse: Synapse, **adapter_options: Any) -> AsyncIterato
             )
             yield world
         finally:
-            await world.adapter.stop()
+            await world.stop_adapter(hold=False)
