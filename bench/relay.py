@@ -300,6 +300,7 @@ async def run_fakes(
 
     import aiohttp
 
+    from bots.registry import PLATFORMS
     from bridge.app import Bridge, wire_features
     from bridge.config import parse_config
     from bridge.relay import RelayTuning
@@ -378,7 +379,7 @@ async def run_fakes(
             settings = parse_config(raw, base_dir=tmp, env={})
             bridge = Bridge(settings, generate_private_key())
             # Production timings, except that the outbox does not pace per chat.
-            relay = wire_features(bridge, tuning=RelayTuning(pacing={}))
+            relay = wire_features(bridge, tuning=RelayTuning(pacing={}), platforms=PLATFORMS)
             rss_before_bridge = _rss_mb()
             await bridge.start()
             async with asyncio.timeout(30):

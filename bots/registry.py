@@ -3,9 +3,11 @@ under ``bots/`` (exporting a ``bridge.platforms.PlatformSpec``) and list it here
 
 from __future__ import annotations
 
+from bots.discord import SPEC as DISCORD
 from bots.matrix import SPEC as MATRIX
+from bots.telegram import SPEC as TELEGRAM
 from bridge.platforms import PlatformSpec
 
 __all__ = ["PLATFORMS"]
 
-PLATFORMS: tuple[PlatformSpec, ...] = (MATRIX,)
+PLATFORMS: tuple[PlatformSpec, ...] = (TELEGRAM, DISCORD, MATRIX)

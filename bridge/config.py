@@ -340,6 +340,9 @@ class RoomSettings(_Section):
     # channel's name or UUID (not needed with a channel link).
     status_community: str | None = Field(default=None, min_length=1)
     status_channel: str | None = Field(default=None, min_length=1, max_length=200)
+    # Any platform's chats as "platform:id" (e.g. "matrix:!abc:example.org"), beside or
+    # instead of the per-platform keys above.
+    chats: list[str] = Field(default_factory=list)
 
     @field_validator("status_community", mode="after")
     @classmethod
@@ -374,10 +377,6 @@ class RoomSettings(_Section):
         if self.status_community is None:
             return None
         return parse_community(self.status_community)
-
-    # Any platform's chats as "platform:id" (e.g. "matrix:!abc:example.org"), beside or
-    # instead of the per-platform keys above.
-    chats: list[str] = Field(default_factory=list)
 
     @field_validator("chats", mode="after")
     @classmethod

@@ -5,8 +5,8 @@ A platform lives in its own package under ``bots/`` and exports one ``PlatformSp
 the core (``bridge.cli.main`` -> ``wire_features`` -> the relay). The core never imports
 ``bots``: it only calls what a spec gives it.
 
-Telegram, Discord and Waku are still wired by hand in ``bridge.relay`` (they predate the
-registry); Matrix is the first platform that comes in only through a spec.
+Telegram, Discord and Matrix come in only through their specs; the Waku/Status rooms are still
+wired by hand in ``bridge.relay`` (they predate the registry).
 """
 
 from __future__ import annotations

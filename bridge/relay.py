@@ -39,16 +39,12 @@ from bridge.model import (
     Reaction,
 )
 from bridge.names import clean_name
-from bridge.nft.safe_fetch import ATTACHMENT_POLICY, FetchPolicy
 from bridge.outbox import Outbox, OutboxPolicy, Pace
 from bridge.platform_index import PlatformIndex
 from bridge.platforms import PlatformContext, PlatformSpec
 from bridge.relay_notifier import RelayNotifier
 from bridge.router import Room, Router, RouterObserver, rooms_from_settings
 from bridge.store import rooms as room_store
-from bridge.store.cursors import KvCursor
-from bridge.store.origins import StoredOrigins
-from bridge.store.parts import StoredParts
 from bridge.tasks import cancel_and_wait
 from bridge.web.app import ComponentStatus
 
@@ -57,7 +53,6 @@ if TYPE_CHECKING:
     from bridge.metrics import Metrics
 
 __all__ = [
-    "KvHistoryCursor",
     "PrometheusOutboxMetrics",
     "Relay",
     "RelayNotifier",
@@ -75,21 +70,13 @@ class RelayTuning:
     outbox_policy: OutboxPolicy | None = None
     pacing: Mapping[Platform, Pace] | None = None
     """Per-chat pacing; None: the platforms' documented limits (their specs' ``pacing``)."""
-    telegram_poll_timeout: int = 30
-    telegram_request_timeout: float = 20.0
-    telegram_retry_delay: float = 1.0
-    telegram_max_retry_delay: float = 60.0
-    discord_guild_ready_timeout: float = 2.0
-    discord_request_timeout: float = 60.0
     waku_health_interval: float = 5.0
     profile_photo_refresh: float = 6 * 3600.0
-    attachment_fetch_policy: FetchPolicy = ATTACHMENT_POLICY
-    """What attachment URLs may reach (tests admit their fakes on 127.0.0.1)."""
     platform_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Per registered platform (``bridge.platforms``): keywords for its factory's context."""
 
 
-# --- metrics and the Discord catch-up cursor (a seam, see KvHistoryCursor) ---------------------
+# --- metrics ----------------------------------------------------------------------------------
 
 
 class PrometheusOutboxMetrics:
@@ -109,12 +96,6 @@ class PrometheusOutboxMetrics:
 
     def depth(self, open_rows: int) -> None:
         self._m.outbox_depth.set(open_rows)
-
-
-def KvHistoryCursor(bridge: Host) -> KvCursor:
-    """Discord's catch-up cursor (``discord.cursor.<channel>`` in ``kv``). A seam: it moves with
-    ``_make_discord`` into the Discord package, which can build ``KvCursor`` itself."""
-    return KvCursor(lambda: bridge.store, "discord.cursor")
 
 
 # --- components -------------------------------------------------------------------------------
@@ -263,12 +244,6 @@ class Relay:
     def install_adapters(self, bridge: Host) -> None:
         """Add one component per configured platform (after the features' components)."""
         settings = self.settings
-        if settings.telegram.enabled:
-            bridge.add_component(
-                _AdapterComponent(self, "telegram", "telegram", self._make_telegram)
-            )
-        if settings.discord.enabled:
-            bridge.add_component(_AdapterComponent(self, "discord", "discord", self._make_discord))
         if any(room.waku_room for room in settings.rooms):
             bridge.add_component(_AdapterComponent(self, "waku_rooms", "waku", self._make_waku))
         for spec in self.platforms:
@@ -353,51 +328,6 @@ class Relay:
                 for c in room.members
                 if c.platform == platform
             }
-        )
-
-    def _make_telegram(self) -> Adapter:
-        from bots.telegram_bot import TelegramAdapter
-
-        tg = self.settings.telegram
-        assert tg.token is not None
-        return TelegramAdapter(
-            token=tg.token.get_secret_value(),
-            commands=self.commands,
-            api_base_url=tg.api_base_url,
-            file_base_url=tg.file_base_url,
-            admins=tg.admins,
-            poll_timeout=self.tuning.telegram_poll_timeout,
-            request_timeout=self.tuning.telegram_request_timeout,
-            retry_delay=self.tuning.telegram_retry_delay,
-            max_retry_delay=self.tuning.telegram_max_retry_delay,
-            parts=StoredParts(lambda: self.bridge.store, "telegram"),
-            fetch_policy=self.tuning.attachment_fetch_policy,
-        )
-
-    def _make_discord(self) -> Adapter:
-        from bots.discord_bot import DiscordAdapter
-
-        dc = self.settings.discord
-        assert dc.token is not None
-        webhooks = {
-            hook.channel: (hook.id, hook.token.get_secret_value())
-            for room in self.settings.rooms
-            for hook in room.webhooks
-        }
-        return DiscordAdapter(
-            token=dc.token.get_secret_value(),
-            commands=self.commands,
-            channels=[int(c) for c in self._chats("discord")],
-            webhooks=webhooks,
-            api_base_url=dc.api_base_url,
-            gateway_url=dc.gateway_url,
-            admins=dc.admins,
-            history_cursor=KvHistoryCursor(self.bridge),
-            request_timeout=self.tuning.discord_request_timeout,
-            guild_ready_timeout=self.tuning.discord_guild_ready_timeout,
-            parts=StoredParts(lambda: self.bridge.store, "discord"),
-            known=StoredOrigins(lambda: self.bridge.store),
-            fetch_policy=self.tuning.attachment_fetch_policy,
         )
 
     def _make_waku(self) -> Adapter:

@@ -30,7 +30,7 @@ def parley(
     *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bridge.cli", *args],
+        [sys.executable, "-m", "bots.cli", *args],
         env=env if env is not None else clean_env(),
         cwd=cwd,
         stdin=subprocess.DEVNULL,  # never a TTY: no prompts
@@ -171,7 +171,7 @@ async def test_run_serves_health_and_stops_on_sigterm(tmp_path: Path) -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bridge.cli",
+        "bots.cli",
         "run",
         "--config",
         str(config),

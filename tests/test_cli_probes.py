@@ -1,5 +1,5 @@
-"""``parley check`` probes every platform through its traits: the built-in Telegram and
-Discord probes (bridge.builtin_platforms), against the fake servers' real APIs."""
+"""``parley check`` probes every registered platform through its spec (the Telegram and Discord
+probes of bots/telegram and bots/discord), against the fake servers' real APIs."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from bots.registry import PLATFORMS
 from bridge.cli import _probe_all
 from bridge.config import Settings
 from bridge.keyfile import write_keystore
@@ -26,12 +27,16 @@ async def test_check_probes_the_configured_platforms_only(tmp_path: Path) -> Non
                 "discord": {"token": dc.token, "api_base_url": dc.api_base},
             }
         )
-        results = {name: (ok, detail) for name, ok, detail in await _probe_all(settings, 5.0)}
+        results = {
+            name: (ok, detail) for name, ok, detail in await _probe_all(settings, 5.0, PLATFORMS)
+        }
         assert results["telegram"] == (True, "bot @parley_bot")
         assert results["discord"] == (True, f"bot ParleyBot ({dc.bot_user.id})")
         wrong = Settings.model_validate(
             {**base, "discord": {"token": "not-the-token", "api_base_url": dc.api_base}}
         )
-        results = {name: (ok, detail) for name, ok, detail in await _probe_all(wrong, 5.0)}
+        results = {
+            name: (ok, detail) for name, ok, detail in await _probe_all(wrong, 5.0, PLATFORMS)
+        }
         assert "telegram" not in results
         assert results["discord"] == (False, "/users/@me answered HTTP 401")

@@ -17,14 +17,9 @@ PLATFORM = re.compile(r"telegram|discord|matrix", re.IGNORECASE)
 NOT_CORE = ("bridge/waku/", "bridge/status/")
 
 ALLOWED = {
-    # Telegram and Discord predate the registry; the `adapters` branch moves them into
-    # bots/telegram and bots/discord packages with PlatformSpecs. Each of these then shrinks:
-    "bridge/builtin_platforms.py": "their pacing, mention and link parsers, and check probes",
-    "bridge/relay.py": "_make_telegram/_make_discord, their RelayTuning fields, the cursor shim",
-    "bridge/formatting.py": "the Telegram and Discord text converters",
     "bridge/model.py": (
         "the Platform literal (the store's validation set) and ChatRef.telegram/.discord with "
-        "their id types, which bots/telegram_bot.py and bots/discord_bot.py still call"
+        "their id types, which the platform packages call"
     ),
     # Configuration keys named in earlier issues must keep working (issue 9: "existing configs
     # keep working"): [telegram], [discord], [matrix] and the rooms' telegram_chats and

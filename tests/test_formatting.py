@@ -1,4 +1,5 @@
-"""Tests for bridge.formatting: golden conversions, injection cases, splitting properties."""
+"""Tests for the rich-text core (bridge.formatting) and the Telegram and Discord converters
+(bots/*/text.py): golden conversions, injection cases, splitting properties."""
 
 from __future__ import annotations
 
@@ -8,21 +9,16 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from bridge.formatting import (
+from bots.discord.text import (
     ZWSP,
     escape_discord,
     from_discord,
-    from_telegram,
     neutralize_mentions,
     split_for_discord,
-    split_for_telegram,
-    split_rich,
     to_discord,
-    to_plain,
-    to_telegram,
-    to_telegram_html,
-    utf16_len,
 )
+from bots.telegram.text import from_telegram, split_for_telegram, to_telegram, to_telegram_html
+from bridge.formatting import split_rich, to_plain, utf16_len
 from bridge.model import RichText, Span, SpanKind
 
 FAST = settings(

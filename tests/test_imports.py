@@ -124,12 +124,6 @@ def test_no_import_circles() -> None:
     assert _cycles(_graph()) == []
 
 
-# The Telegram and Discord factories (``Relay._make_telegram`` / ``_make_discord``) still live
-# in bridge/relay.py; they move into their platform packages (bots/telegram, bots/discord) with
-# their PlatformSpecs on the ``adapters`` branch. Delete these two lines once that is merged.
-MOVING_OUT = {"bridge.relay -> bots.telegram_bot", "bridge.relay -> bots.discord_bot"}
-
-
 def test_the_core_never_imports_bots() -> None:
     edges = _graph()
     wrong = sorted(
@@ -139,7 +133,7 @@ def test_the_core_never_imports_bots() -> None:
         for target in targets
         if target == "bots" or target.startswith("bots.")
     )
-    assert [edge for edge in wrong if edge not in MOVING_OUT] == []
+    assert wrong == []
 
 
 def test_crypto_imports_neither_bridge_nor_bots() -> None:

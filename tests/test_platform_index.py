@@ -1,27 +1,28 @@
 """The core's view of the platforms (bridge.platform_index): from the registered specs and the
-platforms still wired by hand, never from platform names in feature code."""
+one platform still wired by hand (Waku rooms), never from platform names in feature code."""
 
 from __future__ import annotations
 
 from bots.matrix import SPEC as MATRIX
+from bots.registry import PLATFORMS
 from bridge.builtin_platforms import BUILTIN
 from bridge.outbox import Pace
 from bridge.platform_index import PlatformIndex, Traits
 
 
 def test_pacing_comes_from_the_specs_and_a_spec_replaces_a_builtin() -> None:
-    index = PlatformIndex.of([MATRIX], BUILTIN)
+    index = PlatformIndex.of(PLATFORMS, BUILTIN)
     pacing = index.pacing()
     assert pacing["telegram"] == Pace(20, 60.0) and pacing["discord"] == Pace(5, 5.0)
     assert "waku" not in pacing
     assert set(index.names) == {"telegram", "discord", "waku", "matrix"}
-    faster = PlatformIndex([*BUILTIN, Traits("telegram", pacing=Pace(30, 60.0))])
+    faster = PlatformIndex([*index.traits, Traits("telegram", pacing=Pace(30, 60.0))])
     assert faster.pacing()["telegram"] == Pace(30, 60.0)
     assert PlatformIndex([]).pacing() == {}
 
 
 def test_users_are_read_in_each_platform_syntax_and_the_qualified_form() -> None:
-    index = PlatformIndex.of([MATRIX], BUILTIN)
+    index = PlatformIndex.of(PLATFORMS, BUILTIN)
     assert index.native_user("<@900000000000000001>") == ("discord", "900000000000000001")
     assert index.native_user("<@!12>") == ("discord", "12")
     assert index.native_user("@bob:example.org") == ("matrix", "@bob:example.org")
@@ -29,12 +30,13 @@ def test_users_are_read_in_each_platform_syntax_and_the_qualified_form() -> None
     assert index.qualified("telegram:42") == ("telegram", "42")
     assert index.qualified("matrix:@bob:example.org") == ("matrix", "@bob:example.org")
     assert index.qualified("irc:bob") is None  # not a platform of this bridge
-    assert PlatformIndex(BUILTIN).qualified("matrix:@bob:example.org") is None
-    assert PlatformIndex(BUILTIN).native_user("@bob:example.org") is None
+    without_matrix = PlatformIndex.of([s for s in PLATFORMS if s is not MATRIX], BUILTIN)
+    assert without_matrix.qualified("matrix:@bob:example.org") is None
+    assert without_matrix.native_user("@bob:example.org") is None
 
 
 def test_messages_named_by_link_only_where_the_platform_reads_them() -> None:
-    index = PlatformIndex(BUILTIN)
+    index = PlatformIndex.of(PLATFORMS, BUILTIN)
     link = "https://discord.com/channels/1/2/123456789012345678"
     assert index.message_ref("discord", link) == "123456789012345678"
     assert index.message_ref("discord", "123456789012345678") == "123456789012345678"

@@ -35,7 +35,8 @@ from bots.base import (
     TelegramChatId,
     UserId,
 )
-from bots.discord_bot import DiscordAdapter, webhook_username
+from bots.discord.adapter import DiscordAdapter
+from bots.discord.common import webhook_username
 from bridge.commands import CommandReply, CommandRequest, Commands, CommandSpec
 from bridge.nft.safe_fetch import ATTACHMENT_POLICY, loopback_policy
 from tests.fakes.discord import (

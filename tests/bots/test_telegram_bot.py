@@ -35,7 +35,7 @@ from bots.base import (
     TelegramChatId,
     UserId,
 )
-from bots.telegram_bot import TelegramAdapter
+from bots.telegram.adapter import TelegramAdapter
 from bridge.commands import CommandReply, CommandRequest, Commands, CommandSpec
 from bridge.formatting import utf16_len
 from bridge.nft.safe_fetch import ATTACHMENT_POLICY, FetchPolicy, loopback_policy

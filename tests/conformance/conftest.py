@@ -12,9 +12,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bots.discord.adapter import DiscordAdapter
 from bots.matrix.adapter import MatrixAdapter
-from bots.telegram_bot import TelegramAdapter
+from bots.telegram.adapter import TelegramAdapter
 from bridge.model import Capabilities, Feature
+from tests.conformance.discord_driver import discord_driver
 from tests.conformance.driver import Driver
 from tests.conformance.matrix_driver import matrix_driver
 from tests.conformance.telegram_driver import telegram_driver
@@ -32,6 +34,7 @@ PLATFORM_CANNOT: dict[str, frozenset[str]] = {
 CAPABILITIES: dict[str, Capabilities] = {
     "matrix": MatrixAdapter.capabilities,
     "telegram": TelegramAdapter.capabilities,
+    "discord": DiscordAdapter.capabilities,
 }
 
 
@@ -58,12 +61,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture
-async def driver(request: pytest.FixtureRequest, synapse: Synapse) -> AsyncIterator[Driver]:
+async def driver(request: pytest.FixtureRequest) -> AsyncIterator[Driver]:
     if request.param == "matrix":
+        synapse: Synapse = request.getfixturevalue("synapse")  # started once, only if asked
         async with matrix_driver(synapse) as matrix:
             yield matrix
     elif request.param == "telegram":
         async with telegram_driver() as telegram:
             yield telegram
+    elif request.param == "discord":
+        async with discord_driver() as discord:
+            yield discord
     else:  # pragma: no cover - a name in CAPABILITIES without a driver is a mistake here
         raise AssertionError(f"no driver for {request.param}")

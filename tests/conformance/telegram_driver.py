@@ -1,125 +1,166 @@
-"""The conformance driver for Telegram: the adapter (python-telegram-bot) against the Bot API
-stand-in in ``tests/fakes/telegram.py``, reached through a cuttable TCP proxy. The person is a
-user of the stand-in; what they see is the stand-in's record of the bot's messages."""
+"""The conformance driver for Telegram: the real python-telegram-bot adapter against the Bot API
+stand-in (``tests/fakes/telegram.py``) through a cuttable TCP proxy; the person is a group
+member acting through the fake's control surface."""
 
 from __future__ import annotations
 
 import contextlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
-from bots.telegram_bot import TelegramAdapter
+from bots.base import ChatRef, NativeId, RichText, Span, TelegramChatId
+from bots.telegram.adapter import TelegramAdapter
+from bots.telegram.text import from_telegram
 from bridge.commands import Commands
-from bridge.formatting import from_telegram
-from bridge.model import ChatId, ChatRef, NativeId, RichText, Span
+from bridge.nft.safe_fetch import loopback_policy
 from tests.conformance.driver import Seen
+from tests.conformance.matrix_driver import FileServer
 from tests.fakes.telegram import FakeBot, FakeChat, FakeMessage, FakeTelegram, FakeUser
 from tests.matrix.proxy import CuttableProxy
 from tests.matrix.world import Sink
 
-# The adapter heads a relayed message with "<name> (<platform>): " (bots/telegram_bot.py).
-_HEADER = re.compile(r"^(.+?) \((telegram|discord|waku|matrix)\): ")
+# How Telegram shows a relayed author: the bridge cannot post as them, so their name leads the
+# text in bold ("Bob Builder (discord): ...").
+_HEADER = re.compile(r"^(.+?) \((\w+)\): ")
+
+
+class MemoryParts:
+    """The adapter's ``PartsMemory`` kept across its restarts (the store's role)."""
+
+    def __init__(self) -> None:
+        self.layouts: dict[tuple[str, str], Any] = {}
+
+    async def get(self, chat: str, native_id: str) -> Any | None:
+        return self.layouts.get((chat, native_id))
+
+    async def put(self, chat: str, native_id: str, layout: Any) -> None:
+        self.layouts[(chat, native_id)] = layout
+
+    async def forget(self, chat: str, native_id: str) -> None:
+        self.layouts.pop((chat, native_id), None)
 
 
 class TelegramDriver:
     def __init__(
-        self, tg: FakeTelegram, bot: FakeBot, alice: FakeUser, group: FakeChat, proxy: CuttableProxy
+        self,
+        tg: FakeTelegram,
+        bot: FakeBot,
+        alice: FakeUser,
+        group: FakeChat,
+        proxy: CuttableProxy,
+        files: FileServer,
     ) -> None:
-        self.tg, self._bot, self._alice, self._group, self._proxy = tg, bot, alice, group, proxy
-        self.sink = Sink(ChatRef("telegram", ChatId(str(group.id))))
-        self.adapter = self._make()
+        self.tg = tg
+        self.bot = bot
+        self.alice = alice
+        self.group = group
+        self._proxy = proxy
+        self._files = files
+        self._parts = MemoryParts()
+        self.sink = Sink(self.chat)
+        self.adapter = self._new_adapter()
 
-    def _make(self) -> TelegramAdapter:
+    @property
+    def chat(self) -> ChatRef:
+        return ChatRef.telegram(TelegramChatId(self.group.id))
+
+    def _new_adapter(self) -> TelegramAdapter:
         return TelegramAdapter(
-            token=self._bot.token,
+            token=self.bot.token,
             commands=Commands(),
             api_base_url=f"{self._proxy.url}/bot",
             file_base_url=f"{self._proxy.url}/file/bot",
             poll_timeout=1,
             request_timeout=5.0,
             retry_delay=0.01,
-            max_retry_delay=0.05,
+            max_retry_delay=0.2,
+            parts=self._parts,
+            fetch_policy=loopback_policy(),
         )
 
-    @property
-    def chat(self) -> ChatRef:
-        return ChatRef("telegram", ChatId(str(self._group.id)))
+    async def start(self) -> None:
+        await self.adapter.start(self.sink)
+        await self.tg.wait_until(self.adapter.is_connected, timeout=20)
 
-    def _message(self, native: NativeId) -> FakeMessage:
-        return self._group.messages[int(native)]
+    # --- a person in the group ----------------------------------------------------------------
 
     async def say(self, text: str, *, reply_to: NativeId | None = None) -> NativeId:
         parent = int(reply_to) if reply_to is not None else None
-        msg = self.tg.user_sends(self._group, self._alice, text, reply_to=parent)
-        return NativeId(str(msg.message_id))
+        sent = self.tg.user_sends(self.group, self.alice, text, reply_to=parent)
+        return NativeId(str(sent.message_id))
 
     async def say_formatted(self) -> NativeId:
+        # What Telegram clients send for "bold italic link code" formatted from the menu.
         entities = [
             {"type": "bold", "offset": 0, "length": 4},
             {"type": "italic", "offset": 5, "length": 6},
             {"type": "text_link", "offset": 12, "length": 4, "url": "https://example.org/"},
             {"type": "code", "offset": 17, "length": 4},
         ]
-        msg = self.tg.user_sends(
-            self._group, self._alice, "bold italic link code", entities=entities
-        )
-        return NativeId(str(msg.message_id))
+        text = "bold italic link code"
+        sent = self.tg.user_sends(self.group, self.alice, text, entities=entities)
+        return NativeId(str(sent.message_id))
 
     async def edit(self, native: NativeId, text: str) -> None:
-        self.tg.user_edits(self._group, int(native), text)
+        self.tg.user_edits(self.group, int(native), text)
 
     async def delete(self, native: NativeId) -> None:
-        self.tg.user_deletes(self._group, int(native))
+        self.tg.user_deletes(self.group, int(native))
 
     async def react(self, native: NativeId, emoji: str) -> None:
-        self.tg.user_reacts(self._group, self._alice, int(native), emoji)
+        self.tg.user_reacts(self.group, self.alice, int(native), emoji)
 
     async def unreact(self, native: NativeId, emoji: str) -> None:
-        self.tg.user_reacts(self._group, self._alice, int(native), None)
+        self.tg.user_reacts(self.group, self.alice, int(native), None)
 
     async def send_file(self, name: str, mime: str, data: bytes) -> NativeId:
-        msg = self.tg.user_sends(
-            self._group, self._alice, document=data, file_name=name, mime_type=mime
+        sent = self.tg.user_sends(
+            self.group, self.alice, document=data, file_name=name, mime_type=mime
         )
-        return NativeId(str(msg.message_id))
+        return NativeId(str(sent.message_id))
+
+    # --- looking ------------------------------------------------------------------------------
+
+    def _message(self, native: NativeId) -> FakeMessage:
+        return self.group.messages[int(native)]
 
     async def seen(self, native: NativeId) -> Seen:
-        msg = self._message(native)
-        if msg.deleted:
+        message = self._message(native)
+        if message.deleted:
             return Seen("", RichText(""), "", deleted=True)
-        entities = msg.entities if msg.text is not None else msg.caption_entities
-        rich = from_telegram(msg.content, entities)
-        name = ""
-        header = _HEADER.match(rich.text)
-        if header is not None:
-            name, cut = header.group(1), header.end()
-            rich = RichText(
-                rich.text[cut:],
-                tuple(
-                    Span(s.kind, s.start - cut, s.end - cut, s.url, s.language)
-                    for s in rich.spans
-                    if s.start >= cut
-                ),
-            )
-        reactions = frozenset(e for emojis in msg.reactions.values() for e in emojis)
-        file = msg.file
+        api = message.to_api()
+        if "text" in api:
+            rich = from_telegram(api["text"], api.get("entities", []))
+        else:
+            rich = from_telegram(api.get("caption", ""), api.get("caption_entities", []))
+        sender = message.sender.full_name
+        header = _HEADER.match(rich.text) if message.from_bot else None
+        if header is not None and Span("bold", 0, len(header.group(1))) in rich.spans:
+            sender = header.group(1)
+            rich = _drop_prefix(rich, header.end())
+        file = message.file
+        parent = message.reply_to
         return Seen(
             text=rich.text,
             rich=rich,
-            sender_name=name,
-            reply_to=NativeId(str(msg.reply_to.message_id)) if msg.reply_to else None,
+            sender_name=sender,
+            reply_to=NativeId(str(parent.message_id)) if parent is not None else None,
             files=(file.data,) if file is not None else (),
-            reactions=reactions,
+            reactions=frozenset(message.reactions.get(self.bot.id, [])),
         )
 
     async def posted(self) -> list[NativeId]:
         return [
             NativeId(str(m.message_id))
-            for m in self.tg.sent_messages(self._group, include_deleted=False)
+            for m in self.group.messages.values()
+            if m.from_bot and not m.deleted
         ]
 
+    # --- the world ----------------------------------------------------------------------------
+
     def avatar_url(self, data: bytes) -> str:
-        raise AssertionError("Telegram shows no per-message avatar (no IDENTITY)")
+        return self._files.add(data)
 
     async def sever(self) -> None:
         self._proxy.sever()
@@ -131,8 +172,17 @@ class TelegramDriver:
         await self.adapter.stop()
         if while_down is not None:
             await while_down()
-        self.adapter = self._make()
-        await self.adapter.start(self.sink)
+        self.adapter = self._new_adapter()
+        await self.start()
+
+
+def _drop_prefix(rich: RichText, cut: int) -> RichText:
+    spans = tuple(
+        Span(s.kind, s.start - cut, s.end - cut, s.url, s.language)
+        for s in rich.spans
+        if s.start >= cut
+    )
+    return RichText(rich.text[cut:], spans)
 
 
 @contextlib.asynccontextmanager
@@ -140,14 +190,20 @@ async def telegram_driver() -> AsyncIterator[TelegramDriver]:
     async with FakeTelegram() as tg:
         bot = tg.add_bot("parley_bot")
         alice = tg.add_user("Alice", username="alice_tg")
-        group = tg.add_chat("supergroup", "Room", members=[alice], bots=[bot])
-        tg.set_member(group, bot, "administrator")  # sees reactions, may delete
+        # An administrator: Telegram sends message_reaction updates to admins only.
+        group = tg.add_chat("supergroup", "Conformance", members=[alice], bots=[bot])
         proxy = CuttableProxy(tg.port)
+        files = FileServer()
         await proxy.start()
-        driver = TelegramDriver(tg, bot, alice, group, proxy)
-        await driver.adapter.start(driver.sink)
+        await files.server.start()
+        driver = TelegramDriver(tg, bot, alice, group, proxy, files)
         try:
+            await driver.start()
             yield driver
         finally:
             await driver.adapter.stop()
+            await files.server.stop()
             await proxy.stop()
+
+
+__all__ = ["TelegramDriver", "telegram_driver"]

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bots.registry import PLATFORMS
 from bridge.app import Bridge, wire_features
 from bridge.config import parse_config
 from tests.e2e.harness import test_tuning as e2e_tuning
@@ -27,7 +28,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 async def main(config_path: Path, spec: dict[str, Any]) -> None:
     settings = parse_config(spec["config"], base_dir=config_path.parent, env={})
     bridge = Bridge(settings, bytes.fromhex(spec["identity_key"]))
-    relay = wire_features(bridge, tuning=e2e_tuning())
+    relay = wire_features(bridge, tuning=e2e_tuning(), platforms=PLATFORMS)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await bridge.start()

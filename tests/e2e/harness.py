@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bots.registry import PLATFORMS
 from bridge.app import Bridge, wire_features
 from bridge.config import Settings, parse_config
 from bridge.model import ChatRef, DiscordChannelId, NativeId, TelegramChatId, WakuChatId
@@ -90,14 +91,21 @@ def test_tuning() -> RelayTuning:
     return RelayTuning(
         outbox_policy=OutboxPolicy(base_delay=0.05, max_delay=0.5, disconnected_poll=0.05),
         pacing={},
-        telegram_poll_timeout=2,
-        telegram_request_timeout=5.0,
-        telegram_retry_delay=0.02,
-        telegram_max_retry_delay=0.2,
-        discord_guild_ready_timeout=0.05,
-        discord_request_timeout=10.0,
         waku_health_interval=0.5,
-        attachment_fetch_policy=loopback_policy(),
+        platform_options={
+            "telegram": {
+                "poll_timeout": 2,
+                "request_timeout": 5.0,
+                "retry_delay": 0.02,
+                "max_retry_delay": 0.2,
+                "fetch_policy": loopback_policy(),
+            },
+            "discord": {
+                "guild_ready_timeout": 0.05,
+                "request_timeout": 10.0,
+                "fetch_policy": loopback_policy(),
+            },
+        },
     )
 
 
@@ -259,7 +267,10 @@ class Harness:
     async def start_bridge(self) -> None:
         bridge = Bridge(self.settings, self.identity_key)
         self.relay = wire_features(
-            bridge, tuning=self.tuning, avatar_fetch_policy=self.avatar_fetch_policy
+            bridge,
+            tuning=self.tuning,
+            avatar_fetch_policy=self.avatar_fetch_policy,
+            platforms=PLATFORMS,
         )
         await bridge.start()
         self.bridge = bridge

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bots.registry import PLATFORMS
 from bridge.app import Bridge, wire_features
 from bridge.config import parse_config
 from bridge.model import ChatRef
@@ -322,7 +323,7 @@ async def _nwaku_bridge(tmp_path: Path) -> AsyncIterator[tuple[Harness, _Outside
                 waku_chat="parley-nwaku",
             )
             bridge = Bridge(settings, h.identity_key)
-            relay: Relay = wire_features(bridge, tuning=h.tuning)
+            relay: Relay = wire_features(bridge, tuning=h.tuning, platforms=PLATFORMS)
             h.bridge, h.relay = bridge, relay
             await bridge.start()
             # Status users on the outside node: one publishes, and the harness's client (which

@@ -70,9 +70,10 @@ async def test_telegram_and_matrix_talk_through_the_bridge(
         }
         env = {"PARLEY_MATRIX_AS_TOKEN": reg.as_token, "PARLEY_MATRIX_HS_TOKEN": reg.hs_token}
         settings = parse_config(raw, base_dir=tmp_path, env=env)
+        base = harness.test_tuning()
+        matrix = {"health_interval": 0.2, "fetch_policy": LOOPBACK_POLICY}
         tuning = harness.with_tuning(
-            harness.test_tuning(),
-            platform_options={"matrix": {"health_interval": 0.2, "fetch_policy": LOOPBACK_POLICY}},
+            base, platform_options={**base.platform_options, "matrix": matrix}
         )
         bridge = Bridge(settings, generate_private_key())
         relay = wire_features(bridge, tuning=tuning, platforms=PLATFORMS)
