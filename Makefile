@@ -54,19 +54,19 @@ test: setup-test
 
 # Benchmarks print figures; they run with the venv's Python from the repository root.
 bench: setup-test
-	$(PY) bench/crypto.py
+	$(PY) -m bench.crypto
 
 bench-relay: setup-test
-	$(PY) bench/relay.py
+	$(PY) -m bench.relay
 
 bench-fakes: setup-test
-	$(PY) bench/relay.py --fakes
+	$(PY) -m bench.relay --fakes
 
 bench-watcher: setup-test
-	$(PY) bench/watcher.py
+	$(PY) -m bench.watcher
 
 bench-points: setup-test
-	$(PY) bench/points.py
+	$(PY) -m bench.points
 
 # Rewrites the committed js-waku vectors with the pinned js-waku (tests/crypto/vectors/README.md).
 vectors: node_modules/.installed

@@ -1,6 +1,6 @@
 """Benchmark: Waku version-1 sign+encrypt and decrypt+verify throughput, Parley vs js-waku.
 
-Run from the repository root: ``.venv/bin/python bench/crypto.py [--seconds S] [--rounds R]``.
+Run from the repository root: ``.venv/bin/python -m bench.crypto [--seconds S] [--rounds R]``.
 Both sides use 1 KB signed payloads, one signing key and one recipient key, and handle messages
 back to back on one core; the js-waku side is bench/js/crypto_bench.mjs. The two sides run in
 alternating rounds and each figure is the best round, so that load from other processes on a

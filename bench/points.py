@@ -1,6 +1,6 @@
 """Benchmark: closing a community-points cycle for 100,000 members.
 
-Run from the repository root: ``.venv/bin/python bench/points.py [--members N] [--entries K]``.
+Run from the repository root: ``.venv/bin/python -m bench.points [--members N] [--entries K]``.
 Fills a fresh store with ``--members`` linked accounts (each its own wallet) and ``K`` ledger
 entries each, then times ``CycleManager.close`` end to end, as ``/cycle close`` runs it: the
 per-account sums, the wallet map, the cumulative amounts, the Merkle tree, every proof, the

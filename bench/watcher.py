@@ -1,6 +1,6 @@
 """Benchmark: how fast a fresh tip watcher catches up on TipJar history.
 
-Run from the repository root: ``.venv/bin/python bench/watcher.py [--blocks N] [--tips N]``.
+Run from the repository root: ``.venv/bin/python -m bench.watcher [--blocks N] [--tips N]``.
 Starts its own anvil (node_modules), deploys a TipJar, spreads ``--tips`` ETH tips over
 ``--blocks`` blocks (automine off: a batch of tips per mined block, ``anvil_mine`` to skip the
 rest), then times a new watcher on an empty store reading everything from the deploy block
