@@ -8,6 +8,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bots.registry import PLATFORMS
 from bridge.commands import CommandRequest, Commands
 from bridge.identity.commands import IdentityCommands
 from bridge.identity.ens import EnsLookups, verified_name
@@ -15,6 +16,7 @@ from bridge.identity.service import LinkService
 from bridge.model import Author, ChatId, ChatRef, UserId
 from bridge.store import Store, links
 from tests.identity.support import RecordingNotifier
+from tests.platforms import INDEX
 
 A1 = "0x" + "a1" * 20
 A2 = "0x" + "b2" * 20
@@ -61,7 +63,7 @@ async def commands(store: Store) -> Commands:
         clock=lambda: 1_750_000_000,
     )
     registry = Commands()
-    IdentityCommands(service, None, ENS).register(registry)
+    IdentityCommands(service, None, ENS, INDEX).register(registry)
     async with store.transaction() as db:
         for author, address, at in ((ALICE, A1, 1), (ALICE, A2, 2), (ALICE_D, A1, 3)):
             await links.add(
@@ -185,6 +187,7 @@ async def test_whois_takes_the_user_syntax_of_every_registered_platform(store: S
     from bridge.builtin_platforms import BUILTIN
     from bridge.platform_index import PlatformIndex
 
+    without_matrix = PlatformIndex.of([s for s in PLATFORMS if s is not MATRIX], BUILTIN)
     service = LinkService(
         store=lambda: store,
         notifier=RecordingNotifier(),
@@ -193,7 +196,7 @@ async def test_whois_takes_the_user_syntax_of_every_registered_platform(store: S
         bridge_name="Parley",
     )
     registry = Commands()
-    IdentityCommands(service, None, None, PlatformIndex.of([MATRIX], BUILTIN)).register(registry)
+    IdentityCommands(service, None, None, INDEX).register(registry)
     mxid = "@bob:example.org"
     async with store.transaction() as db:
         await links.add(
@@ -203,7 +206,7 @@ async def test_whois_takes_the_user_syntax_of_every_registered_platform(store: S
     assert (await run(registry, "whois", mxid))[0].startswith(f"Bob (matrix:{mxid})")
     # Without the Matrix spec the same text is only a name, looked up on the asking platform.
     plain = Commands()
-    IdentityCommands(service, None, None).register(plain)
+    IdentityCommands(service, None, None, without_matrix).register(plain)
     assert (
         "No linked account named bob:example.org on telegram"
         in (await run(plain, "whois", mxid))[0]

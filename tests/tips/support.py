@@ -25,6 +25,7 @@ from bridge.tips.web import tip_routes
 from contracts import at, deploy, send_transaction
 from tests.chain.anvil import Anvil
 from tests.identity.support import RecordingNotifier
+from tests.platforms import INDEX
 
 if TYPE_CHECKING:
     from web3 import AsyncWeb3
@@ -158,7 +159,7 @@ async def make_env(
         tokens={"USDC": token_address},
         public_url="http://127.0.0.1:1",
     )
-    service = TipService(config, store, clock=lambda: clock[0])
+    service = TipService(config, store, clock=lambda: clock[0], index=INDEX)
     commands = Commands()
     register_commands(commands, service)
     app = web.Application()
