@@ -293,10 +293,15 @@ class Outbox:
         self._pruner = None
         await self._journal.wait_closed()
 
-    def notify(self, targets: Sequence[ChatRef]) -> None:
-        """New rows were committed for these targets (one entry per row)."""
+    def notify(self, targets: Sequence[ChatRef], message: StoredMessage | None = None, /) -> None:
+        """New rows were committed for these targets (one entry per row); ``message``, when
+        given, is the message they deliver as stored (the workers then do not read it)."""
         if not self._running:
             return
+        if message is not None and message.id not in self._messages:
+            known = asyncio.get_running_loop().create_future()
+            known.set_result(message)
+            self._cache(message.id, known)
         self._open += len(targets)
         self._report_depth()
         for target in targets:
@@ -513,15 +518,18 @@ class Outbox:
         read = self._messages.get(message_id)
         if read is None:
             read = asyncio.ensure_future(messages.get(self._store.db, message_id))
-            self._messages[message_id] = read
-            if len(self._messages) > _MESSAGE_CACHE:
-                self._messages.popitem(last=False)
+            self._cache(message_id, read)
         try:
             # Shielded: a worker stopped while waiting must not cancel the read for the others.
             return await asyncio.shield(read)
         except Exception:
             self._messages.pop(message_id, None)
             raise
+
+    def _cache(self, message_id: MessageId, read: asyncio.Future[StoredMessage | None]) -> None:
+        self._messages[message_id] = read
+        if len(self._messages) > _MESSAGE_CACHE:
+            self._messages.popitem(last=False)
 
     async def _delivered(self, row: OutboxRow, native_id: NativeId | None) -> None:
         def write(changes: _Changes) -> None:

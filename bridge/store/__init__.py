@@ -304,6 +304,23 @@ class Store:
             self.write_failure = None
             self._written.set()
 
+    async def write(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """Run one writing statement as a transaction of its own; returns its rows (RETURNING).
+
+        One round trip to the database thread where ``transaction()`` takes four (BEGIN, the
+        statement, reading its outcome, COMMIT): SQLite commits a lone statement by itself.
+        The lock still keeps it out of another coroutine's open transaction.
+        """
+        async with self._lock:
+            try:
+                rows = await asyncio.shield(self.db.execute_fetchall(sql, parameters))
+            except sqlite3.Error as exc:
+                self._note_failure(exc)
+                raise
+        self.write_failure = None
+        self._written.set()
+        return list(rows)
+
     async def _rollback(self) -> None:
         # After SQLITE_FULL or an I/O error SQLite may already have rolled back by itself; a
         # second ROLLBACK would fail and hide the error that matters.
