@@ -160,7 +160,6 @@ class _Changes:
     done: asyncio.Future[None]
     sending: list[int] = field(default_factory=list)
     delivered: list[tuple[int, NativeId | None]] = field(default_factory=list)
-    copies: list[tuple[MessageId, ChatRef, NativeId]] = field(default_factory=list)
     rescheduled: list[tuple[int, int, float, str]] = field(default_factory=list)
     finished: list[tuple[int, Literal["failed", "skipped"], str, int]] = field(default_factory=list)
 
@@ -195,18 +194,22 @@ class _Journal:
     async def _drain(self) -> None:
         while self._next is not None:
             changes, self._next = self._next, None
+            statements = outbox_rows.changes(
+                sending=changes.sending,
+                delivered=changes.delivered,
+                rescheduled=changes.rescheduled,
+                finished=changes.finished,
+            )
             try:
-                async with self._store.transaction() as db:
-                    if changes.sending:
-                        await outbox_rows.mark_sending(db, changes.sending)
-                    if changes.delivered:
-                        await outbox_rows.mark_delivered(db, changes.delivered)
-                    if changes.copies:
-                        await messages.record_copies(db, changes.copies)
-                    if changes.rescheduled:
-                        await outbox_rows.reschedule(db, changes.rescheduled)
-                    if changes.finished:
-                        await outbox_rows.finish(db, changes.finished)
+                if len(statements) == 1 and len(statements[0][1]) == 1:
+                    # One row's outcome (the usual case below full load): one statement that
+                    # SQLite commits by itself, one round trip instead of BEGIN ... COMMIT.
+                    sql, (params,) = statements[0]
+                    await self._store.write(sql, params)
+                else:
+                    async with self._store.transaction() as db:
+                        for sql, rows in statements:
+                            await db.executemany(sql, rows)
             except Exception as exc:
                 changes.done.set_exception(exc)
                 # Retrieved here so that a batch nobody awaits any more logs nothing twice.
@@ -532,12 +535,8 @@ class Outbox:
             self._messages.popitem(last=False)
 
     async def _delivered(self, row: OutboxRow, native_id: NativeId | None) -> None:
-        def write(changes: _Changes) -> None:
-            changes.delivered.append((row.id, native_id))
-            if native_id is not None:
-                changes.copies.append((row.message_id, row.target, native_id))
-
-        await self._journal.record(write)
+        # A send's copy enters the id map with it (a trigger: migration 0065).
+        await self._journal.record(lambda c: c.delivered.append((row.id, native_id)))
         self._closed()
         if self._metrics is not None:
             self._metrics.delivered(row.target.platform, row.kind)

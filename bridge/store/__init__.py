@@ -317,6 +317,8 @@ class Store:
             except sqlite3.Error as exc:
                 self._note_failure(exc)
                 raise
+        if self._counters is not None:
+            self._counters.transactions += 1  # committed by SQLite itself: no COMMIT to trace
         self.write_failure = None
         self._written.set()
         return list(rows)
@@ -363,6 +365,20 @@ def _open_failure(path: str, exc: sqlite3.DatabaseError) -> str:
 
 
 def _split_sql(script: str) -> list[str]:
-    """Split a migration into statements (no ``--`` or ``;`` inside string literals there)."""
+    """Split a migration into statements (no ``--`` or ``;`` inside string literals there).
+
+    A ``;`` ends a statement only where SQLite says the statement is complete: a trigger's
+    body holds several.
+    """
     lines = [line.split("--", 1)[0] for line in script.splitlines()]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    statements: list[str] = []
+    pending = ""
+    for piece in "\n".join(lines).split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                statements.append(pending.strip()[:-1].strip())
+            pending = ""
+    if pending.strip(" \n;"):
+        statements.append(pending.strip(" \n;"))
+    return statements

@@ -37,6 +37,7 @@ async def test_a_lone_write_is_one_round_trip_and_commits(tmp_path: Path) -> Non
         assert len(await store.write(sql, ("a", "1"))) == 1
         assert await store.write(sql, ("a", "2")) == []  # ignored: nothing returned
         assert counters.round_trips == 2
+        assert counters.transactions == 2
         assert not store.db.in_transaction
         # Committed: another connection sees it.
         other = await Store.open(tmp_path / "parley.db", checkpoint_interval=None)
