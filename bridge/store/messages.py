@@ -269,12 +269,8 @@ async def insert_new(
             db, columns + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", values
         )
     assert row is not None
+    # Its origin entry in the id map comes with it (a trigger: migration 0066).
     message_id = MessageId(row[0])
-    await db.execute(
-        "INSERT INTO relay_native_ids(platform, chat, native_id, message_id, origin)"
-        " VALUES (?, ?, ?, ?, 1)",
-        (message.source.platform, message.source.chat_id, message.native_id, message_id),
-    )
     # Decoded from what was stored (not copied from ``message``): equal to a read-back.
     return _message_from_row(
         {
