@@ -269,7 +269,7 @@ class Outbox:
         self._adapters[adapter.platform] = adapter
         for worker in self._workers.values():
             if worker.target.platform == adapter.platform:
-                worker.wake.set()
+                self._kick(worker)
 
     async def start(self) -> None:
         if self._running:
@@ -278,7 +278,7 @@ class Outbox:
         self._open = await outbox_rows.count_open(self._store.db)
         self._report_depth()
         for target in await outbox_rows.open_targets(self._store.db):
-            self._worker(target).wake.set()
+            self._kick(self._worker(target))
         if self._policy.retention is not None:
             self._pruner = asyncio.create_task(self._prune_loop(), name="outbox-prune")
 
@@ -308,7 +308,7 @@ class Outbox:
         self._open += len(targets)
         self._report_depth()
         for target in targets:
-            self._worker(target).wake.set()
+            self._kick(self._worker(target))
 
     @property
     def open_rows(self) -> int:
@@ -338,39 +338,58 @@ class Outbox:
             pace = self._pacing.get(target.platform)
             bucket = None if pace is None else _Bucket(pace, self._clock.now())
             worker = _Worker(target, bucket)
-            worker.task = asyncio.create_task(self._run(worker), name=f"outbox {target}")
             self._workers[target] = worker
         return worker
 
+    def _kick(self, worker: _Worker) -> None:
+        """Make ``worker`` look at its rows: wake its task, or start one if it has none."""
+        worker.wake.set()
+        if worker.task is None and self._running:
+            worker.task = asyncio.create_task(self._run(worker), name=f"outbox {worker.target}")
+
     def _is_idle(self, worker: _Worker) -> bool:
+        if worker.task is None:
+            return True
         if not worker.waiting or worker.wake.is_set():
             return False
         return worker.until is None or worker.until > self._clock.now()
 
     async def _run(self, worker: _Worker) -> None:
-        while True:
-            worker.wake.clear()
-            rows = await outbox_rows.open_rows(self._store.db, worker.target, self._policy.batch)
-            if not rows:
-                await self._wait(worker, None)
-                continue
-            for row in rows:
-                try:
-                    outcome = await self._process(worker, row)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    # A store error or a bug: keep the worker alive, look again shortly.
-                    log.exception("outbox worker for %s: row %d", worker.target, row.id)
-                    outcome = self._clock.now() + self._policy.disconnected_poll
-                if outcome != "done":
-                    await self._wait(worker, outcome)
-                    break
-            else:
-                if len(rows) < self._policy.batch and not worker.wake.is_set():
-                    # That was the whole queue, and no row came since (notify would have set
-                    # wake): skip the empty read and go idle.
-                    await self._wait(worker, None)
+        """Deliver the target's rows until none is left, then end: a worker with nothing to
+        do has no task (thousands of idle targets would otherwise each keep a task and its
+        waiters alive, and make every full garbage collection longer)."""
+        try:
+            while True:
+                worker.wake.clear()
+                rows = await outbox_rows.open_rows(
+                    self._store.db, worker.target, self._policy.batch
+                )
+                if not rows:
+                    if worker.wake.is_set():  # a row came during the read
+                        continue
+                    return
+                for row in rows:
+                    try:
+                        outcome = await self._process(worker, row)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception:
+                        # A store error or a bug: keep the worker alive, look again shortly.
+                        log.exception("outbox worker for %s: row %d", worker.target, row.id)
+                        outcome = self._clock.now() + self._policy.disconnected_poll
+                    if outcome != "done":
+                        await self._wait(worker, outcome)
+                        break
+                else:
+                    if len(rows) < self._policy.batch and not worker.wake.is_set():
+                        # That was the whole queue, and no row came since (notify would have
+                        # set wake): skip the empty read.
+                        return
+        finally:
+            # No await between the last look at ``wake`` and here: a notify either came
+            # before (and was seen) or comes after (and starts a new task).
+            worker.task = None
+            self._changed.set()
 
     async def _wait(self, worker: _Worker, until: float | None) -> None:
         if until is not None and until <= self._clock.now():
