@@ -13,6 +13,10 @@ Like ``parley run``, the process freezes its start-up heap out of the cyclic GC
 ``--gc default`` and ``--checkpoint auto`` measure without either, for comparison. The tail
 report names the stalls seen (GC pauses) so that a bad p99 can be told from a noisy machine.
 
+Both modes also print the store's round trips to its database thread (``Store.count``) per
+inbound message and per delivery, with statements and commits, for the burst and for the
+latency run: unlike the timings, these do not depend on how busy the machine is.
+
 ``--fakes`` runs the whole bridge instead: a real ``Bridge`` wired by ``wire_features`` with
 the embedded Waku node in this process (production timings, outbox pacing off), and
 FakeTelegram + FakeDiscord in a separate process (``bench/fakes_server.py``), so that the
@@ -271,7 +275,7 @@ async def run(rooms_n: int, messages_n: int, rate: float, gc_mode: str, checkpoi
         print(_store_report("latency run", used, len(steady), 2 * len(steady)))
         print(gcp.report())
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"peak RSS: {rss_mb:.0f} MiB with {rooms_n} rooms, {2 * rooms_n} outbox workers")
+        print(f"peak RSS: {rss_mb:.0f} MiB with {rooms_n} rooms, {2 * rooms_n} outbox targets")
 
         await outbox.stop()
         await store.close()
