@@ -13,6 +13,10 @@ Like ``parley run``, the process freezes its start-up heap out of the cyclic GC
 ``--gc default`` and ``--checkpoint auto`` measure without either, for comparison. The tail
 report names the stalls seen (GC pauses) so that a bad p99 can be told from a noisy machine.
 
+Both modes also print the store's round trips to its database thread (``Store.count``) per
+inbound message and per delivery, with statements and commits, for the burst and for the
+latency run: unlike the timings, these do not depend on how busy the machine is.
+
 ``--fakes`` runs the whole bridge instead: a real ``Bridge`` wired by ``wire_features`` with
 the embedded Waku node in this process (production timings, outbox pacing off), and
 FakeTelegram + FakeDiscord in a separate process (``bench/fakes_server.py``), so that the
@@ -40,7 +44,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
-from bridge.model import (
+_ROOT = Path(__file__).resolve().parent.parent
+# Run as a script, bench/ leads sys.path and its crypto.py would shadow the crypto package
+# that the bridge imports (already at import time, below).
+if sys.path and Path(sys.path[0] or ".").resolve() == _ROOT / "bench":
+    sys.path[0] = str(_ROOT)
+
+from bridge.model import (  # noqa: E402
     Adapter,
     Author,
     Capabilities,
@@ -57,11 +67,10 @@ from bridge.model import (
     UserId,
     WakuChatId,
 )
-from bridge.outbox import Outbox
-from bridge.router import Room, Router
-from bridge.store import Store
+from bridge.outbox import Outbox  # noqa: E402
+from bridge.router import Room, Router  # noqa: E402
+from bridge.store import Store, StoreCounters  # noqa: E402
 
-_ROOT = Path(__file__).resolve().parent.parent
 AUTHOR = Author("telegram", UserId("1"), "Bench", "bench")
 WHEN = datetime(2024, 5, 1, tzinfo=UTC)
 
@@ -166,6 +175,16 @@ class _GcPauses:
         return "GC pauses during the latency run: " + (", ".join(parts) or "none")
 
 
+def _store_report(phase: str, used: StoreCounters, messages: int, deliveries: int) -> str:
+    """The store's work per inbound message and per delivery (deterministic, unlike time)."""
+    return (
+        f"store round trips during the {phase}: {used.round_trips / messages:.1f} per message, "
+        f"{used.round_trips / deliveries:.1f} per delivery; statements "
+        f"{used.statements / messages:.1f} per message; "
+        f"{used.transactions / messages:.2f} commits per message"
+    )
+
+
 def _freeze_heap(mode: str) -> None:
     """What ``parley run`` should do once started: keep the start-up heap out of the GC."""
     if mode == "freeze":
@@ -189,6 +208,7 @@ async def run(rooms_n: int, messages_n: int, rate: float, gc_mode: str, checkpoi
         outbox = Outbox(store, [_Discord(arrived), _Waku(arrived)], pacing={})
         rooms = _rooms(rooms_n)
         router = Router(store, rooms, notify=outbox.notify)
+        counters = await store.count()
         await outbox.start()
         counter = itertools.count()
 
@@ -200,6 +220,7 @@ async def run(rooms_n: int, messages_n: int, rate: float, gc_mode: str, checkpoi
 
         # Throughput: many adapters' events at once, spread over the rooms.
         burst = [_message(rooms[i % rooms_n], next(counter)) for i in range(messages_n)]
+        at_burst = counters.copy()
         started = time.perf_counter()
         sem = asyncio.Semaphore(64)
 
@@ -215,6 +236,7 @@ async def run(rooms_n: int, messages_n: int, rate: float, gc_mode: str, checkpoi
             f"({2 * messages_n / elapsed:,.0f} deliveries/s), {messages_n} messages, "
             f"{rooms_n} rooms"
         )
+        print(_store_report("burst", counters - at_burst, messages_n, 2 * messages_n))
 
         # Latency at a fixed offered rate.
         steady = [_message(rooms[i % rooms_n], next(counter)) for i in range(int(rate * 5))]
@@ -226,6 +248,7 @@ async def run(rooms_n: int, messages_n: int, rate: float, gc_mode: str, checkpoi
             handled[m.text.text] = (t0, time.perf_counter())
 
         tasks = []
+        at_steady = counters.copy()
         gcp.reset()
         t_start = time.perf_counter()
         for i, m in enumerate(steady):
@@ -235,6 +258,7 @@ async def run(rooms_n: int, messages_n: int, rate: float, gc_mode: str, checkpoi
             tasks.append(asyncio.create_task(one(m)))
         await asyncio.gather(*tasks)
         await arrived.until(2 * (len(warm) + len(burst) + len(steady)))
+        used = counters - at_steady
         per_delivery = [
             (t - handled[m.text.text][0]) * 1000 for m in steady for t in arrived.at[m.text.text]
         ]
@@ -248,9 +272,10 @@ async def run(rooms_n: int, messages_n: int, rate: float, gc_mode: str, checkpoi
             f"handle() until durable (ms): p50 {statistics.median(durable):.2f}  "
             f"p99 {_pct(durable, 0.99):.2f}"
         )
+        print(_store_report("latency run", used, len(steady), 2 * len(steady)))
         print(gcp.report())
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"peak RSS: {rss_mb:.0f} MiB with {rooms_n} rooms, {2 * rooms_n} outbox workers")
+        print(f"peak RSS: {rss_mb:.0f} MiB with {rooms_n} rooms, {2 * rooms_n} outbox targets")
 
         await outbox.stop()
         await store.close()
@@ -265,11 +290,6 @@ def main() -> None:
     parser.add_argument("--gc", choices=["freeze", "default"], default="freeze")
     parser.add_argument("--checkpoint", choices=["background", "auto"], default="background")
     args = parser.parse_args()
-    here = Path(__file__).resolve().parent
-    if sys.path and Path(sys.path[0] or ".").resolve() == here:
-        # Run as a script: bench/ is first on the path and its crypto.py would shadow the
-        # crypto package that the bridge imports.
-        sys.path[0] = str(here.parent)
     if args.fakes:
         os.environ.setdefault("PTB_TIMEDELTA", "1")  # as the e2e tests: no deprecation noise
         asyncio.run(
@@ -382,6 +402,7 @@ async def run_fakes(
             relay = wire_features(bridge, tuning=RelayTuning(pacing={}), platforms=PLATFORMS)
             rss_before_bridge = _rss_mb()
             await bridge.start()
+            counters = await bridge.store.count()
             async with asyncio.timeout(30):
                 while not all(a.is_connected() for a in relay.adapters.values()):  # noqa: ASYNC110
                     await asyncio.sleep(0.02)
@@ -418,23 +439,28 @@ async def run_fakes(
                 _freeze_heap(gc_mode)
                 rss_warm = _rss_mb()
 
+                at_burst = counters.copy()
                 started = time.perf_counter()
                 burst = await inject(messages_n)
                 await arrived(burst)
                 elapsed = time.perf_counter() - started
+                await relay.wait_idle()
+                burst_used = counters - at_burst
                 print(
                     f"[fakes] throughput: {messages_n / elapsed:,.0f} messages/s "
                     f"({2 * messages_n / elapsed:,.0f} deliveries/s: Telegram -> Discord + "
                     f"Waku), {messages_n} messages over {rooms_n} rooms"
                 )
-                await relay.wait_idle()
+                print("[fakes] " + _store_report("burst", burst_used, messages_n, 2 * messages_n))
 
                 gcp = _GcPauses()
                 steady_from = len(waku_raw)
+                at_steady = counters.copy()
                 steady = await inject(int(rate * 5), rate)
                 await arrived(steady)
                 await relay.wait_idle()
                 gcp_report = gcp.report()
+                steady_used = counters - at_steady
                 times = await call("/report", {"texts": steady})
                 assert isinstance(times, dict)
                 fakes_rss = await (await http.get(control + "/rss")).json()
@@ -476,6 +502,7 @@ async def run_fakes(
                 f"; Waku p50 {statistics.median(lat_waku):.2f} p99 {_pct(lat_waku, 0.99):.2f}"
                 + (f" ({len(missing)} Waku copies not decoded)" if missing else "")
             )
+        print("[fakes] " + _store_report("latency run", steady_used, len(steady), 2 * len(steady)))
         print("[fakes] " + gcp_report)
         print(
             f"[fakes] bridge process RSS: {rss_end:.0f} MiB at the end, peak {_peak_mb():.0f} MiB, "

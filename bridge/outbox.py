@@ -157,7 +157,6 @@ class _Changes:
     done: asyncio.Future[None]
     sending: list[int] = field(default_factory=list)
     delivered: list[tuple[int, NativeId | None]] = field(default_factory=list)
-    copies: list[tuple[MessageId, ChatRef, NativeId]] = field(default_factory=list)
     rescheduled: list[tuple[int, int, float, str]] = field(default_factory=list)
     finished: list[tuple[int, Literal["failed", "skipped"], str, int]] = field(default_factory=list)
 
@@ -192,18 +191,22 @@ class _Journal:
     async def _drain(self) -> None:
         while self._next is not None:
             changes, self._next = self._next, None
+            statements = outbox_rows.changes(
+                sending=changes.sending,
+                delivered=changes.delivered,
+                rescheduled=changes.rescheduled,
+                finished=changes.finished,
+            )
             try:
-                async with self._store.transaction() as db:
-                    if changes.sending:
-                        await outbox_rows.mark_sending(db, changes.sending)
-                    if changes.delivered:
-                        await outbox_rows.mark_delivered(db, changes.delivered)
-                    if changes.copies:
-                        await messages.record_copies(db, changes.copies)
-                    if changes.rescheduled:
-                        await outbox_rows.reschedule(db, changes.rescheduled)
-                    if changes.finished:
-                        await outbox_rows.finish(db, changes.finished)
+                if len(statements) == 1 and len(statements[0][1]) == 1:
+                    # One row's outcome (the usual case below full load): one statement that
+                    # SQLite commits by itself, one round trip instead of BEGIN ... COMMIT.
+                    sql, (params,) = statements[0]
+                    await self._store.write(sql, params)
+                else:
+                    async with self._store.transaction() as db:
+                        for sql, rows in statements:
+                            await db.executemany(sql, rows)
             except Exception as exc:
                 changes.done.set_exception(exc)
                 # Retrieved here so that a batch nobody awaits any more logs nothing twice.
@@ -263,7 +266,7 @@ class Outbox:
         self._adapters[adapter.platform] = adapter
         for worker in self._workers.values():
             if worker.target.platform == adapter.platform:
-                worker.wake.set()
+                self._kick(worker)
 
     async def start(self) -> None:
         if self._running:
@@ -272,7 +275,7 @@ class Outbox:
         self._open = await outbox_rows.count_open(self._store.db)
         self._report_depth()
         for target in await outbox_rows.open_targets(self._store.db):
-            self._worker(target).wake.set()
+            self._kick(self._worker(target))
         if self._policy.retention is not None:
             self._pruner = asyncio.create_task(self._prune_loop(), name="outbox-prune")
 
@@ -290,14 +293,19 @@ class Outbox:
         self._pruner = None
         await self._journal.wait_closed()
 
-    def notify(self, targets: Sequence[ChatRef]) -> None:
-        """New rows were committed for these targets (one entry per row)."""
+    def notify(self, targets: Sequence[ChatRef], message: StoredMessage | None = None, /) -> None:
+        """New rows were committed for these targets (one entry per row); ``message``, when
+        given, is the message they deliver as stored (the workers then do not read it)."""
         if not self._running:
             return
+        if message is not None and message.id not in self._messages:
+            known = asyncio.get_running_loop().create_future()
+            known.set_result(message)
+            self._cache(message.id, known)
         self._open += len(targets)
         self._report_depth()
         for target in targets:
-            self._worker(target).wake.set()
+            self._kick(self._worker(target))
 
     @property
     def open_rows(self) -> int:
@@ -327,39 +335,58 @@ class Outbox:
             pace = self._pacing.get(target.platform)
             bucket = None if pace is None else _Bucket(pace, self._clock.now())
             worker = _Worker(target, bucket)
-            worker.task = asyncio.create_task(self._run(worker), name=f"outbox {target}")
             self._workers[target] = worker
         return worker
 
+    def _kick(self, worker: _Worker) -> None:
+        """Make ``worker`` look at its rows: wake its task, or start one if it has none."""
+        worker.wake.set()
+        if worker.task is None and self._running:
+            worker.task = asyncio.create_task(self._run(worker), name=f"outbox {worker.target}")
+
     def _is_idle(self, worker: _Worker) -> bool:
+        if worker.task is None:
+            return True
         if not worker.waiting or worker.wake.is_set():
             return False
         return worker.until is None or worker.until > self._clock.now()
 
     async def _run(self, worker: _Worker) -> None:
-        while True:
-            worker.wake.clear()
-            rows = await outbox_rows.open_rows(self._store.db, worker.target, self._policy.batch)
-            if not rows:
-                await self._wait(worker, None)
-                continue
-            for row in rows:
-                try:
-                    outcome = await self._process(worker, row)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    # A store error or a bug: keep the worker alive, look again shortly.
-                    log.exception("outbox worker for %s: row %d", worker.target, row.id)
-                    outcome = self._clock.now() + self._policy.disconnected_poll
-                if outcome != "done":
-                    await self._wait(worker, outcome)
-                    break
-            else:
-                if len(rows) < self._policy.batch and not worker.wake.is_set():
-                    # That was the whole queue, and no row came since (notify would have set
-                    # wake): skip the empty read and go idle.
-                    await self._wait(worker, None)
+        """Deliver the target's rows until none is left, then end: a worker with nothing to
+        do has no task (thousands of idle targets would otherwise each keep a task and its
+        waiters alive, and make every full garbage collection longer)."""
+        try:
+            while True:
+                worker.wake.clear()
+                rows = await outbox_rows.open_rows(
+                    self._store.db, worker.target, self._policy.batch
+                )
+                if not rows:
+                    if worker.wake.is_set():  # a row came during the read
+                        continue
+                    return
+                for row in rows:
+                    try:
+                        outcome = await self._process(worker, row)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception:
+                        # A store error or a bug: keep the worker alive, look again shortly.
+                        log.exception("outbox worker for %s: row %d", worker.target, row.id)
+                        outcome = self._clock.now() + self._policy.disconnected_poll
+                    if outcome != "done":
+                        await self._wait(worker, outcome)
+                        break
+                else:
+                    if len(rows) < self._policy.batch and not worker.wake.is_set():
+                        # That was the whole queue, and no row came since (notify would have
+                        # set wake): skip the empty read.
+                        return
+        finally:
+            # No await between the last look at ``wake`` and here: a notify either came
+            # before (and was seen) or comes after (and starts a new task).
+            worker.task = None
+            self._changed.set()
 
     async def _wait(self, worker: _Worker, until: float | None) -> None:
         if until is not None and until <= self._clock.now():
@@ -510,9 +537,7 @@ class Outbox:
         read = self._messages.get(message_id)
         if read is None:
             read = asyncio.ensure_future(messages.get(self._store.db, message_id))
-            self._messages[message_id] = read
-            if len(self._messages) > _MESSAGE_CACHE:
-                self._messages.popitem(last=False)
+            self._cache(message_id, read)
         try:
             # Shielded: a worker stopped while waiting must not cancel the read for the others.
             return await asyncio.shield(read)
@@ -520,13 +545,14 @@ class Outbox:
             self._messages.pop(message_id, None)
             raise
 
-    async def _delivered(self, row: OutboxRow, native_id: NativeId | None) -> None:
-        def write(changes: _Changes) -> None:
-            changes.delivered.append((row.id, native_id))
-            if native_id is not None:
-                changes.copies.append((row.message_id, row.target, native_id))
+    def _cache(self, message_id: MessageId, read: asyncio.Future[StoredMessage | None]) -> None:
+        self._messages[message_id] = read
+        if len(self._messages) > _MESSAGE_CACHE:
+            self._messages.popitem(last=False)
 
-        await self._journal.record(write)
+    async def _delivered(self, row: OutboxRow, native_id: NativeId | None) -> None:
+        # A send's copy enters the id map with it (a trigger: migration 0065).
+        await self._journal.record(lambda c: c.delivered.append((row.id, native_id)))
         self._closed()
         if self._metrics is not None:
             self._metrics.delivered(row.target.platform, row.kind)

@@ -40,6 +40,7 @@ from bridge.store.outbox_rows import NewRow
 
 __all__ = [
     "SYSTEM_USER_ID",
+    "Notify",
     "Room",
     "RoomSettings",
     "Router",
@@ -53,6 +54,15 @@ SYSTEM_USER_ID = UserId("parley:system")
 """The author id of the bridge's own announcements (``Router.announce``)."""
 ANNOUNCE_PREFIX = "announce:"
 """Native ids the router makes up for announcements (replaced by the delivered copy's id)."""
+
+
+class Notify(Protocol):
+    """The outbox's wake-up call: the target of every row just committed (one entry per row)
+    and, for a new message, the message as stored (so that its deliveries need not read it)."""
+
+    def __call__(
+        self, targets: Sequence[ChatRef], message: StoredMessage | None = None, /
+    ) -> None: ...
 
 
 class RouterObserver(Protocol):
@@ -101,7 +111,7 @@ class Router:
         store: Store,
         rooms: Iterable[Room],
         *,
-        notify: Callable[[Sequence[ChatRef]], None] | None = None,
+        notify: Notify | None = None,
         clock: Callable[[], float] = time.time,
         flood: FloodLimiter | None = None,
     ) -> None:
@@ -181,7 +191,7 @@ class Router:
                 self._unknown_logged.add(event.source)
                 log.info("ignoring %s: the chat is in no room", event.source)
             return
-        created: MessageId | None = None
+        created: StoredMessage | None = None
         deleted: MessageId | None = None
         match event:
             case NewMessage():
@@ -195,7 +205,7 @@ class Router:
             case Reaction():
                 targets = await self._writes.run(lambda db: self._react(db, event))
         if targets and self._notify is not None:
-            self._notify(targets)
+            self._notify(targets, created)
         if self._observers and (created is not None or deleted is not None):
             await self._tell_observers(created, deleted)
 
@@ -220,10 +230,9 @@ class Router:
             await self.announce(event.source, flood.notice(author.display_name))
         return False
 
-    async def _tell_observers(self, created: MessageId | None, deleted: MessageId | None) -> None:
-        stored = None
-        if created is not None:
-            stored = await messages.get(self._store.db, created)
+    async def _tell_observers(
+        self, stored: StoredMessage | None, deleted: MessageId | None
+    ) -> None:
         for observer in self._observers:
             try:
                 if stored is not None:
@@ -252,34 +261,38 @@ class Router:
             timestamp=datetime.fromtimestamp(self._clock(), UTC),
         )
 
-        async def write(db: aiosqlite.Connection) -> MessageId:
-            message_id = await messages.insert(db, room.name, event, None, self._clock())
-            await outbox_rows.insert(db, [NewRow(message_id, chat, "send")], self._clock())
-            return message_id
+        async def write(db: aiosqlite.Connection) -> StoredMessage:
+            stored = await messages.insert_new(
+                db, room.name, event, None, self._clock(), check_known=False
+            )
+            assert stored is not None
+            await outbox_rows.insert(db, [NewRow(stored.id, chat, "send")], self._clock())
+            return stored
 
-        message_id = await self._writes.run(write)
+        stored = await self._writes.run(write)
         if self._notify is not None:
-            self._notify([chat])
-        return message_id
+            self._notify([chat], stored)
+        return stored.id
 
     # The three writers below run inside a (shared) transaction: see GroupCommit.
 
     async def _new(
         self, db: aiosqlite.Connection, room: Room, event: NewMessage
-    ) -> tuple[list[ChatRef], MessageId | None]:
+    ) -> tuple[list[ChatRef], StoredMessage | None]:
         targets = [chat for chat in room.members if chat != event.source]
-        # One lookup answers both: origin = a duplicate, a copy = the bridge's own echo.
-        if await messages.lookup_native(db, event.source, event.native_id) is not None:
-            return [], None
         parent = None
         if event.reply_to is not None:
             hit = await messages.lookup_native(db, event.source, event.reply_to)
             parent = None if hit is None else hit.message_id
-        message_id = await messages.insert(db, room.name, event, parent, self._clock())
+        # Not inserted when the id map knows the native id: origin = a duplicate, a copy = the
+        # bridge's own echo.
+        stored = await messages.insert_new(db, room.name, event, parent, self._clock())
+        if stored is None:
+            return [], None
         await outbox_rows.insert(
-            db, [NewRow(message_id, chat, "send") for chat in targets], self._clock()
+            db, [NewRow(stored.id, chat, "send") for chat in targets], self._clock()
         )
-        return targets, message_id
+        return targets, stored
 
     async def _change(
         self, db: aiosqlite.Connection, event: EditMessage | DeleteMessage

@@ -480,6 +480,12 @@ def split_for_discord(rt: RichText, limit: int = DISCORD_LIMIT) -> list[str]:
             return ""
         return _to_discord(text[a:b], [] if plain else clip_spans(spans, a, b))
 
+    if len(text) <= limit:
+        # Most messages fit whole: one render instead of the cut search's dozen.
+        whole = render(0, len(text))
+        if len(whole) <= limit:
+            return [whole] if whole else []
+
     def fits(a: int, b: int) -> bool:
         return len(render(a, b)) <= limit or len(render(a, b, plain=True)) <= limit
 

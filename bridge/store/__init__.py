@@ -19,18 +19,26 @@ import contextlib
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
 from bridge.datadir import create_private_file
 from bridge.tasks import cancel_and_wait
 
-__all__ = ["Migration", "SchemaTooNewError", "Store", "StoreError", "load_migrations"]
+__all__ = [
+    "Migration",
+    "SchemaTooNewError",
+    "Store",
+    "StoreCounters",
+    "StoreError",
+    "load_migrations",
+]
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +82,31 @@ def load_migrations() -> list[Migration]:
     return found
 
 
+@dataclass
+class StoreCounters:
+    """What the store's connection has done since ``Store.count()`` (bench/relay.py reads it).
+
+    ``round_trips``: calls handed to the database thread (a cursor's execute, fetch and close
+    are three), each a thread hop and an event-loop wake-up, what relaying pays for most;
+    ``statements``: statements SQLite ran (an executemany of n rows runs n); ``transactions``:
+    commits.
+    """
+
+    round_trips: int = 0
+    statements: int = 0
+    transactions: int = 0
+
+    def copy(self) -> StoreCounters:
+        return StoreCounters(self.round_trips, self.statements, self.transactions)
+
+    def __sub__(self, other: StoreCounters) -> StoreCounters:
+        return StoreCounters(
+            self.round_trips - other.round_trips,
+            self.statements - other.statements,
+            self.transactions - other.transactions,
+        )
+
+
 class Store:
     """The bridge's only database handle.
 
@@ -87,6 +120,7 @@ class Store:
         self._lock = asyncio.Lock()
         self._written = asyncio.Event()
         self._checkpointer: asyncio.Task[None] | None = None
+        self._counters: StoreCounters | None = None
         self.write_failure: str | None = None
         """Why the last write failed for lack of disk (full, I/O error, read-only), or None
         once a write has committed since; health reports it."""
@@ -135,6 +169,37 @@ class Store:
         checkpointer, self._checkpointer = self._checkpointer, None
         await cancel_and_wait(checkpointer)
         await self.db.close()
+
+    async def count(self) -> StoreCounters:
+        """Start counting what this connection does; returns the live counters.
+
+        Nothing is counted (and nothing costs) until this is called: a bench's instrument,
+        not something ``parley run`` does.
+        """
+        counters = self._counters
+        if counters is not None:
+            return counters
+        counters = self._counters = StoreCounters()
+        db = self.db
+        # Every call aiosqlite makes on its thread goes through Connection._execute (aiosqlite
+        # 0.22, pinned; tests/test_store_counters.py fails if that changes).
+        inner: Callable[..., Awaitable[Any]] = db._execute
+
+        async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
+            counters.round_trips += 1
+            return await inner(fn, *args, **kwargs)
+
+        db._execute = counted  # type: ignore[method-assign]
+
+        def traced(sql: str) -> None:
+            # Runs on the database thread, the only writer of these two fields.
+            counters.statements += 1
+            if sql == "COMMIT":
+                counters.transactions += 1
+
+        await db.set_trace_callback(traced)
+        counters.round_trips = 0
+        return counters
 
     async def checkpoint(self) -> None:
         """Checkpoint the WAL now from this connection (PASSIVE: never waits for others)."""
@@ -239,6 +304,25 @@ class Store:
             self.write_failure = None
             self._written.set()
 
+    async def write(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """Run one writing statement as a transaction of its own; returns its rows (RETURNING).
+
+        One round trip to the database thread where ``transaction()`` takes four (BEGIN, the
+        statement, reading its outcome, COMMIT): SQLite commits a lone statement by itself.
+        The lock still keeps it out of another coroutine's open transaction.
+        """
+        async with self._lock:
+            try:
+                rows = await asyncio.shield(self.db.execute_fetchall(sql, parameters))
+            except sqlite3.Error as exc:
+                self._note_failure(exc)
+                raise
+        if self._counters is not None:
+            self._counters.transactions += 1  # committed by SQLite itself: no COMMIT to trace
+        self.write_failure = None
+        self._written.set()
+        return list(rows)
+
     async def _rollback(self) -> None:
         # After SQLITE_FULL or an I/O error SQLite may already have rolled back by itself; a
         # second ROLLBACK would fail and hide the error that matters.
@@ -281,6 +365,20 @@ def _open_failure(path: str, exc: sqlite3.DatabaseError) -> str:
 
 
 def _split_sql(script: str) -> list[str]:
-    """Split a migration into statements (no ``--`` or ``;`` inside string literals there)."""
+    """Split a migration into statements (no ``--`` or ``;`` inside string literals there).
+
+    A ``;`` ends a statement only where SQLite says the statement is complete: a trigger's
+    body holds several.
+    """
     lines = [line.split("--", 1)[0] for line in script.splitlines()]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    statements: list[str] = []
+    pending = ""
+    for piece in "\n".join(lines).split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                statements.append(pending.strip()[:-1].strip())
+            pending = ""
+    if pending.strip(" \n;"):
+        statements.append(pending.strip(" \n;"))
+    return statements

@@ -87,11 +87,12 @@ async def put(
 
 
 async def get(db: aiosqlite.Connection, platform: str, user_id: str) -> AvatarRecord | None:
-    async with db.execute(
+    # execute_fetchall: one round trip to the database thread (a cursor takes three).
+    rows = await db.execute_fetchall(
         f"SELECT {_COLUMNS} FROM avatars WHERE platform = ? AND user_id = ?",  # noqa: S608
         (platform, user_id),
-    ) as cur:
-        row = await cur.fetchone()
+    )
+    row = next(iter(rows), None)
     return None if row is None else _record(row)
 
 

@@ -43,6 +43,7 @@ __all__ = [
     "encode_text",
     "get",
     "insert",
+    "insert_new",
     "lookup_native",
     "mark_deleted",
     "native_id_in",
@@ -215,33 +216,78 @@ async def insert(
     now: float,
 ) -> MessageId:
     """Record a new message and its origin entry in the id map."""
-    row = await _one(
-        db,
+    stored = await insert_new(db, room, message, reply_to, now, check_known=False)
+    assert stored is not None
+    return stored.id
+
+
+async def insert_new(
+    db: aiosqlite.Connection,
+    room: str,
+    message: NewMessage,
+    reply_to: MessageId | None,
+    now: float,
+    *,
+    check_known: bool = True,
+) -> StoredMessage | None:
+    """Record a new message and its origin entry in the id map, unless (``check_known``) its
+    native id is in the map already (a duplicate, or the bridge's own copy): then None.
+
+    Returns the message as ``get`` would read it back, so that nobody needs to.
+    """
+    values = (
+        room,
+        message.source.platform,
+        message.source.chat_id,
+        message.native_id,
+        encode_author(message.author),
+        message.text.text,
+        encode_spans(message.text.spans),
+        reply_to,
+        _encode_attachments(message.attachments),
+        message.timestamp.timestamp(),
+        now,
+    )
+    columns = (
         "INSERT INTO relay_messages(room, source_platform, source_chat, source_native_id,"
         " author, text, spans, reply_to, attachments, sent_at, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        (
-            room,
-            message.source.platform,
-            message.source.chat_id,
-            message.native_id,
-            encode_author(message.author),
-            message.text.text,
-            encode_spans(message.text.spans),
-            reply_to,
-            _encode_attachments(message.attachments),
-            message.timestamp.timestamp(),
-            now,
-        ),
     )
+    if check_known:
+        # The duplicate check and the insert in one statement: one round trip, not two.
+        row = await _one(
+            db,
+            columns  # noqa: S608 - constant text
+            + " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS ("
+            " SELECT 1 FROM relay_native_ids WHERE platform = ? AND chat = ? AND native_id = ?)"
+            " RETURNING id",
+            (*values, message.source.platform, message.source.chat_id, message.native_id),
+        )
+        if row is None:
+            return None
+    else:
+        row = await _one(
+            db, columns + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", values
+        )
     assert row is not None
+    # Its origin entry in the id map comes with it (a trigger: migration 0066).
     message_id = MessageId(row[0])
-    await db.execute(
-        "INSERT INTO relay_native_ids(platform, chat, native_id, message_id, origin)"
-        " VALUES (?, ?, ?, ?, 1)",
-        (message.source.platform, message.source.chat_id, message.native_id, message_id),
+    # Decoded from what was stored (not copied from ``message``): equal to a read-back.
+    return _message_from_row(
+        {
+            "id": message_id,
+            "room": room,
+            "source_platform": values[1],
+            "source_chat": values[2],
+            "source_native_id": values[3],
+            "author": values[4],
+            "text": values[5],
+            "spans": values[6],
+            "reply_to": reply_to,
+            "attachments": values[8],
+            "sent_at": values[9],
+            "deleted": 0,
+        }
     )
-    return message_id
 
 
 async def get(db: aiosqlite.Connection, message_id: MessageId) -> StoredMessage | None:

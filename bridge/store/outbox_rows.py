@@ -31,6 +31,8 @@ __all__ = [
     "OutboxRow",
     "OutboxState",
     "ReactPayload",
+    "Statement",
+    "changes",
     "count_open",
     "decode_edit",
     "decode_react",
@@ -215,32 +217,64 @@ async def followup_targets(db: aiosqlite.Connection, message_id: MessageId) -> l
 
 
 # The writers below take many rows at once: the outbox commits its workers' outcomes in
-# batches (one executemany per kind of change, one transaction per batch).
+# batches (one executemany per kind of change, one transaction per batch). ``changes`` gives
+# the same statements for a caller that runs them itself (a lone change: ``Store.write``).
+
+_SENDING = "UPDATE relay_outbox SET state = 'sending' WHERE id = ?"
+# last_error stays: /room status reports recent errors, retried ones too. A delivered send's
+# copy goes into the id map by trigger (migration 0065).
+_DELIVERED = "UPDATE relay_outbox SET state = 'delivered', native_id = ? WHERE id = ?"
+_RESCHEDULE = (
+    "UPDATE relay_outbox SET state = 'pending', attempts = ?, next_attempt_at = ?,"
+    " last_error = ? WHERE id = ?"
+)
+_FINISH = "UPDATE relay_outbox SET state = ?, last_error = ?, attempts = ? WHERE id = ?"
+
+Statement = tuple[str, list[tuple[Any, ...]]]
+"""One SQL statement and the parameters of each row it is run for."""
+
+
+def changes(
+    *,
+    sending: Sequence[int] = (),
+    delivered: Sequence[tuple[int, NativeId | None]] = (),
+    rescheduled: Sequence[tuple[int, int, float, str]] = (),
+    finished: Sequence[tuple[int, Literal["failed", "skipped"], str, int]] = (),
+) -> list[Statement]:
+    """The statements that record these outcomes (see the functions below), in this order."""
+    found: list[Statement] = []
+    if sending:
+        found.append((_SENDING, [(i,) for i in sending]))
+    if delivered:
+        found.append((_DELIVERED, [(native_id, row_id) for row_id, native_id in delivered]))
+    if rescheduled:
+        found.append(
+            (
+                _RESCHEDULE,
+                [(attempts, at, err, row_id) for row_id, attempts, at, err in rescheduled],
+            )
+        )
+    if finished:
+        found.append(
+            (_FINISH, [(state, why, attempts, row_id) for row_id, state, why, attempts in finished])
+        )
+    return found
 
 
 async def mark_sending(db: aiosqlite.Connection, row_ids: Sequence[int]) -> None:
-    await db.executemany(
-        "UPDATE relay_outbox SET state = 'sending' WHERE id = ?", [(i,) for i in row_ids]
-    )
+    await _run(db, changes(sending=row_ids))
 
 
 async def mark_delivered(
     db: aiosqlite.Connection, rows: Sequence[tuple[int, NativeId | None]]
 ) -> None:
-    await db.executemany(
-        # last_error stays: /room status reports recent errors, retried ones too.
-        "UPDATE relay_outbox SET state = 'delivered', native_id = ? WHERE id = ?",
-        [(native_id, row_id) for row_id, native_id in rows],
-    )
+    """(row id, the copy's native id) for each row; a send's copy enters the id map."""
+    await _run(db, changes(delivered=rows))
 
 
 async def reschedule(db: aiosqlite.Connection, rows: Sequence[tuple[int, int, float, str]]) -> None:
     """(row id, attempts, next attempt at, error) for each row."""
-    await db.executemany(
-        "UPDATE relay_outbox SET state = 'pending', attempts = ?, next_attempt_at = ?,"
-        " last_error = ? WHERE id = ?",
-        [(attempts, at, error, row_id) for row_id, attempts, at, error in rows],
-    )
+    await _run(db, changes(rescheduled=rows))
 
 
 async def finish(
@@ -248,10 +282,12 @@ async def finish(
     rows: Sequence[tuple[int, Literal["failed", "skipped"], str, int]],
 ) -> None:
     """(row id, final state, reason, attempts) for each row."""
-    await db.executemany(
-        "UPDATE relay_outbox SET state = ?, last_error = ?, attempts = ? WHERE id = ?",
-        [(state, reason, attempts, row_id) for row_id, state, reason, attempts in rows],
-    )
+    await _run(db, changes(finished=rows))
+
+
+async def _run(db: aiosqlite.Connection, statements: list[Statement]) -> None:
+    for sql, rows in statements:
+        await db.executemany(sql, rows)
 
 
 async def prune(db: aiosqlite.Connection, before: float) -> int:

@@ -55,25 +55,23 @@ async def insert(
     """Archive one message; False if its hash is already there (the copy on disk wins)."""
     if message.timestamp is None:
         raise ValueError("archived messages must carry a timestamp")
-    async with store.transaction() as db:
-        cur = await db.execute(
-            f"INSERT OR IGNORE INTO waku_messages ({_COLUMNS}, received_at)"  # noqa: S608
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                msg_hash,
-                pubsub_topic,
-                message.content_topic,
-                message.payload,
-                message.version,
-                message.timestamp,
-                message.meta,
-                message.rate_limit_proof,
-                received_at,
-            ),
-        )
-        inserted = cur.rowcount == 1
-        await cur.close()
-    return inserted
+    # RETURNING answers whether the row went in (an ignored one returns nothing).
+    inserted = await store.write(
+        f"INSERT OR IGNORE INTO waku_messages ({_COLUMNS}, received_at)"  # noqa: S608
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING 1",
+        (
+            msg_hash,
+            pubsub_topic,
+            message.content_topic,
+            message.payload,
+            message.version,
+            message.timestamp,
+            message.meta,
+            message.rate_limit_proof,
+            received_at,
+        ),
+    )
+    return bool(inserted)
 
 
 async def total_bytes(store: Store) -> int:

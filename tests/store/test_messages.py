@@ -68,6 +68,28 @@ async def test_the_id_map_knows_origins_and_copies(store: Store) -> None:
     assert parent is not None and parent.reply_to == first
 
 
+async def test_a_delivered_send_maps_its_copy_and_a_newer_copy_replaces_it(store: Store) -> None:
+    async with store.transaction() as db:
+        first = await messages.insert(db, "lobby", new_message(TG, "1", "a"), None, 1.0)
+        await outbox_rows.insert(db, [NewRow(first, DC, "send"), NewRow(first, WK, "send")], 1.0)
+        await outbox_rows.insert(db, [NewRow(first, DC, "edit", "[]")], 1.0)
+    [to_dc, edit] = await outbox_rows.open_rows(store.db, DC, 10)
+    [to_wk] = await outbox_rows.open_rows(store.db, WK, 10)
+    async with store.transaction() as db:
+        await outbox_rows.mark_delivered(db, [(to_dc.id, NativeId("d1")), (to_wk.id, None)])
+        await outbox_rows.mark_delivered(db, [(edit.id, None)])
+    assert set(await messages.chats_of(store.db, first)) == {TG, DC}
+    assert await messages.lookup_native(store.db, DC, NativeId("d1")) == messages.IdMapHit(
+        first, origin=False
+    )
+    # Sent again (an adapter that re-posts): the id map follows the newer copy.
+    async with store.transaction() as db:
+        await outbox_rows.reschedule(db, [(to_dc.id, 0, 1.0, "again")])
+        await outbox_rows.mark_delivered(db, [(to_dc.id, NativeId("d2"))])
+    assert await messages.native_id_in(store.db, first, DC) == "d2"
+    assert await messages.lookup_native(store.db, DC, NativeId("d1")) is None
+
+
 async def test_edits_and_deletes_update_the_stored_message(store: Store) -> None:
     async with store.transaction() as db:
         message_id = await messages.insert(db, "lobby", new_message(TG, "1", "helo"), None, 1.0)
