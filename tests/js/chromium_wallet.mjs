@@ -24,7 +24,7 @@ export function launchChromium(userDataDir, options = {}) {
 
 // Records the page's console errors and failed loads; report() leaves out the browser's own
 // /favicon.ico probe (and its console line), any other failed load is a page bug.
-export function watchProblems(page) {
+function watchProblems(page) {
   const consoleErrors = [];
   page.on("console", (msg) => {
     if (msg.type() === "error") consoleErrors.push(msg.text());
@@ -51,7 +51,7 @@ export function watchProblems(page) {
 // page must ask wallet_switchEthereumChain), and forwarding everything else to anvil through
 // Node (the pages' CSP allows no cross-origin fetch; anvil's unlocked account signs). Every
 // method asked is pushed to `calls`.
-export async function installAnvilWallet(page, rpcUrl, account, calls) {
+async function installAnvilWallet(page, rpcUrl, account, calls) {
   let chainId = "0x1";
   let rpcId = 0;
   await page.exposeFunction("__parleyRpc", async (method, params) => {
@@ -77,4 +77,32 @@ export async function installAnvilWallet(page, rpcUrl, account, calls) {
       request: ({ method, params }) => window.__parleyRpc(method, params || []),
     };
   });
+}
+
+// The tip and claim page drivers: `node <driver> <page url> <anvil rpc url> <account> <user
+// data dir>` opens the page with the anvil wallet, waits for its connect button, runs
+// `body(page, result)`, then prints `result` as JSON (with the wallet calls, the failed loads
+// and console errors, or the error) and exits 1 on an error.
+export async function driveWalletPage(body) {
+  const [pageUrl, rpcUrl, account, userDataDir] = process.argv.slice(2);
+  const calls = [];
+  const context = await launchChromium(userDataDir);
+  let exitCode = 0;
+  const result = { calls };
+  try {
+    const page = await context.newPage();
+    const problems = watchProblems(page);
+    await installAnvilWallet(page, rpcUrl, account, calls);
+    await page.goto(pageUrl);
+    await page.waitForSelector("#connect:not([disabled])", { state: "visible", timeout: 30000 });
+    await body(page, result);
+    Object.assign(result, problems.report());
+  } catch (error) {
+    result.error = String(error && error.stack ? error.stack : error);
+    exitCode = 1;
+  } finally {
+    await context.close();
+  }
+  console.log(JSON.stringify(result));
+  process.exit(exitCode);
 }

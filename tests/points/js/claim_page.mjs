@@ -3,20 +3,9 @@
 // The provider answers eth_requestAccounts with <account>, starts on chain 0x1 (so the page must
 // ask wallet_switchEthereumChain), and forwards everything else to anvil through Node (anvil's
 // unlocked account signs). Prints JSON with the calls, the page's status and its final state.
-import { installAnvilWallet, launchChromium, watchProblems } from "../../js/chromium_wallet.mjs";
+import { driveWalletPage } from "../../js/chromium_wallet.mjs";
 
-const [pageUrl, rpcUrl, account, userDataDir] = process.argv.slice(2);
-const calls = [];
-
-const context = await launchChromium(userDataDir);
-let exitCode = 0;
-const result = { calls };
-try {
-  const page = await context.newPage();
-  const problems = watchProblems(page);
-  await installAnvilWallet(page, rpcUrl, account, calls);
-  await page.goto(pageUrl);
-  await page.waitForSelector("#connect:not([disabled])", { state: "visible", timeout: 30000 });
+await driveWalletPage(async (page, result) => {
   await page.click("#connect");
   await page.waitForSelector("body[data-state]", { timeout: 90000 });
   result.state = await page.$eval("body", (el) => el.dataset.state);
@@ -29,12 +18,4 @@ try {
   await page.waitForSelector("body[data-state]", { timeout: 30000 });
   result.secondState = await page.$eval("body", (el) => el.dataset.state);
   result.secondStatus = await page.$eval("#status", (el) => el.textContent);
-  Object.assign(result, problems.report());
-} catch (error) {
-  result.error = String(error && error.stack ? error.stack : error);
-  exitCode = 1;
-} finally {
-  await context.close();
-}
-console.log(JSON.stringify(result));
-process.exit(exitCode);
+});
