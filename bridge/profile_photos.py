@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -34,6 +33,7 @@ from bridge.nft.image import ImageError, normalise_avatar
 from bridge.store import Store
 from bridge.store.messages import platform_of
 from bridge.web.app import RouteRegistrar
+from bridge.web.hashed_png import png_by_hash
 
 __all__ = ["PhotoSource", "ProfilePhotos", "install_profile_photos", "photo_routes"]
 
@@ -43,13 +43,6 @@ REFRESH = 6 * 3600.0
 FIRST_WAIT = 2.0
 MAX_BYTES = 64 * 1024 * 1024
 MAX_IN_FLIGHT = 8
-_NAME = re.compile(r"([0-9a-f]{64})\.png")
-_HEADERS = {
-    "Cache-Control": "public, max-age=31536000, immutable",
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; sandbox",
-    "Cross-Origin-Resource-Policy": "cross-origin",
-}
 
 
 class PhotoSource(Protocol):
@@ -200,18 +193,7 @@ class ProfilePhotos:
 def photo_routes(image: Callable[[str], Awaitable[bytes | None]]) -> RouteRegistrar:
     """``GET /photos/<sha256>.png``: the cached profile photos, by content hash."""
 
-    async def serve(request: web.Request) -> web.Response:
-        match = _NAME.fullmatch(request.match_info["name"])
-        if match is None:
-            raise web.HTTPNotFound()
-        digest = match.group(1)
-        png = await image(digest)
-        if png is None:
-            raise web.HTTPNotFound()
-        etag = f'"{digest}"'
-        if request.headers.get("If-None-Match") == etag:
-            return web.Response(status=304, headers={**_HEADERS, "ETag": etag})
-        return web.Response(body=png, content_type="image/png", headers={**_HEADERS, "ETag": etag})
+    serve = png_by_hash(image)
 
     def register(app: web.Application) -> None:
         app.router.add_get("/photos/{name}", serve)

@@ -9,7 +9,7 @@
   awards and deductions (who, how many, why, when);
 - ``GET /points/{room}/entries.json?before=<id>``: the room's whole ledger, newest first, 200
   entries a page (names, not platform ids);
-- ``GET /points-assets/{name}``: the pages' only script and stylesheet.
+- ``GET /points-assets/{name}``: the pages' only scripts and stylesheet.
 
 Pages run under the same strict Content-Security-Policy as the tip page.
 """
@@ -20,7 +20,6 @@ import html
 import json
 import re
 from datetime import UTC, datetime
-from importlib import resources
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
@@ -28,8 +27,8 @@ from aiohttp import web
 from bridge.points.closing import claim_calldata
 from bridge.store import points as points_store
 from bridge.tips.amounts import format_amount
-from bridge.tips.web import CSP
 from bridge.web.app import RouteRegistrar
+from bridge.web.assets import PAGE_HEADERS, asset_handler, static_text
 
 if TYPE_CHECKING:
     from bridge.config import PointsSettings, Settings
@@ -49,26 +48,21 @@ class PointsPages(Protocol):
     book: ClaimBook | None
 
 
-_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
-_ASSETS = {"claim.js": "text/javascript", "points.css": "text/css"}
+_HEADERS = PAGE_HEADERS
+_ASSETS = {"wallet.js": "text/javascript", "claim.js": "text/javascript", "points.css": "text/css"}
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _CYCLE = re.compile(r"^[1-9][0-9]{0,8}$")
-
-
-def _static(name: str) -> str:
-    return resources.files("bridge.web.static").joinpath(name).read_text("utf-8")
 
 
 def _page(
     bridge: str, title: str, body: str, *, script: bool = False, status: int = 200
 ) -> web.Response:
-    js = '<script src="/points-assets/claim.js" defer></script>\n' if script else ""
+    js = (
+        '<script src="/points-assets/wallet.js" defer></script>\n'
+        '<script src="/points-assets/claim.js" defer></script>\n'
+        if script
+        else ""
+    )
     text = (
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -88,8 +82,7 @@ def _when(seconds: int) -> str:
 
 def points_routes(feature: PointsPages) -> RouteRegistrar:
     bridge = feature.settings.bridge.name
-    assets = {name: _static(name) for name in _ASSETS}
-    claim_body = _static("claim.html")
+    claim_body = static_text("claim.html")
     config = feature.config
 
     async def cycle_list(request: web.Request) -> web.StreamResponse:
@@ -275,13 +268,7 @@ def points_routes(feature: PointsPages) -> RouteRegistrar:
         }
         return web.json_response(body, headers=_HEADERS)
 
-    async def asset(request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        if name not in _ASSETS:
-            raise web.HTTPNotFound()
-        return web.Response(
-            text=assets[name], content_type=_ASSETS[name], charset="utf-8", headers=_HEADERS
-        )
+    asset = asset_handler(_ASSETS)
 
     def register(app: web.Application) -> None:
         app.router.add_get("/points/cycles.json", cycle_index)

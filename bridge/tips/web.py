@@ -6,7 +6,7 @@
   generated here by segno;
 - ``GET /api/tip/{id}``: the intent as JSON, with the calldata, ``to`` and ``value`` computed
   server-side, so the page needs no ABI encoder;
-- ``GET /tip-assets/tips.js`` and ``tips.css``: the page's only script and stylesheet.
+- ``GET /tip-assets/{wallet.js,tips.js,tips.css}``: the page's only scripts and stylesheet.
 
 An unknown id answers 404, an expired intent 410, each with a clear message. The page runs
 under a strict Content-Security-Policy: only its own script, style, images and API calls.
@@ -17,32 +17,18 @@ from __future__ import annotations
 import html
 import io
 import json
-from importlib import resources
 
 from aiohttp import web
 
 from bridge.store.tips import TipIntent
 from bridge.tips.service import TipService
 from bridge.web.app import RouteRegistrar
+from bridge.web.assets import CSP, PAGE_HEADERS, asset_handler, static_text
 
 __all__ = ["CSP", "tip_routes"]
 
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-    "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
-_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
-_ASSETS = {"tips.js": "text/javascript", "tips.css": "text/css"}
-
-
-def _static(name: str) -> str:
-    return resources.files("bridge.web.static").joinpath(name).read_text("utf-8")
+_HEADERS = PAGE_HEADERS
+_ASSETS = {"wallet.js": "text/javascript", "tips.js": "text/javascript", "tips.css": "text/css"}
 
 
 def _problem(intent: TipIntent | None) -> tuple[int, str] | None:
@@ -55,8 +41,7 @@ def _problem(intent: TipIntent | None) -> tuple[int, str] | None:
 
 def tip_routes(service: TipService, *, bridge_name: str = "Parley") -> RouteRegistrar:
     """A registrar adding the tip page, its QR code and API, served by ``service``."""
-    template = _static("tips.html")
-    assets = {name: _static(name) for name in _ASSETS}
+    template = static_text("tips.html")
 
     def render(title: str, body: str, intent_id: str, status: int = 200) -> web.Response:
         page = (
@@ -111,13 +96,7 @@ def tip_routes(service: TipService, *, bridge_name: str = "Parley") -> RouteRegi
             service.api_view(intent), headers=_HEADERS, dumps=lambda v: json.dumps(v)
         )
 
-    async def asset(request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        if name not in _ASSETS:
-            raise web.HTTPNotFound()
-        return web.Response(
-            text=assets[name], content_type=_ASSETS[name], charset="utf-8", headers=_HEADERS
-        )
+    asset = asset_handler(_ASSETS)
 
     def register(app: web.Application) -> None:
         app.router.add_get("/tip/{intent_id}", page)

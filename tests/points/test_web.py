@@ -58,8 +58,15 @@ async def test_pages(tmp_path: Path) -> None:
             assert view["tx"] is None and view["pending_cycle"] == 1
             assert view["message"] == "No cycle has been published yet."
             claim = await client.get("/points/claim")
-            assert claim.status == 200 and "/points-assets/claim.js" in await claim.text()
+            claim_html = await claim.text()
+            assert claim.status == 200
+            # The wallet steps shared with the tip page load first, then the page's own script.
+            assert claim_html.index("/points-assets/wallet.js") < claim_html.index(
+                "/points-assets/claim.js"
+            )
             assert (await client.get("/points-assets/claim.js")).status == 200
+            wallet_js = await client.get("/points-assets/wallet.js")
+            assert wallet_js.status == 200 and "eth_sendTransaction" in await wallet_js.text()
             assert (await client.get("/points-assets/other.js")).status == 404
             ledger = await (await client.get(f"/points/{ROOM}/entries.json")).json()
             assert [(e["kind"], e["points"], e["by"], e["why"]) for e in ledger["entries"]] == [

@@ -265,7 +265,11 @@ async def test_page_and_qr(w3: AsyncWeb3[Any], anvil: Anvil, tmp_path: Path) -> 
             assert response.content_type == "image/svg+xml"
             svg = await response.text()
         assert svg.startswith("<svg") and "<script" not in svg
+        # The wallet steps shared with the claim page load first, then the page's own script.
+        assert page.index("/tip-assets/wallet.js") < page.index("/tip-assets/tips.js")
         async with env.http.get(f"{env.url}/tip-assets/tips.js") as response:
+            assert response.status == 200 and "/api/tip/" in await response.text()
+        async with env.http.get(f"{env.url}/tip-assets/wallet.js") as response:
             assert response.status == 200 and "eth_sendTransaction" in await response.text()
         async with env.http.get(f"{env.url}/tip-assets/../x") as response:
             assert response.status == 404

@@ -1,75 +1,21 @@
 // The tip page: fetches the intent (with server-computed calldata) and sends it through the
-// visitor's wallet (EIP-1193). No ABI encoder, no external script: everything is same-origin.
+// visitor's wallet (EIP-1193). No ABI encoder, no external script: everything is same-origin;
+// the wallet steps are in wallet.js, loaded first.
 "use strict";
 
 (function () {
   const intentId = document.body.dataset.intent;
   if (!intentId) return;
-  const $ = (id) => document.getElementById(id);
-  const status = (text, cls) => {
-    const el = $("status");
-    el.textContent = text;
-    el.className = cls || "";
-  };
-  const step = (text) => {
-    const li = document.createElement("li");
-    li.textContent = text;
-    $("progress").appendChild(li);
-    return {
-      done: (more) => {
-        li.textContent = text + (more ? " — " + more : " — done");
-        li.className = "done";
-      },
-    };
-  };
-  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-  async function api() {
-    const response = await fetch("/api/tip/" + encodeURIComponent(intentId), {
-      headers: { Accept: "application/json" },
-    });
-    const body = await response.json();
-    if (!response.ok) throw new Error(body.error || "HTTP " + response.status);
-    return body;
-  }
-
-  async function receipt(provider, hash) {
-    for (let i = 0; i < 600; i++) {
-      const r = await provider.request({ method: "eth_getTransactionReceipt", params: [hash] });
-      if (r) {
-        if (r.status !== "0x1") throw new Error("the transaction " + hash + " failed");
-        return r;
-      }
-      await sleep(1000);
-    }
-    throw new Error("no receipt for " + hash + " yet; check your wallet");
-  }
-
-  async function send(provider, from, tx) {
-    return provider.request({
-      method: "eth_sendTransaction",
-      params: [{ from: from, to: tx.to, data: tx.data, value: tx.value }],
-    });
-  }
+  const { $, status, step, sleep, failure, receipt, send, connect, ensureChain } =
+    window.ParleyWallet;
+  const api = () => window.ParleyWallet.api("/api/tip/" + encodeURIComponent(intentId));
 
   async function pay(intent) {
     const provider = window.ethereum;
     $("connect").disabled = true;
     try {
-      const connecting = step("Connecting your wallet");
-      const accounts = await provider.request({ method: "eth_requestAccounts" });
-      if (!accounts || !accounts.length) throw new Error("the wallet shared no account");
-      const from = accounts[0];
-      connecting.done(from);
-      const chainId = await provider.request({ method: "eth_chainId" });
-      if (BigInt(chainId) !== BigInt(intent.chain_id)) {
-        const switching = step("Switching to chain " + intent.chain_id);
-        await provider.request({
-          method: "wallet_switchEthereumChain",
-          params: [{ chainId: intent.chain_id_hex }],
-        });
-        switching.done();
-      }
+      const from = await connect(provider);
+      await ensureChain(provider, intent.chain_id, intent.chain_id_hex);
       if (intent.approve) {
         const a = intent.approve;
         const owner = from.toLowerCase().replace(/^0x/, "").padStart(64, "0");
@@ -101,7 +47,7 @@
         await sleep(2000);
       }
     } catch (error) {
-      status("Failed: " + (error && error.message ? error.message : String(error)), "error");
+      status(failure(error), "error");
       $("connect").disabled = false;
     }
   }

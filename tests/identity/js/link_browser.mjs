@@ -4,7 +4,7 @@
 // The provider answers eth_requestAccounts with <address> and personal_sign by POSTing the
 // hex message to <signer url> (the Python test signs it with eth-account). Prints one JSON
 // line: {"status": "<text of #status>", "className": "...", "errors": [...]}; exits 1 on failure.
-import { chromium } from "playwright-core";
+import { launchChromium } from "../../js/chromium_wallet.mjs";
 
 const [pageUrl, signerUrl, address, userDataDir] = process.argv.slice(2);
 if (!userDataDir) {
@@ -12,21 +12,7 @@ if (!userDataDir) {
   process.exit(2);
 }
 
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-  timeout: 60000,
-});
+const context = await launchChromium(userDataDir, { timeout: 60000 });
 const errors = [];
 try {
   const page = context.pages()[0] || (await context.newPage());
