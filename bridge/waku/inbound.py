@@ -10,6 +10,7 @@ bridge's own publishes come back from the node and are dropped by signer.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 from datetime import UTC, datetime
@@ -61,6 +62,8 @@ __all__ = ["Receiver"]
 log = logging.getLogger("bridge.waku.adapter")
 
 _KNOWN_NAMES = 1024
+_SINK_RETRY_FIRST = 0.1
+_SINK_RETRY_MAX = 2.0
 
 
 class Receiver:
@@ -87,15 +90,34 @@ class Receiver:
         try:
             event = await self._decode(received)
             if event is not None and self._state.sink is not None:
-                await self._state.sink(event)
+                await self._deliver(event)
                 self._state.count("relayed")
         except Exception:
-            # The sink failed (the store?): leave the message unseen so a later catch-up retries.
+            # The sink failed (the store?) and the adapter is stopping: leave the message unseen
+            # so the next start's catch-up retries it.
             self._state.count("failed")
             log.exception("waku message 0x%s could not be handled", received.hash.hex())
             return
         self._state.remember(received.hash)
         await self._history.advance_seen(received.message)
+
+    async def _deliver(self, event: Inbound) -> None:
+        """Hand ``event`` to the sink, waiting out its failures while the adapter runs: a
+        catch-up only comes with a restart or a node outage, and later messages must not
+        overtake this one (the inbound lock is held)."""
+        assert self._state.sink is not None
+        delay = _SINK_RETRY_FIRST
+        while True:
+            try:
+                await self._state.sink(event)
+                return
+            except Exception as exc:
+                if not self._state.running:
+                    raise
+                self._state.count("sink_retry")
+                log.warning("the sink refused a Waku message (%s); retrying in %.1fs", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _SINK_RETRY_MAX)
 
     def _drop(self, reason: str, received: ReceivedMessage) -> None:
         self._state.count(reason)
