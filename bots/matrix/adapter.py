@@ -271,8 +271,12 @@ class MatrixAdapter(Adapter):
     def serves(self, room: str) -> bool:
         return room in self._rooms
 
-    def serve(self, room: str) -> None:
-        self._rooms.add(RoomID(room))
+    def join_chat(self, chat: ChatRef) -> None:
+        # A room added at run time: the bot accepts its invite and rejoins it on reconnect.
+        self._rooms.add(RoomID(chat.chat_id))
+
+    def leave_chat(self, chat: ChatRef) -> None:
+        self._rooms.discard(RoomID(chat.chat_id))
 
     # --- outbound ----------------------------------------------------------------------------
 
