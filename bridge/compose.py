@@ -8,13 +8,13 @@ other features as keyword arguments. Features never import this module nor ``bri
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
 
 from bridge.builtin_platforms import BUILTIN
 from bridge.commands import Commands
 from bridge.feed.feature import install_feed
 from bridge.host import Host
 from bridge.identity.install import install_identity
+from bridge.model import Adapter, Feature
 from bridge.nft.safe_fetch import FetchPolicy
 from bridge.platform_index import PlatformIndex
 from bridge.platforms import PlatformSpec
@@ -85,6 +85,8 @@ def wire_features(
     return relay
 
 
-def _photo_source(adapter: object) -> PhotoSource | None:
+def _photo_source(adapter: Adapter | None) -> PhotoSource | None:
     # An optional ability of an adapter (Telegram has it): fetching its users' profile photos.
-    return cast("PhotoSource", adapter) if hasattr(adapter, "profile_photo") else None
+    if adapter is None or Feature.PROFILE_PHOTOS not in adapter.capabilities:
+        return None
+    return adapter

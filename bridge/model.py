@@ -354,6 +354,10 @@ class Feature(enum.Flag):
     IDENTITY = enum.auto()
     """Each message can show its own author name and avatar (Discord webhooks, Status)."""
     ATTACHMENTS = enum.auto()
+    PRIVATE_MESSAGES = enum.auto()
+    """The bot can message one user privately (``Adapter.send_private``)."""
+    PROFILE_PHOTOS = enum.auto()
+    """The bot can fetch its users' profile photos (``Adapter.profile_photo``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,4 +422,49 @@ class Adapter(ABC):
         the platform shows the message (found by ``idempotency_key``), else None, and the
         outbox sends again. The default cannot tell, which makes such a send at-least-once.
         """
+        return None
+
+    # Optional abilities. The core calls these on every adapter: the defaults are what a
+    # platform without the ability does, so nothing in the core needs to probe for them.
+
+    @property
+    def last_error(self) -> str | None:
+        """Why the adapter is (or was last) unhealthy, in words for /health and /room status;
+        None when there is nothing to say."""
+        return None
+
+    def status_detail(self) -> str | None:
+        """One line of platform-specific state for /health (appended to the connection state),
+        or None."""
+        return None
+
+    def chat_detail(self, chat: ChatRef) -> str | None:
+        """One line about ``chat``'s state on the platform for /rooms and /room status (a
+        community's admission, say), or None."""
+        return None
+
+    def join_chat(self, chat: ChatRef) -> None:
+        """``chat`` was added to a room at run time (``/room join``): serve it from now on.
+        The default does nothing, for adapters that serve whatever chats they are in."""
+        return None
+
+    def leave_chat(self, chat: ChatRef) -> None:
+        """``chat`` left its room at run time: stop serving it. The default does nothing."""
+        return None
+
+    async def send_private(self, user_id: str, text: str) -> bool:
+        """Send ``text`` (plain) to one user privately; True once sent. False when the platform
+        refuses or cannot (the default; declare ``Feature.PRIVATE_MESSAGES`` when overriding).
+        Never raises for a refusal."""
+        return False
+
+    async def say_in_chat(self, chat_id: str, text: str) -> bool:
+        """Post ``text`` (plain) as the bot in a chat outside any room (a private chat where a
+        command was given); True once posted, False when it cannot (the default)."""
+        return False
+
+    async def profile_photo(self, user_id: str) -> bytes | None:
+        """The user's current profile photo as image bytes, or None when they have none (the
+        default; declare ``Feature.PROFILE_PHOTOS`` when overriding). Raises on a failure worth
+        trying again later."""
         return None

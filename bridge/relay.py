@@ -149,13 +149,13 @@ class _AdapterComponent:
         if adapter is None:
             return ComponentStatus(False, "stopped")
         up = adapter.is_connected()
-        error = getattr(adapter, "last_error", None)
+        error = adapter.last_error
         detail = "connected" if up else "disconnected"
         if error:
             detail += f": {error}"
-        communities = getattr(adapter, "communities", None)
-        if communities is not None:
-            detail += "; " + communities.summary()
+        extra = adapter.status_detail()
+        if extra is not None:
+            detail += "; " + extra
         return ComponentStatus(up, detail)
 
 

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Mapping
 from typing import Protocol
 
-from bridge.model import Adapter, ChatRef, Platform, UserId
+from bridge.model import Adapter, ChatRef, Feature, Platform, UserId
 from bridge.router import Router
 
 __all__ = ["RelayNotifier"]
@@ -42,11 +42,10 @@ class RelayNotifier:
 
     async def _say_directly(self, chat: ChatRef, text: str) -> bool:
         adapter = self._relay.adapters.get(chat.platform)
-        say = getattr(adapter, "say_in_chat", None)
-        if say is None:
+        if adapter is None:
             return False
         try:
-            return bool(await say(str(chat.chat_id), text))
+            return await adapter.say_in_chat(str(chat.chat_id), text)
         except Exception:
             log.exception("message to %s failed", chat)
             return False
@@ -58,11 +57,10 @@ class RelayNotifier:
 
     async def tell_user(self, platform: Platform, user_id: UserId, text: str) -> bool:
         adapter = self._relay.adapters.get(platform)
-        send_private = getattr(adapter, "send_private", None)
-        if send_private is None:
+        if adapter is None or Feature.PRIVATE_MESSAGES not in adapter.capabilities:
             return False
         try:
-            return bool(await send_private(str(user_id), text))
+            return await adapter.send_private(str(user_id), text)
         except Exception:
             log.exception("private message on %s failed", platform)
             return False

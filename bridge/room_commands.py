@@ -83,19 +83,20 @@ class RoomCommands:
                     or "no chats"
                 )
             lines.append(f"• {room.name}{mark}: {chats}")
-            state = self._community_state(room)
-            if state:
-                lines.append(f"  Status community: {state}")
+            lines += [f"  {detail}" for detail in self._chat_details(room)]
         return CommandReply("\n".join(lines))
 
-    def _community_state(self, room: Room) -> str | None:
-        communities = getattr(self._relay.adapters.get("waku"), "communities", None)
-        if communities is None:
-            return None
+    def _chat_details(self, room: Room, platform: Platform | None = None) -> list[str]:
+        # Platform state of the room's chats an adapter reports (a community's admission).
+        lines = []
         for chat in room.members:
-            if chat.platform == "waku" and chat.chat_id in communities.rooms:
-                return str(communities.describe(chat.chat_id))
-        return None
+            adapter = self._relay.adapters.get(chat.platform)
+            if adapter is None or platform not in (None, chat.platform):
+                continue
+            detail = adapter.chat_detail(chat)
+            if detail:
+                lines.append(detail)
+        return lines
 
     async def _cmd_delete(self, request: CommandRequest) -> CommandReply:
         native = request.reply_to
@@ -241,9 +242,12 @@ class RoomCommands:
         # An adapter that reads only the channels it watches (for catch-up after downtime)
         # learns of a /room join at once; its channels are numbered.
         adapter = self._relay.adapters.get(chat.platform)
-        method = getattr(adapter, "watch_channel" if on else "unwatch_channel", None)
-        if method is not None and chat.chat_id.lstrip("-").isdigit():
-            method(int(chat.chat_id))
+        if adapter is None:
+            return
+        if on:
+            adapter.join_chat(chat)
+        else:
+            adapter.leave_chat(chat)
 
     async def _room_status(self, request: CommandRequest) -> CommandReply:
         room = self._relay.router.room_of(request.chat)
@@ -262,12 +266,10 @@ class RoomCommands:
                 else "DISCONNECTED"
             )
             lines.append(f"{platform}: {state}")
-            adapter_error = getattr(adapter, "last_error", None)
+            adapter_error = adapter.last_error if adapter is not None else None
             if adapter_error:
                 lines.append(f"  {adapter_error}")
-            community = self._community_state(room) if platform == "waku" else None
-            if community:
-                lines.append(f"  Status community: {community}")
+            lines += [f"  {detail}" for detail in self._chat_details(room, platform)]
         lines += await self._recent_failures(members)
         return CommandReply("\n".join(lines))
 

@@ -26,6 +26,7 @@ import yarl
 from bots.base import (
     Adapter,
     Capabilities,
+    ChatRef,
     Feature,
     InboundSink,
     NativeId,
@@ -122,7 +123,8 @@ class DiscordAdapter(Adapter):
         | Feature.REPLY
         | Feature.REACT
         | Feature.IDENTITY
-        | Feature.ATTACHMENTS,
+        | Feature.ATTACHMENTS
+        | Feature.PRIVATE_MESSAGES,
         max_text_length=DISCORD_LIMIT,
     )
 
@@ -181,7 +183,7 @@ class DiscordAdapter(Adapter):
         self._recovery = Recovery(self.state, self._webhooks, self._outbound)
         self._task: asyncio.Task[None] | None = None
         self._synced = False
-        self.last_error: str | None = None
+        self._last_error: str | None = None
         """Why the gateway connection ended for good (bad token, intent not granted)."""
 
     # ------------------------------------------------------------------ lifecycle
@@ -219,8 +221,8 @@ class DiscordAdapter(Adapter):
                 await client.login(self._token)
                 break
             except discord.LoginFailure as exc:
-                self.last_error = f"Discord refused the bot token: {exc}"
-                log.error("%s", self.last_error)
+                self._last_error = f"Discord refused the bot token: {exc}"
+                log.error("%s", self._last_error)
                 return
             except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
                 log.warning("Discord login failed (%s); retrying in %.0f s", exc, delay)
@@ -229,13 +231,13 @@ class DiscordAdapter(Adapter):
         try:
             await client.connect(reconnect=True)
         except discord.PrivilegedIntentsRequired:
-            self.last_error = (
+            self._last_error = (
                 "Discord refused the MESSAGE_CONTENT intent: enable it for the bot in the "
                 "developer portal (Bot -> Privileged Gateway Intents)"
             )
-            log.error("%s", self.last_error)
+            log.error("%s", self._last_error)
         except Exception as exc:
-            self.last_error = f"the Discord gateway connection ended: {exc!r}"
+            self._last_error = f"the Discord gateway connection ended: {exc!r}"
             log.exception("the Discord gateway connection ended")
         finally:
             self.state.gateway_up = False
@@ -305,12 +307,19 @@ class DiscordAdapter(Adapter):
 
     # ------------------------------------------------------------------ bridge services
 
-    def watch_channel(self, channel_id: int) -> None:
-        """Relay ``channel_id`` from now on (a room joined at runtime with ``/room join``)."""
-        self.state.channels = self.state.channels | {int(channel_id)}
+    @property
+    def last_error(self) -> str | None:
+        return self._last_error
 
-    def unwatch_channel(self, channel_id: int) -> None:
-        self.state.channels = self.state.channels - {int(channel_id)}
+    def join_chat(self, chat: ChatRef) -> None:
+        # The adapter reads only the channels it watches (for catch-up after downtime): a
+        # room joined at run time is relayed from now on.
+        if chat.chat_id.isdigit():
+            self.state.channels = self.state.channels | {int(chat.chat_id)}
+
+    def leave_chat(self, chat: ChatRef) -> None:
+        if chat.chat_id.isdigit():
+            self.state.channels = self.state.channels - {int(chat.chat_id)}
 
     async def send_private(self, user_id: str, text: str) -> bool:
         """Send ``text`` (plain) to one user as a DM; False when Discord refuses (DMs closed,

@@ -141,7 +141,7 @@ class MatrixAdapter(Adapter):
         self._connected = False
         self._health_task: asyncio.Task[None] | None = None
         self._last_ping = 0.0
-        self.last_error: str | None = None
+        self._last_error: str | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -220,6 +220,10 @@ class MatrixAdapter(Adapter):
     def is_connected(self) -> bool:
         return self._connected
 
+    @property
+    def last_error(self) -> str | None:
+        return self._last_error
+
     async def _check_homeserver(self) -> None:
         try:
             await self.bot.ensure_registered()
@@ -228,7 +232,7 @@ class MatrixAdapter(Adapter):
             self._disconnected(exc)
             return
         self._connected = True
-        self.last_error = None
+        self._last_error = None
         await self._ping()
 
     async def _ping(self) -> None:
@@ -244,7 +248,7 @@ class MatrixAdapter(Adapter):
 
     def _disconnected(self, exc: BaseException) -> None:
         self._connected = False
-        self.last_error = f"{type(exc).__name__}: {exc}"[:300]
+        self._last_error = f"{type(exc).__name__}: {exc}"[:300]
 
     async def _health_loop(self) -> None:
         while True:
@@ -267,8 +271,12 @@ class MatrixAdapter(Adapter):
     def serves(self, room: str) -> bool:
         return room in self._rooms
 
-    def serve(self, room: str) -> None:
-        self._rooms.add(RoomID(room))
+    def join_chat(self, chat: ChatRef) -> None:
+        # A room added at run time: the bot accepts its invite and rejoins it on reconnect.
+        self._rooms.add(RoomID(chat.chat_id))
+
+    def leave_chat(self, chat: ChatRef) -> None:
+        self._rooms.discard(RoomID(chat.chat_id))
 
     # --- outbound ----------------------------------------------------------------------------
 

@@ -60,7 +60,13 @@ class TelegramAdapter(Adapter):
 
     platform = "telegram"
     capabilities = Capabilities(
-        Feature.EDIT | Feature.DELETE | Feature.REPLY | Feature.REACT | Feature.ATTACHMENTS,
+        Feature.EDIT
+        | Feature.DELETE
+        | Feature.REPLY
+        | Feature.REACT
+        | Feature.ATTACHMENTS
+        | Feature.PRIVATE_MESSAGES
+        | Feature.PROFILE_PHOTOS,
         TELEGRAM_LIMIT,
     )
 

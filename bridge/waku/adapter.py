@@ -239,6 +239,14 @@ class WakuAdapter(Adapter):
             return None
         return self.communities.hold_reason(chat.chat_id)
 
+    def status_detail(self) -> str | None:
+        return None if self.communities is None else self.communities.summary()
+
+    def chat_detail(self, chat: ChatRef) -> str | None:
+        if self.communities is None or chat.chat_id not in self.communities.rooms:
+            return None
+        return f"Status community: {self.communities.describe(chat.chat_id)}"
+
     async def _health(self) -> bool:
         try:
             return (await self._node.health()).ready

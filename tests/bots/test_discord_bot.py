@@ -217,6 +217,25 @@ async def test_messages_in_other_channels_are_not_relayed(world: World) -> None:
         assert [m.text.text for m in sink.of(NewMessage)] == ["bridged"]
 
 
+async def test_a_chat_joined_and_left_at_run_time(world: World) -> None:
+    # /room join and /room leave reach the adapter through the contract's join_chat/leave_chat.
+    fake = world.fake
+    other = fake.add_text_channel(world.guild, "off-topic")
+    async with running(fake, [world.channel.id]) as (adapter, sink):
+        fake.user_sends(other.id, world.alice, "before the join")
+        fake.user_sends(world.channel.id, world.alice, "bridged")
+        await sink.message("bridged")  # the gateway is in order: "before the join" came first
+        adapter.join_chat(chat(other))
+        fake.user_sends(other.id, world.alice, "after the join")
+        await sink.message("after the join")
+        adapter.leave_chat(chat(other))
+        fake.user_sends(other.id, world.alice, "after the leave")
+        fake.user_sends(world.channel.id, world.alice, "still bridged")
+        await sink.message("still bridged")
+        texts = [m.text.text for m in sink.of(NewMessage)]
+        assert texts == ["bridged", "after the join", "still bridged"]
+
+
 async def test_edits_deletes_and_reactions(world: World) -> None:
     fake, channel = world.fake, world.channel
     async with running(fake, [channel.id]) as (_adapter, sink):

@@ -138,8 +138,12 @@ async def test_bang_commands_are_answered_not_relayed(world: MatrixWorld) -> Non
 async def test_the_bot_accepts_invites_only_to_its_rooms(world: MatrixWorld) -> None:
     client = world.alice.client
     stranger = await client.create_room(invitees=[UserID(world.bot_mxid)])
+    left = await client.create_room()
+    world.adapter.join_chat(world.adapter.chat(left))
+    world.adapter.leave_chat(world.adapter.chat(left))  # /room leave before the invite came
+    await client.invite_user(left, UserID(world.bot_mxid))
     served = await client.create_room()
-    world.adapter.serve(served)
+    world.adapter.join_chat(world.adapter.chat(served))
     await client.invite_user(served, UserID(world.bot_mxid))
 
     def joined(room: str) -> Any:
@@ -153,6 +157,7 @@ async def test_the_bot_accepts_invites_only_to_its_rooms(world: MatrixWorld) -> 
         while not await joined(served)():  # noqa: ASYNC110
             await asyncio.sleep(0.1)
     assert not await joined(stranger)()
+    assert not await joined(left)()
 
 
 async def test_verified_avatar_from_the_bridges_own_url(world: MatrixWorld) -> None:
