@@ -17,12 +17,12 @@ import json
 import logging
 import re
 from datetime import UTC, datetime
-from importlib import resources
 
 from aiohttp import web
 
 from bridge.identity.service import LinkError, LinkService
 from bridge.web.app import RouteRegistrar
+from bridge.web.assets import CSP, PAGE_HEADERS, asset_handler, static_text
 
 __all__ = ["CSP", "MAX_BODY", "link_routes"]
 
@@ -31,27 +31,12 @@ log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
 """A link POST is a message (< 2 KiB) and a signature (< 33 KiB for large smart accounts)."""
 
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-    "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
-_SECURITY_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
 _PLACEHOLDER = re.compile(r"\{(bridge|platform|user_id|display_name|expires)\}")
 _ASSETS = {"link.js": "text/javascript", "link.css": "text/css"}
 
 
-def _static(name: str) -> str:
-    return resources.files("bridge.web.static").joinpath(name).read_text("utf-8")
-
-
 def _json(body: dict[str, object], status: int = 200) -> web.Response:
-    return web.json_response(body, status=status, headers=_SECURITY_HEADERS)
+    return web.json_response(body, status=status, headers=PAGE_HEADERS)
 
 
 def _error(exc: LinkError) -> web.Response:
@@ -60,8 +45,10 @@ def _error(exc: LinkError) -> web.Response:
 
 def link_routes(service: LinkService, *, bridge_name: str = "Parley") -> RouteRegistrar:
     """A registrar adding the link page and API, served by ``service``."""
-    template = _static("link.html")
-    assets = {name: _static(name) for name in _ASSETS}
+    template = static_text("link.html")
+    # Unlike the tip and points assets, these have been served revalidate-on-use (no-cache)
+    # rather than no-store since the page landed; kept as is (they carry no token).
+    asset = asset_handler(_ASSETS, cache_control="no-cache")
 
     async def page(request: web.Request) -> web.Response:
         try:
@@ -72,7 +59,7 @@ def link_routes(service: LinkService, *, bridge_name: str = "Parley") -> RouteRe
                 f"<p>{html.escape(exc.reason)}</p>"
             )
             return web.Response(
-                text=body, status=exc.status, content_type="text/html", headers=_SECURITY_HEADERS
+                text=body, status=exc.status, content_type="text/html", headers=PAGE_HEADERS
             )
         expires = datetime.fromtimestamp(pending.expires_at, UTC).strftime("%H:%M UTC")
         values = {
@@ -85,17 +72,7 @@ def link_routes(service: LinkService, *, bridge_name: str = "Parley") -> RouteRe
         # One pass, every value escaped: display names are chosen by anyone (and may contain
         # "{...}" themselves, which a second pass would expand).
         text = _PLACEHOLDER.sub(lambda m: html.escape(values[m.group(1)], quote=True), template)
-        return web.Response(text=text, content_type="text/html", headers=_SECURITY_HEADERS)
-
-    async def asset(request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        if name not in assets:
-            raise web.HTTPNotFound()
-        return web.Response(
-            text=assets[name],
-            content_type=_ASSETS[name],
-            headers={**_SECURITY_HEADERS, "Cache-Control": "no-cache"},
-        )
+        return web.Response(text=text, content_type="text/html", headers=PAGE_HEADERS)
 
     async def message(request: web.Request) -> web.Response:
         address = request.query.get("address", "")

@@ -1,4 +1,4 @@
-"""What the wallet pages (tips, points) share: their security headers and static assets.
+"""What the wallet pages (link, tips, points) share: their security headers and static assets.
 
 The pages run under a strict Content-Security-Policy (only their own script, style, images and
 API calls), so every script and stylesheet they use is served from ``bridge/web/static``.
@@ -31,18 +31,21 @@ def static_text(name: str) -> str:
 
 
 def asset_handler(
-    types: Mapping[str, str],
+    types: Mapping[str, str], *, cache_control: str | None = None
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """A handler serving the files named in ``types`` (name → content type) by ``{name}``,
-    read once here; any other name is a 404."""
+    read once here; any other name is a 404. ``cache_control`` replaces the pages' no-store."""
     assets = {name: static_text(name) for name in types}
+    headers = dict(PAGE_HEADERS)
+    if cache_control is not None:
+        headers["Cache-Control"] = cache_control
 
     async def asset(request: web.Request) -> web.Response:
         name = request.match_info["name"]
         if name not in assets:
             raise web.HTTPNotFound()
         return web.Response(
-            text=assets[name], content_type=types[name], charset="utf-8", headers=PAGE_HEADERS
+            text=assets[name], content_type=types[name], charset="utf-8", headers=headers
         )
 
     return asset

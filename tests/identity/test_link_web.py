@@ -106,6 +106,23 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
         await store.close()
 
 
+async def test_link_assets_headers_and_unknown_names(env: Env) -> None:
+    # The link page's assets share the pages' security headers, but may be cached (revalidated).
+    async with env.http.get(f"{env.url}/link-assets/link.css") as css:
+        assert css.status == 200
+        assert css.headers["Content-Type"] == "text/css; charset=utf-8"
+        assert css.headers["Content-Security-Policy"] == CSP
+        assert css.headers["X-Content-Type-Options"] == "nosniff"
+        assert css.headers["X-Frame-Options"] == "DENY"
+        assert css.headers["Referrer-Policy"] == "no-referrer"
+        assert css.headers["Cache-Control"] == "no-cache"
+    async with env.http.get(f"{env.url}/link-assets/link.js") as js:
+        assert js.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    for name in ("link.html", "tips.js", "other.js"):
+        async with env.http.get(f"{env.url}/link-assets/{name}") as missing:
+            assert missing.status == 404
+
+
 async def test_link_by_account_end_to_end(env: Env) -> None:
     token = await env.new_token()
     async with env.http.get(f"{env.url}/link/{token}") as page:
