@@ -794,18 +794,18 @@ async def test_the_clock_is_committed_by_one_statement_before_publishing(
     published = node.publish
     seen_at_publish: list[str | None] = []
 
-    async def publish(pubsub_topic: str, message: WakuMessage) -> None:
+    async def publish(pubsub_topic: str, message: WakuMessage) -> bytes:
         # Another connection sees the clock already: a crash from here cannot reuse it.
         other = await Store.open(store.path, checkpoint_interval=None)
         try:
             seen_at_publish.append(await kv.get(other.db, f"waku.clock.{CHAT}"))
         finally:
             await other.close()
-        await published(pubsub_topic, message)
+        return await published(pubsub_topic, message)
 
     node.publish = publish  # type: ignore[method-assign]
     await adapter.send(outbound())
-    await store.db.set_trace_callback(None)
+    await store.db.set_trace_callback(lambda _sql: None)
     assert seen_at_publish and seen_at_publish[0] is not None
     at = next(i for i, sql in enumerate(statements) if "waku.clock." in sql)
     # Its own transaction, committed by SQLite: no BEGIN/COMMIT round trips around it.
