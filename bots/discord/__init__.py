@@ -72,7 +72,7 @@ async def _probe(settings: Settings, http: aiohttp.ClientSession) -> tuple[bool,
 
 def _factory(context: PlatformContext) -> Adapter:
     from bots.discord.adapter import DiscordAdapter
-    from bots.discord.cursor import KvHistoryCursor
+    from bridge.store.cursors import KvCursor
     from bridge.store.origins import StoredOrigins
     from bridge.store.parts import StoredParts
 
@@ -93,7 +93,7 @@ def _factory(context: PlatformContext) -> Adapter:
         api_base_url=dc.api_base_url,
         gateway_url=dc.gateway_url,
         admins=dc.admins,
-        history_cursor=KvHistoryCursor(store),
+        history_cursor=KvCursor(lambda: store, "discord.cursor"),
         parts=StoredParts(lambda: store, "discord"),
         known=StoredOrigins(lambda: store),
         **context.options,

@@ -61,8 +61,7 @@ class CatchUp:
             return
         if not force and now - seen.flushed_at < _SEEN_FLUSH_NS:
             return
-        async with self._state.store.transaction() as db:
-            await kv.set(db, seen_key(content_topic), seen.value)
+        await kv.write(self._state.store, seen_key(content_topic), seen.value)
         seen.flushed = seen.value
         seen.flushed_at = now
 

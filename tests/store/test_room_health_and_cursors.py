@@ -67,3 +67,16 @@ async def test_cursors_are_namespaced_and_survive_a_reopen(tmp_path: Path) -> No
     store = await Store.open(tmp_path / "parley.db")
     assert await KvCursor(lambda: store, "one").get(6) == 11
     await store.close()
+
+
+async def test_a_cursor_write_is_one_round_trip_committed_at_once(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "parley.db", checkpoint_interval=None)
+    try:
+        cursor = KvCursor(lambda: store, "one")
+        counters = await store.count()
+        await cursor.set(5, 10)
+        # Its own transaction, committed by SQLite: no BEGIN/COMMIT round trips around it.
+        assert (counters.round_trips, counters.transactions) == (1, 1)
+        assert not store.db.in_transaction
+    finally:
+        await store.close()

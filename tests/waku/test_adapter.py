@@ -41,7 +41,7 @@ from bridge.model import (
 )
 from bridge.router import Room, Router
 from bridge.status import ChatType, ReactionType
-from bridge.store import Store, waku_messages
+from bridge.store import Store, kv, waku_messages
 from bridge.waku.adapter import (
     WakuAdapter,
     WakuRoomConfig,
@@ -784,3 +784,29 @@ async def test_a_community_channel_on_the_universal_topic(
         assert [e.native_id for e in events if isinstance(e, NewMessage)] == [native]
     finally:
         await adapter.stop()
+
+
+async def test_the_clock_is_committed_by_one_statement_before_publishing(
+    adapter: WakuAdapter, store: Store, node: EmbeddedNode
+) -> None:
+    statements: list[str] = []
+    await store.db.set_trace_callback(statements.append)
+    published = node.publish
+    seen_at_publish: list[str | None] = []
+
+    async def publish(pubsub_topic: str, message: WakuMessage) -> bytes:
+        # Another connection sees the clock already: a crash from here cannot reuse it.
+        other = await Store.open(store.path, checkpoint_interval=None)
+        try:
+            seen_at_publish.append(await kv.get(other.db, f"waku.clock.{CHAT}"))
+        finally:
+            await other.close()
+        return await published(pubsub_topic, message)
+
+    node.publish = publish  # type: ignore[method-assign]
+    await adapter.send(outbound())
+    await store.db.set_trace_callback(lambda _sql: None)
+    assert seen_at_publish and seen_at_publish[0] is not None
+    at = next(i for i, sql in enumerate(statements) if "waku.clock." in sql)
+    # Its own transaction, committed by SQLite: no BEGIN/COMMIT round trips around it.
+    assert not statements[at - 1].startswith("BEGIN") and statements[at + 1 :][:1] != ["COMMIT"]
