@@ -1,7 +1,8 @@
 """The repository is self-contained: nothing tracked points at files outside it.
 
-A fresh clone has no ``../shared`` (issue 8: ``make test`` died collecting tests that read the
-js-waku vectors from there), and a document cited by name must exist in the repository.
+A fresh clone has nothing beside it (issue 8: ``make test`` died collecting tests that read the
+js-waku vectors from a folder next to the repository), and a document cited by name must exist
+in the repository.
 """
 
 from __future__ import annotations

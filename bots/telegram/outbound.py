@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final
 
-from telegram import ReactionTypeEmoji, ReplyParameters
+from telegram import Message, ReactionTypeEmoji, ReplyParameters
 from telegram.error import BadRequest, ChatMigrated, TelegramError
 
 from bots.base import (
@@ -231,9 +231,18 @@ class TelegramOutbound:
             )
             return sent.message_id
         caption = text or None
+        bot = self._session.bot
+        # Photos and GIFs (or GIF-like videos) show inline; anything Telegram refuses that way
+        # goes as a file.
+        inline: tuple[Callable[..., Awaitable[Message]], str] | None = None
         if att.kind == "photo" and len(data) <= PHOTO_LIMIT:
+            inline = (bot.send_photo, "a photo")
+        elif att.kind == "animation":
+            inline = (bot.send_animation, "an animation")
+        if inline is not None:
+            send_inline, what = inline
             try:
-                sent = await self._session.bot.send_photo(
+                sent = await send_inline(
                     chat,
                     data,
                     caption=caption,
@@ -242,22 +251,8 @@ class TelegramOutbound:
                     filename=att.filename,
                 )
                 return sent.message_id
-            except BadRequest as exc:  # not an image Telegram can process: send the file
-                log.info("Telegram refused a photo (%s); sending it as a file", exc.message)
-        if att.kind == "animation":
-            # A GIF (or a GIF-like video) plays inline as an animation, not as a file.
-            try:
-                sent = await self._session.bot.send_animation(
-                    chat,
-                    data,
-                    caption=caption,
-                    caption_entities=entities,
-                    reply_parameters=reply,
-                    filename=att.filename,
-                )
-                return sent.message_id
-            except BadRequest as exc:
-                log.info("Telegram refused an animation (%s); sending it as a file", exc.message)
+            except BadRequest as exc:  # not something Telegram can show inline
+                log.info("Telegram refused %s (%s); sending it as a file", what, exc.message)
         sent = await self._session.bot.send_document(
             chat,
             data,
