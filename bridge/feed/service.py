@@ -1,9 +1,8 @@
 """Cross-posting to the public feed: ``/post``, auto-posting rooms, tombstones, anchoring.
 
 A post becomes a signed record (``bridge.feed.record``), is stored (``bridge.store.feed``),
-then published on the feed chat's Waku topic twice: as a Status ChatMessage (BRIDGE_MESSAGE, so
-Status clients that join the public chat show it) and as the record message that readers
-verify. Optionally the record is pinned to Kubo and anchored on-chain (each post, or batches).
+then published on the feed chat's Waku topic (``bridge.feed.publisher``). Optionally the record
+is pinned to Kubo and anchored on-chain, each post or in batches (``bridge.feed.anchoring``).
 
 Everything is on disk before it goes out: a publish or anchor that fails is retried by the
 service's loop, and a restart loses nothing.
@@ -12,62 +11,36 @@ service's loop, and a restart loses nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import secrets
 import time
-import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import aiosqlite
 
 from bridge.builtin_platforms import BUILTIN
 from bridge.commands import CommandReply, CommandRequest, UsageError
 from bridge.feed.anchor import ChainAnchor
+from bridge.feed.anchoring import MAX_BATCH, AnchorMode, FeedAnchorer
 from bridge.feed.kubo import KuboClient, KuboError
-from bridge.feed.merkle import merkle_proofs
-from bridge.feed.record import (
-    MAX_TEXT_LENGTH,
-    RECORD_VERSION,
-    SignedRecord,
-    canonical_json,
-    cid_v1_raw,
-    digest_of,
-    parse_record,
-    rfc3339,
-    sign_record,
-    to_wire,
-)
+from bridge.feed.publisher import FeedPublisher, new_record
+from bridge.feed.record import MAX_TEXT_LENGTH, SignedRecord, sign_record
 from bridge.formatting import to_plain
 from bridge.model import Author, ChatRef, MessageId, NativeId
 from bridge.notify import Notifier
 from bridge.platform_index import PlatformIndex
-from bridge.status import (
-    AppMessageType,
-    BridgeMessageFields,
-    ChatType,
-    build_bridge_chat_message,
-    build_delete_message,
-    build_status_payload,
-    chat_key,
-    chat_topic,
-    message_id_hex,
-    next_clock,
-)
-from bridge.store import Store, kv, messages
+from bridge.store import Store, messages
 from bridge.store import feed as feed_rows
 from bridge.store.messages import StoredMessage
 from bridge.tasks import cancel_and_wait
-from bridge.waku.message import WakuMessage
 from bridge.waku.node import NodeError, WakuNode
-from crypto.keccak import keccak256
 from crypto.keys import public_key, to_address
-from crypto.payload import encrypt_symmetric
 
 __all__ = [
+    "MAX_BATCH",
+    "AnchorMode",
     "AvatarInfo",
     "FeedError",
     "FeedService",
@@ -77,13 +50,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-AnchorMode = Literal["none", "each", "batch"]
-# One postBatch covers at most this many entries (keeps the anchor record well under Waku's
-# 150 KiB message limit: 64 proofs of 6 hashes).
-MAX_BATCH = 64
-_CLOCK_KEY = "feed.clock"
-_NS_PER_MS = 1_000_000
 
 
 class FeedError(Exception):
@@ -116,17 +82,6 @@ class PostResult:
     created: bool  # False: this message was posted before; ``cid`` is that post
 
 
-def _new_id() -> str:
-    return secrets.token_hex(16)
-
-
-def _installation_id(pub: bytes) -> str:
-    raw = bytearray(keccak256(b"parley/feed-installation-id/" + pub)[:16])
-    raw[6] = (raw[6] & 0x0F) | 0x40
-    raw[8] = (raw[8] & 0x3F) | 0x80
-    return str(uuid.UUID(bytes=bytes(raw)))
-
-
 class FeedService:
     """The feed's component: ``start`` launches the retry/batch loop; ``stop`` ends it."""
 
@@ -157,11 +112,9 @@ class FeedService:
         if anchor_mode != "none" and chain is None:
             raise ValueError(f"anchor mode {anchor_mode!r} needs a chain")
         self._store = store
-        self._node = node
         self._index = index if index is not None else PlatformIndex(BUILTIN)
         self._key = identity_key
         self.address = to_address(public_key(identity_key))
-        self._installation = _installation_id(public_key(identity_key))
         self.feed_chat = feed_chat
         self.pubsub_topic = pubsub_topic
         self._room_of = rooms
@@ -176,8 +129,29 @@ class FeedService:
         self._public_url = public_url.rstrip("/")
         self._retry_interval = retry_interval
         self._clock = clock
-        self._lock = asyncio.Lock()  # one publisher at a time keeps the Lamport clock simple
-        self._anchor_lock = asyncio.Lock()
+        self._publisher = FeedPublisher(
+            store,
+            node,
+            identity_key,
+            feed_chat=feed_chat,
+            pubsub_topic=pubsub_topic,
+            address=self.address,
+            clock=clock,
+        )
+        self._anchorer = (
+            None
+            if chain is None or anchor_mode == "none"
+            else FeedAnchorer(
+                store,
+                chain,
+                anchor_mode,
+                self._publisher,
+                identity_key,
+                address=self.address,
+                kubo=kubo,
+                clock=clock,
+            )
+        )
         self._task: asyncio.Task[None] | None = None
         self._last_error: str | None = None
 
@@ -345,16 +319,14 @@ class FeedService:
             raise FeedError(
                 f"Too long for the feed: {len(text)} characters, at most {MAX_TEXT_LENGTH}."
             )
-        record: dict[str, Any] = {
-            "v": RECORD_VERSION,
-            "type": "post",
-            "id": _new_id(),
-            "bridge": self.address,
-            "created_at": rfc3339(created),
-            "author": await self._author(author),
-            "text": text,
-            "source": {"platform": chat.platform, "chat": str(chat.chat_id)},
-        }
+        record = new_record(
+            "post",
+            self.address,
+            created,
+            author=await self._author(author),
+            text=text,
+            source={"platform": chat.platform, "chat": str(chat.chat_id)},
+        )
         if room is not None:
             record["room"] = room
         signed = sign_record(record, self._key)
@@ -369,14 +341,12 @@ class FeedService:
 
     async def tombstone(self, target_cid: str) -> str:
         """Publish a tombstone for our post ``target_cid``; returns the tombstone's CID."""
-        record: dict[str, Any] = {
-            "v": RECORD_VERSION,
-            "type": "tombstone",
-            "id": _new_id(),
-            "bridge": self.address,
-            "created_at": rfc3339(datetime.fromtimestamp(self._clock(), UTC)),
-            "target": target_cid,
-        }
+        record = new_record(
+            "tombstone",
+            self.address,
+            datetime.fromtimestamp(self._clock(), UTC),
+            target=target_cid,
+        )
         signed = sign_record(record, self._key)
         async with self._store.transaction() as db:
             target = await feed_rows.by_cid(db, target_cid)
@@ -412,7 +382,7 @@ class FeedService:
 
     async def _after_insert(self, signed: SignedRecord) -> None:
         try:
-            await self._publish(signed)
+            await self._publisher.publish(signed)
         except (NodeError, OSError) as exc:
             self._last_error = str(exc)
             log.warning("feed entry %s not published yet (will retry): %s", signed.cid, exc)
@@ -427,167 +397,13 @@ class FeedService:
             except Exception as exc:
                 log.warning("anchoring %s failed (will retry): %s", signed.cid, exc)
 
-    # --- Waku ---------------------------------------------------------------------------
-
-    async def _next_clock(self, now_ms: int) -> int:
-        last = await kv.get_int(self._store.db, _CLOCK_KEY) or 0
-        clock = next_clock(last, now_ms)
-        async with self._store.transaction() as db:
-            await kv.set(db, _CLOCK_KEY, clock)
-        return clock
-
-    def _waku(self, plaintext: bytes, now_ns: int) -> WakuMessage:
-        return WakuMessage(
-            payload=encrypt_symmetric(plaintext, chat_key(self.feed_chat), signing_key=self._key),
-            content_topic=chat_topic(self.feed_chat),
-            version=1,
-            timestamp=now_ns,
-        )
-
-    async def _publish(self, signed: SignedRecord) -> None:
-        """Publish the Status copy and the record message; mark the entry published."""
-        async with self._lock:
-            now_ns = int(self._clock() * 1e9)
-            now_ms = now_ns // _NS_PER_MS
-            record = signed.record
-            status_id: str | None = None
-            status_payload: bytes | None = None
-            if record["type"] == "post":
-                author = record["author"]
-                avatar = author.get("avatar", {}).get("url", "")
-                inner = build_bridge_chat_message(
-                    chat_id=self.feed_chat,
-                    bridge=BridgeMessageFields(
-                        bridge_name=str(author["platform"]),
-                        user_name=str(author["name"]),
-                        content=str(record["text"]),
-                        user_avatar=avatar if len(avatar) <= 2048 else "",
-                        user_id=str(author["user_id"]),
-                        message_id=signed.cid,
-                    ),
-                    clock=await self._next_clock(now_ms),
-                    timestamp_ms=now_ms,
-                    chat_type=ChatType.PUBLIC_GROUP,
-                )
-                out = build_status_payload(
-                    inner, AppMessageType.CHAT_MESSAGE, self._key, self._installation
-                )
-                status_id, status_payload = message_id_hex(out.message_id), out.payload
-            elif record["type"] == "tombstone":
-                target = await feed_rows.by_cid(self._store.db, str(record["target"]))
-                if target is not None and target.status_message_id is not None:
-                    inner = build_delete_message(
-                        chat_id=self.feed_chat,
-                        target_id=target.status_message_id,
-                        clock=await self._next_clock(now_ms),
-                        chat_type=ChatType.PUBLIC_GROUP,
-                    )
-                    out = build_status_payload(
-                        inner, AppMessageType.DELETE_MESSAGE, self._key, self._installation
-                    )
-                    status_payload = out.payload
-            if status_payload is not None:
-                await self._node.publish(self.pubsub_topic, self._waku(status_payload, now_ns))
-            await self._node.publish(self.pubsub_topic, self._waku(to_wire(signed), now_ns + 1))
-            if record["type"] != "anchor":
-                async with self._store.transaction() as db:
-                    await feed_rows.mark_published(db, signed.cid, status_id)
+    # --- publication and anchoring --------------------------------------------------------
 
     async def republish_pending(self) -> int:
         """Publish entries whose publication failed before; returns how many went out."""
-        done = 0
-        for row in await feed_rows.unpublished(self._store.db):
-            signed = _signed_from_row(row.record, row.cid, row.signature, self.address)
-            try:
-                await self._publish(signed)
-            except (NodeError, OSError) as exc:
-                log.warning("feed entry %s still not published: %s", row.cid, exc)
-                break
-            done += 1
-        return done
-
-    # --- anchoring ----------------------------------------------------------------------
+        return await self._publisher.republish_pending()
 
     async def anchor_pending(self) -> int:
         """Anchor pending entries (``each``: one ``post`` per entry; ``batch``: one
         ``postBatch`` per up to MAX_BATCH entries). Returns how many were anchored."""
-        if self.chain is None or self.anchor_mode == "none":
-            return 0
-        chain = self.chain
-        done = 0
-        async with self._anchor_lock:
-            while True:
-                rows = await feed_rows.pending_anchor(
-                    self._store.db, 1 if self.anchor_mode == "each" else MAX_BATCH
-                )
-                if not rows:
-                    return done
-                items: list[dict[str, Any]] = []
-                anchors: dict[str, dict[str, Any]] = {}
-                base = {"chain_id": chain.chain_id, "contract": chain.contract}
-                if self.anchor_mode == "each":
-                    row = rows[0]
-                    digest = _digest(row.record)
-                    receipt = await chain.post(digest, f"ipfs://{row.cid}")
-                    anchors[row.cid] = {
-                        **base,
-                        "kind": "each",
-                        "tx": receipt.tx,
-                        "block": receipt.block,
-                    }
-                    items.append({"cid": row.cid, "digest": "0x" + digest.hex(), "proof": []})
-                    extra: dict[str, Any] = {"kind": "each"}
-                else:
-                    digests = {row.cid: _digest(row.record) for row in rows}
-                    root, proofs = merkle_proofs(digests.values())
-                    manifest = canonical_json({"cids": sorted(digests), "v": 1})
-                    if self._kubo is not None:
-                        with contextlib.suppress(KuboError):
-                            await self._kubo.add(manifest, cid_v1_raw(manifest))
-                    receipt = await chain.post_batch(root, f"ipfs://{cid_v1_raw(manifest)}")
-                    for cid, digest in digests.items():
-                        proof = ["0x" + p.hex() for p in proofs[digest]]
-                        anchors[cid] = {
-                            **base,
-                            "kind": "batch",
-                            "tx": receipt.tx,
-                            "block": receipt.block,
-                            "root": "0x" + root.hex(),
-                            "proof": proof,
-                        }
-                        items.append({"cid": cid, "digest": "0x" + digest.hex(), "proof": proof})
-                    extra = {"kind": "batch", "root": "0x" + root.hex()}
-                async with self._store.transaction() as db:
-                    for cid, anchor in anchors.items():
-                        await feed_rows.mark_anchored(db, cid, anchor)
-                done += len(anchors)
-                await self._publish_anchor_record(
-                    {**base, **extra, "tx": receipt.tx, "block": receipt.block}, items
-                )
-
-    async def _publish_anchor_record(
-        self, fields: dict[str, Any], items: Sequence[dict[str, Any]]
-    ) -> None:
-        record: dict[str, Any] = {
-            "v": RECORD_VERSION,
-            "type": "anchor",
-            "id": _new_id(),
-            "bridge": self.address,
-            "created_at": rfc3339(datetime.fromtimestamp(self._clock(), UTC)),
-            **fields,
-            "entries": list(items),
-        }
-        signed = sign_record(record, self._key)
-        try:
-            await self._publish(signed)
-        except (NodeError, OSError) as exc:
-            # The anchor is on-chain and in the store; readers of the page still see it.
-            log.warning("anchor record not published: %s", exc)
-
-
-def _digest(data: bytes) -> bytes:
-    return digest_of(data)
-
-
-def _signed_from_row(data: bytes, cid: str, signature: str, address: str) -> SignedRecord:
-    return SignedRecord(data, cid, signature, address, parse_record(data))
+        return 0 if self._anchorer is None else await self._anchorer.anchor_pending()
