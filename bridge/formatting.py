@@ -195,78 +195,110 @@ def normalize(
     ``trim_styles`` moves leading/trailing whitespace out of style spans (markdown needs that).
     ``code_splits(style, code_text)`` says a style must not contain that code span at all.
     """
-    n = len(text)
-    valid: list[Styled] = []
-    for s in spans:
-        if s.kind not in _KINDS:
-            continue
-        start, end = max(0, s.start), min(n, s.end)
-        if start >= end:
-            continue
-        if s.kind == "link" and not s.url:
-            continue
-        url = s.url if s.kind == "link" else None
-        lang = (s.language or None) if s.kind == "pre" else None
-        valid.append(Styled(start, end, s.kind, url, lang))
-
-    # Code regions: first come, first kept.
-    codes: list[Styled] = []
-    for s in sorted((s for s in valid if s.kind in _CODE_KINDS), key=lambda s: (s.start, -s.end)):
-        if codes and s.start < codes[-1].end:
-            continue
-        codes.append(s)
-    if trim_styles:  # markdown: a code block of nothing but newlines cannot be shown
-        codes = [c for c in codes if c.kind != "pre" or text[c.start : c.end].strip("\n")]
-    others = [s for s in valid if s.kind not in _CODE_KINDS]
-
+    valid = _valid_spans(text, spans)
+    codes = _code_regions(text, valid, drop_blank_pre=trim_styles)
     cut: list[Styled] = []
-    for s in others:
-        pieces = [s]
-        for c in codes:
-            if c.end <= s.start or c.start >= s.end:
-                continue
-            nxt: list[Styled] = []
-            for p in pieces:
-                if c.end <= p.start or c.start >= p.end:
-                    nxt.append(p)
-                    continue
-                if p.start < c.start:
-                    nxt.append(p._replace(end=c.start))
-                if p.end > c.end:
-                    nxt.append(p._replace(start=c.end))
-                contains = p.start <= c.start and p.end >= c.end
-                keep = contains and s.kind != "link"
-                if keep and code_splits is not None and code_splits(s, text[c.start : c.end]):
-                    keep = False
-                if keep:
-                    nxt.append(p._replace(start=c.start, end=c.end))
-            pieces = nxt
-        cut.extend(pieces)
-
+    for s in valid:
+        if s.kind not in _CODE_KINDS:
+            cut.extend(_cut_at_codes(text, s, codes, code_splits))
     merged = _exclusive_links(_merge_same(cut)) + codes
     if not nest:
         return sorted(merged, key=_order)
     nested = _nest(merged)
     if not trim_styles:
         return nested
-    # Trimming whitespace off the ends of nested spans keeps them nested, as long as no code
-    # span (which is never trimmed) is cut.
+    return sorted(_trimmed(text, nested, codes), key=_order)
+
+
+def _valid_spans(text: str, spans: Sequence[Styled]) -> list[Styled]:
+    """Known kinds, clipped to the text, non-empty; links need a URL; only ``pre`` keeps a
+    language and only links a URL."""
+    n = len(text)
+    valid: list[Styled] = []
+    for s in spans:
+        if s.kind not in _KINDS:
+            continue
+        start, end = max(0, s.start), min(n, s.end)
+        if start >= end or (s.kind == "link" and not s.url):
+            continue
+        url = s.url if s.kind == "link" else None
+        lang = (s.language or None) if s.kind == "pre" else None
+        valid.append(Styled(start, end, s.kind, url, lang))
+    return valid
+
+
+def _code_regions(text: str, valid: Sequence[Styled], *, drop_blank_pre: bool) -> list[Styled]:
+    """The code spans to keep: first come, first kept (they never overlap)."""
+    codes: list[Styled] = []
+    for s in sorted((s for s in valid if s.kind in _CODE_KINDS), key=lambda s: (s.start, -s.end)):
+        if codes and s.start < codes[-1].end:
+            continue
+        codes.append(s)
+    if drop_blank_pre:  # markdown: a code block of nothing but newlines cannot be shown
+        codes = [c for c in codes if c.kind != "pre" or text[c.start : c.end].strip("\n")]
+    return codes
+
+
+def _cut_at_codes(
+    text: str,
+    s: Styled,
+    codes: Sequence[Styled],
+    code_splits: Callable[[Styled, str], bool] | None,
+) -> list[Styled]:
+    """``s`` in pieces that each lie outside every code span or cover one whole."""
+    pieces = [s]
+    for c in codes:
+        if c.end <= s.start or c.start >= s.end:
+            continue
+        nxt: list[Styled] = []
+        for p in pieces:
+            if c.end <= p.start or c.start >= p.end:
+                nxt.append(p)
+                continue
+            if p.start < c.start:
+                nxt.append(p._replace(end=c.start))
+            if p.end > c.end:
+                nxt.append(p._replace(start=c.end))
+            if p.start <= c.start and p.end >= c.end and _may_hold(text, s, c, code_splits):
+                nxt.append(p._replace(start=c.start, end=c.end))
+        pieces = nxt
+    return pieces
+
+
+def _may_hold(
+    text: str, s: Styled, c: Styled, code_splits: Callable[[Styled, str], bool] | None
+) -> bool:
+    """A style may hold a whole code span (unless code_splits says no); a link never does."""
+    if s.kind == "link":
+        return False
+    return code_splits is None or not code_splits(s, text[c.start : c.end])
+
+
+def _trimmed(text: str, nested: Sequence[Styled], codes: Sequence[Styled]) -> list[Styled]:
+    """Leading/trailing whitespace moved out of style spans. That keeps them nested, as long as
+    no code span (which is never trimmed) is cut."""
     trimmed: list[Styled] = []
     for s in nested:
         start, end = s.start, s.end
         if s.kind not in _CODE_KINDS:
-            while start < end and text[start].isspace():
-                start += 1
-            while end > start and text[end - 1].isspace():
-                end -= 1
-            for c in codes:
-                if s.start <= c.start < start:
-                    start = c.start
-                if end < c.end <= s.end:
-                    end = c.end
+            start, end = _trim_span(text, s, codes)
         if start < end:
             trimmed.append(s._replace(start=start, end=end))
-    return sorted(trimmed, key=_order)
+    return trimmed
+
+
+def _trim_span(text: str, s: Styled, codes: Sequence[Styled]) -> tuple[int, int]:
+    start, end = s.start, s.end
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    for c in codes:
+        if s.start <= c.start < start:
+            start = c.start
+        if end < c.end <= s.end:
+            end = c.end
+    return start, end
 
 
 def _order(s: Styled) -> tuple[int, int, int, str, str, str]:

@@ -131,6 +131,13 @@ class SiweMessage:
     scheme: str | None = None
 
     def __post_init__(self) -> None:
+        # In the order of the message's lines, so the first problem a reader sees is reported.
+        self._check_signer()
+        self._check_body()
+        self._check_times()
+        self._check_resources()
+
+    def _check_signer(self) -> None:
         if self.scheme is not None and not _SCHEME.fullmatch(self.scheme):
             raise SiweError(f"scheme {self.scheme[:40]!r} is not a valid URI scheme")
         if not _DOMAIN.fullmatch(self.domain):
@@ -145,6 +152,8 @@ class SiweMessage:
             raise SiweError(
                 f"the address must be EIP-55 checksummed: use {expected}, not {self.address}"
             )
+
+    def _check_body(self) -> None:
         if self.statement is not None and not _STATEMENT.fullmatch(self.statement):
             raise SiweError(
                 "the statement must be one non-empty line of printable ASCII characters"
@@ -163,11 +172,15 @@ class SiweMessage:
             raise SiweError(
                 f"the nonce must be 8 to {_MAX_NONCE} letters or digits; ask for a new message"
             )
+
+    def _check_times(self) -> None:
         parse_timestamp(self.issued_at)
         if self.expiration_time is not None:
             parse_timestamp(self.expiration_time)
         if self.not_before is not None:
             parse_timestamp(self.not_before)
+
+    def _check_resources(self) -> None:
         if self.request_id is not None and not _REQUEST_ID.fullmatch(self.request_id):
             raise SiweError("the request ID contains characters a URI path segment cannot hold")
         if not isinstance(self.resources, tuple):

@@ -186,14 +186,9 @@ def resolve_uri(
     text = uri.strip()
     if not text:
         raise UriError("the URI is empty")
-    if text.startswith("{"):
-        # Some contracts return the metadata JSON itself from tokenURI.
-        data = text.encode("utf-8")
-        if len(data) > max_inline:
-            raise UriError(f"the inline data is larger than {max_inline} bytes")
-        return Inline("application/json", data)
-    if text[:5].lower() == "data:":
-        return _data(text, max_inline)
+    inline = _inline(text, max_inline)
+    if inline is not None:
+        return inline
     if len(text) > _MAX_URL_LENGTH:
         raise UriError("the URI is too long")
     # Spaces occur in real IPFS paths ("My Image.png") and are percent-encoded below.
@@ -213,22 +208,43 @@ def resolve_uri(
             return _ipfs(rest, ipfs, query)
         raise UriError(f"{text[:80]!r} is not a URI this bridge can fetch")
     scheme = match.group(1).lower()
-    rest = text[match.end() :]
     if scheme in ("ipfs", "ipns", "ar"):
-        if not rest.startswith("//"):
-            raise UriError(f"a {scheme}: URI must start with {scheme}://")
-        rest, _, query = rest[2:].partition("?")
-        if scheme == "ipfs":
-            return _ipfs(rest.removeprefix("ipfs/"), ipfs, query)
-        if scheme == "ipns":
-            return _ipns(rest.removeprefix("ipns/"), ipfs, query)
-        return _arweave(rest, arweave)
+        return _content_uri(scheme, text[match.end() :], ipfs, arweave)
     if scheme in ("https", "http"):
-        parts = urlsplit(text)
-        if not parts.hostname:
-            raise UriError("the URL has no host")
-        if parts.username is not None or parts.password is not None:
-            raise UriError("URLs with a user name or password are not accepted")
-        normalised = f"{scheme}{text[len(scheme) :]}".replace(" ", "%20")
-        return _rewrite_gateway(normalised, ipfs, arweave)
+        return _web_url(scheme, text, ipfs, arweave)
     raise UriError(f"{scheme}: URIs are never fetched")
+
+
+def _inline(text: str, max_inline: int) -> Inline | None:
+    """The data of a URI that carries it (``data:``, or bare JSON); None for other URIs."""
+    if text.startswith("{"):
+        # Some contracts return the metadata JSON itself from tokenURI.
+        data = text.encode("utf-8")
+        if len(data) > max_inline:
+            raise UriError(f"the inline data is larger than {max_inline} bytes")
+        return Inline("application/json", data)
+    if text[:5].lower() == "data:":
+        return _data(text, max_inline)
+    return None
+
+
+def _content_uri(scheme: str, rest: str, ipfs: str, arweave: str) -> Url:
+    """``ipfs://``, ``ipns://`` and ``ar://`` URIs, on our gateways."""
+    if not rest.startswith("//"):
+        raise UriError(f"a {scheme}: URI must start with {scheme}://")
+    rest, _, query = rest[2:].partition("?")
+    if scheme == "ipfs":
+        return _ipfs(rest.removeprefix("ipfs/"), ipfs, query)
+    if scheme == "ipns":
+        return _ipns(rest.removeprefix("ipns/"), ipfs, query)
+    return _arweave(rest, arweave)
+
+
+def _web_url(scheme: str, text: str, ipfs: str, arweave: str) -> Url:
+    parts = urlsplit(text)
+    if not parts.hostname:
+        raise UriError("the URL has no host")
+    if parts.username is not None or parts.password is not None:
+        raise UriError("URLs with a user name or password are not accepted")
+    normalised = f"{scheme}{text[len(scheme) :]}".replace(" ", "%20")
+    return _rewrite_gateway(normalised, ipfs, arweave)

@@ -155,35 +155,38 @@ def verify_document(data: bytes, *, max_claims: int = 2_000_000) -> CycleDocumen
     _checksum(token)
     if not isinstance(claims, dict) or not claims or len(claims) > max_claims:
         raise DocumentError("claims must be a non-empty object")
-    amounts: dict[str, int] = {}
     expected = bytes.fromhex(root[2:])
-    for wallet, claim in claims.items():
-        if _checksum(wallet) != wallet:
-            raise DocumentError(f"{wallet} is not in EIP-55 form")
-        if not isinstance(claim, dict) or set(claim) != {"amount", "proof"}:
-            raise DocumentError(f"{wallet}: expected amount and proof")
-        amount_text, proof = claim["amount"], claim["proof"]
-        if not isinstance(amount_text, str) or not amount_text.isdigit():
-            raise DocumentError(f"{wallet}: amount must be a decimal string")
-        amount = int(amount_text)
-        if amount > MAX_UINT256 or str(amount) != amount_text:
-            raise DocumentError(f"{wallet}: amount is not a canonical uint256")
-        if not isinstance(proof, list) or not all(
-            isinstance(p, str) and _HEX32.match(p) for p in proof
-        ):
-            raise DocumentError(f"{wallet}: proof must be a list of 0x-hex 32-byte hashes")
-        node = claim_leaf(wallet, amount)
-        for sibling in (bytes.fromhex(p[2:]) for p in proof):
-            node = _pair(node, sibling)
-        if node != expected:
-            raise DocumentError(f"{wallet}: the proof does not lead to the root")
-        amounts[wallet] = amount
+    amounts = {wallet: _verified_claim(wallet, claim, expected) for wallet, claim in claims.items()}
     rebuilt = build_document(cycle, token, amounts)
     if rebuilt.root != root:
         raise DocumentError("the root is not the tree over exactly these claims")
     if rebuilt.data != data:
         raise DocumentError("the list is not in canonical form")
     return rebuilt
+
+
+def _verified_claim(wallet: str, claim: Any, root: bytes) -> int:
+    """The amount of one claim of a list, whose proof must lead to ``root``."""
+    if _checksum(wallet) != wallet:
+        raise DocumentError(f"{wallet} is not in EIP-55 form")
+    if not isinstance(claim, dict) or set(claim) != {"amount", "proof"}:
+        raise DocumentError(f"{wallet}: expected amount and proof")
+    amount_text, proof = claim["amount"], claim["proof"]
+    if not isinstance(amount_text, str) or not amount_text.isdigit():
+        raise DocumentError(f"{wallet}: amount must be a decimal string")
+    amount = int(amount_text)
+    if amount > MAX_UINT256 or str(amount) != amount_text:
+        raise DocumentError(f"{wallet}: amount is not a canonical uint256")
+    if not isinstance(proof, list) or not all(
+        isinstance(p, str) and _HEX32.match(p) for p in proof
+    ):
+        raise DocumentError(f"{wallet}: proof must be a list of 0x-hex 32-byte hashes")
+    node = claim_leaf(wallet, amount)
+    for sibling in (bytes.fromhex(p[2:]) for p in proof):
+        node = _pair(node, sibling)
+    if node != root:
+        raise DocumentError(f"{wallet}: the proof does not lead to the root")
+    return amount
 
 
 def _pair(a: bytes, b: bytes) -> bytes:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from bridge.config import PointsSettings, Settings
     from bridge.points.closing import ClaimBook, CycleManager
     from bridge.points.service import PointsService
+    from bridge.store.points import Cycle
 
 __all__ = ["PointsPages", "points_routes"]
 
@@ -81,16 +82,34 @@ def _when(seconds: int) -> str:
 
 
 def points_routes(feature: PointsPages) -> RouteRegistrar:
-    bridge = feature.settings.bridge.name
-    claim_body = static_text("claim.html")
-    config = feature.config
+    return _Routes(feature).register
 
-    async def cycle_list(request: web.Request) -> web.StreamResponse:
+
+class _Routes:
+    """The handlers, over the feature (whose manager and book appear once it starts)."""
+
+    def __init__(self, feature: PointsPages) -> None:
+        self._feature = feature
+        self._bridge = feature.settings.bridge.name
+        self._claim_body = static_text("claim.html")
+        self._config = feature.config
+        self._asset = asset_handler(_ASSETS)
+
+    def register(self, app: web.Application) -> None:
+        app.router.add_get("/points/cycles.json", self.cycle_index)
+        app.router.add_get("/points/cycles/{cycle}.json", self.cycle_list)
+        app.router.add_get("/points/claim", self.claim_page)
+        app.router.add_get("/api/points/claim/{address}", self.claim_api)
+        app.router.add_get("/points-assets/{name}", self._asset)
+        app.router.add_get("/points/{room}/entries.json", self.entries)
+        app.router.add_get("/points/{room}", self.leaderboard)
+
+    async def cycle_list(self, request: web.Request) -> web.StreamResponse:
         number = request.match_info["cycle"]
-        manager = feature.manager
+        manager = self._feature.manager
         if manager is None or not _CYCLE.match(number):
             raise web.HTTPNotFound(text="no such cycle")
-        row = await points_store.get_cycle(feature.service.store.db, int(number))
+        row = await points_store.get_cycle(self._feature.service.store.db, int(number))
         path = await manager.document(int(number))
         if row is None or path is None:
             raise web.HTTPNotFound(text="no such cycle")
@@ -104,8 +123,8 @@ def points_routes(feature: PointsPages) -> RouteRegistrar:
         }
         return web.FileResponse(path, headers=headers)
 
-    async def cycle_index(request: web.Request) -> web.Response:
-        found = await points_store.cycles(feature.service.store.db)
+    async def cycle_index(self, request: web.Request) -> web.Response:
+        found = await points_store.cycles(self._feature.service.store.db)
         body = [
             {
                 "cycle": c.cycle,
@@ -125,19 +144,20 @@ def points_routes(feature: PointsPages) -> RouteRegistrar:
         ]
         return web.json_response(body, headers={"Access-Control-Allow-Origin": "*"})
 
-    async def claim_page(request: web.Request) -> web.Response:
-        return _page(bridge, "Claim your points", claim_body, script=True)
+    async def claim_page(self, request: web.Request) -> web.Response:
+        return _page(self._bridge, "Claim your points", self._claim_body, script=True)
 
-    async def claim_api(request: web.Request) -> web.Response:
+    async def claim_api(self, request: web.Request) -> web.Response:
         address = request.match_info["address"]
         if not _ADDRESS.match(address):
             return web.json_response({"error": "not an address"}, status=400, headers=_HEADERS)
-        book, manager = feature.book, feature.manager
+        book, manager = self._feature.book, self._feature.manager
         if book is None or manager is None:
             return web.json_response({"error": "not running"}, status=503, headers=_HEADERS)
-        chain_id = feature.settings.chain.chain_id
+        config = self._config
+        chain_id = self._feature.settings.chain.chain_id
         latest = await book.latest()
-        pending = await points_store.cycles(feature.service.store.db, status="closing")
+        pending = await points_store.cycles(self._feature.service.store.db, status="closing")
         view: dict[str, Any] = {
             "address": address,
             "chain_id": chain_id,
@@ -164,44 +184,59 @@ def points_routes(feature: PointsPages) -> RouteRegistrar:
                 " you linked most recently (/link), from the next cycle close on."
             )
         else:
-            cycle, wallet, amount, proof = found
-            claimed = 0
-            if manager.chain is not None:
-                claimed = await manager.chain.already_claimed(wallet)
-            claimable = max(amount - claimed, 0)
-            view.update(
-                address=wallet,
-                amount=str(amount),
-                claimed=str(claimed),
-                claimable=str(claimable),
-                claimable_display=format_amount(claimable, config.token_decimals),
-                proof=["0x" + p.hex() for p in proof],
-            )
-            if claimable == 0:
-                view["message"] = f"Everything up to cycle {cycle.cycle} is claimed."
-            else:
-                view["tx"] = {
-                    "to": config.distributor,
-                    "data": claim_calldata(wallet, amount, proof),
-                    "value": "0x0",
-                }
-                if manager.chain is not None:
-                    balance, _ = await manager.chain.funds()
-                    if balance < claimable:
-                        view["message"] = (
-                            "The distributor does not hold enough tokens for this claim yet;"
-                            " the community must fund it first. Your points are kept."
-                        )
-                        view["tx"] = None
+            await self._fill_claim(view, manager, *found)
         return web.json_response(view, headers=_HEADERS, dumps=lambda v: json.dumps(v))
 
-    async def leaderboard(request: web.Request) -> web.Response:
+    async def _fill_claim(
+        self,
+        view: dict[str, Any],
+        manager: CycleManager,
+        cycle: Cycle,
+        wallet: str,
+        amount: int,
+        proof: list[bytes],
+    ) -> None:
+        """The claim API's answer for a wallet in the latest published list."""
+        config = self._config
+        claimed = 0
+        if manager.chain is not None:
+            claimed = await manager.chain.already_claimed(wallet)
+        claimable = max(amount - claimed, 0)
+        view.update(
+            address=wallet,
+            amount=str(amount),
+            claimed=str(claimed),
+            claimable=str(claimable),
+            claimable_display=format_amount(claimable, config.token_decimals),
+            proof=["0x" + p.hex() for p in proof],
+        )
+        if claimable == 0:
+            view["message"] = f"Everything up to cycle {cycle.cycle} is claimed."
+            return
+        view["tx"] = {
+            "to": config.distributor,
+            "data": claim_calldata(wallet, amount, proof),
+            "value": "0x0",
+        }
+        if manager.chain is not None:
+            balance, _ = await manager.chain.funds()
+            if balance < claimable:
+                view["message"] = (
+                    "The distributor does not hold enough tokens for this claim yet;"
+                    " the community must fund it first. Your points are kept."
+                )
+                view["tx"] = None
+
+    async def leaderboard(self, request: web.Request) -> web.Response:
         room = request.match_info["room"]
-        if room not in config.rooms:
+        if room not in self._config.rooms:
             return _page(
-                bridge, "Leaderboard", '<p class="error">No such room earns points.</p>', status=404
+                self._bridge,
+                "Leaderboard",
+                '<p class="error">No such room earns points.</p>',
+                status=404,
             )
-        service = feature.service
+        service = self._feature.service
         standings = await service.standings(room)
         cycle = await points_store.current_cycle(service.store.db)
         rows = "".join(
@@ -229,16 +264,16 @@ def points_routes(feature: PointsPages) -> RouteRegistrar:
             '<p class="small"><a href="/points/claim">Claim your points</a> ·'
             ' <a href="/points/cycles.json">all cycles</a></p>'
         )
-        return _page(bridge, f"Points in {room}", body)
+        return _page(self._bridge, f"Points in {room}", body)
 
-    async def entries(request: web.Request) -> web.Response:
+    async def entries(self, request: web.Request) -> web.Response:
         room = request.match_info["room"]
-        if room not in config.rooms:
+        if room not in self._config.rooms:
             raise web.HTTPNotFound(text="no such room")
         before_text = request.query.get("before", "")
         if before_text and not _CYCLE.match(before_text.lstrip("0") or "x"):
             raise web.HTTPBadRequest(text="before must be an entry id")
-        db = feature.service.store.db
+        db = self._feature.service.store.db
         found = await points_store.room_entries(
             db, room, before=int(before_text) if before_text else None, limit=200
         )
@@ -267,16 +302,3 @@ def points_routes(feature: PointsPages) -> RouteRegistrar:
             "next": f"/points/{room}/entries.json?before={found[-1].id}" if found else None,
         }
         return web.json_response(body, headers=_HEADERS)
-
-    asset = asset_handler(_ASSETS)
-
-    def register(app: web.Application) -> None:
-        app.router.add_get("/points/cycles.json", cycle_index)
-        app.router.add_get("/points/cycles/{cycle}.json", cycle_list)
-        app.router.add_get("/points/claim", claim_page)
-        app.router.add_get("/api/points/claim/{address}", claim_api)
-        app.router.add_get("/points-assets/{name}", asset)
-        app.router.add_get("/points/{room}/entries.json", entries)
-        app.router.add_get("/points/{room}", leaderboard)
-
-    return register

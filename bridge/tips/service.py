@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 from bridge.builtin_platforms import BUILTIN
 from bridge.commands import CommandReply, CommandRequest, UsageError
-from bridge.model import ChatRef
+from bridge.model import Author, ChatRef
 from bridge.names import clean_name, clean_text
 from bridge.platform_index import PlatformIndex
 from bridge.store import Store
@@ -213,28 +213,37 @@ class TipService:
 
     async def _resolve(self, who: str, request: CommandRequest) -> Recipient:
         who = who.strip()
-        author = request.author
         if who[:2].lower() == "0x":
-            try:
-                address = abi.to_checksum(who)
-            except ValueError as exc:
-                raise UsageError(f"{who[:50]} is not a valid address: {exc}") from None
-            if int(address, 16) == 0:
-                raise UsageError("Tipping the zero address would burn the tip.")
-            mine = await links_store.wallets_of(self.store.db, author.platform, author.user_id)
-            if any(w.address.lower() == address.lower() for w in mine):
-                raise UsageError("That is your own wallet.")
-            accounts = await links_store.accounts_of(self.store.db, address)
-            name = accounts[-1].display_name if accounts else short_address(address)
-            return Recipient(None, None, _clean(name, 80), address)
+            return await self._resolve_address(who, request.author)
         if looks_like_ens(who):
-            if self.config.rpc_url is None:
-                raise UsageError("ENS names need [chain] rpc_url; give a 0x address instead.")
-            try:
-                address = await resolve_ens(self.config.rpc_url, who, seconds=self._ens_timeout)
-            except EnsError as exc:
-                raise UsageError(f"{exc}. Give a 0x address instead.") from None
-            return Recipient(None, None, who.lower(), abi.to_checksum(address))
+            return await self._resolve_ens(who)
+        return await self._resolve_member(who, request.author)
+
+    async def _resolve_address(self, who: str, author: Author) -> Recipient:
+        try:
+            address = abi.to_checksum(who)
+        except ValueError as exc:
+            raise UsageError(f"{who[:50]} is not a valid address: {exc}") from None
+        if int(address, 16) == 0:
+            raise UsageError("Tipping the zero address would burn the tip.")
+        mine = await links_store.wallets_of(self.store.db, author.platform, author.user_id)
+        if any(w.address.lower() == address.lower() for w in mine):
+            raise UsageError("That is your own wallet.")
+        accounts = await links_store.accounts_of(self.store.db, address)
+        name = accounts[-1].display_name if accounts else short_address(address)
+        return Recipient(None, None, _clean(name, 80), address)
+
+    async def _resolve_ens(self, who: str) -> Recipient:
+        if self.config.rpc_url is None:
+            raise UsageError("ENS names need [chain] rpc_url; give a 0x address instead.")
+        try:
+            address = await resolve_ens(self.config.rpc_url, who, seconds=self._ens_timeout)
+        except EnsError as exc:
+            raise UsageError(f"{exc}. Give a 0x address instead.") from None
+        return Recipient(None, None, who.lower(), abi.to_checksum(address))
+
+    async def _resolve_member(self, who: str, author: Author) -> Recipient:
+        """A chat member named by mention, ``platform:user_id`` or name, with a wallet."""
         platform: str | None = None
         key = who
         mention = self._index.native_user(who)
