@@ -24,7 +24,6 @@ from typing import Any, Literal
 
 import aiosqlite
 
-from bridge.builtin_platforms import BUILTIN
 from bridge.commands import CommandReply, CommandRequest, UsageError
 from bridge.feed.anchor import ChainAnchor
 from bridge.feed.kubo import KuboClient, KuboError
@@ -158,7 +157,7 @@ class FeedService:
             raise ValueError(f"anchor mode {anchor_mode!r} needs a chain")
         self._store = store
         self._node = node
-        self._index = index if index is not None else PlatformIndex(BUILTIN)
+        self._index = index if index is not None else PlatformIndex(())
         self._key = identity_key
         self.address = to_address(public_key(identity_key))
         self._installation = _installation_id(public_key(identity_key))

@@ -30,7 +30,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
-from bridge.builtin_platforms import BUILTIN
 from bridge.commands import CommandReply, CommandRequest, UsageError
 from bridge.model import Author, ChatRef, MessageId, NativeId, Reaction
 from bridge.platform_index import PlatformIndex
@@ -100,7 +99,7 @@ class PointsService:
     ) -> None:
         self.config = config
         self._store = store
-        self._index = index if index is not None else PlatformIndex(BUILTIN)
+        self._index = index if index is not None else PlatformIndex(())
         self.rooms = rooms
         self.lookup = lookup
         self.public_url = public_url.rstrip("/")

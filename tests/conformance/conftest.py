@@ -16,8 +16,8 @@ import pytest
 from bots.discord.adapter import DiscordAdapter
 from bots.matrix.adapter import MatrixAdapter
 from bots.telegram.adapter import TelegramAdapter
+from bots.waku.adapter import WakuAdapter
 from bridge.model import Capabilities, Feature
-from bridge.waku.adapter import WakuAdapter
 from tests.conformance.discord_driver import discord_driver
 from tests.conformance.driver import Driver
 from tests.conformance.matrix_driver import matrix_driver

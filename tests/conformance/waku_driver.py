@@ -18,11 +18,11 @@ from typing import Any
 
 import aiohttp
 
+from bots.waku.adapter import WakuAdapter, WakuRoomConfig
 from bridge.model import ChatId, ChatRef, Inbound, NativeId, RichText, WakuChatId
 from bridge.router import Room, Router
 from bridge.status.community import Membership
 from bridge.store import Store
-from bridge.waku.adapter import WakuAdapter, WakuRoomConfig
 from bridge.waku.community import CommunityRoom
 from bridge.waku.embedded import EmbeddedNode
 from bridge.waku.message import WakuMessage

@@ -16,6 +16,12 @@ from typing import Any
 
 import pytest
 
+from bots.waku.adapter import (
+    WakuAdapter,
+    WakuRoomConfig,
+    emoji_for_reaction,
+    reaction_for_emoji,
+)
 from bridge.model import (
     Attachment,
     Author,
@@ -42,12 +48,6 @@ from bridge.model import (
 from bridge.router import Room, Router
 from bridge.status import ChatType, ReactionType
 from bridge.store import Store, kv, waku_messages
-from bridge.waku.adapter import (
-    WakuAdapter,
-    WakuRoomConfig,
-    emoji_for_reaction,
-    reaction_for_emoji,
-)
 from bridge.waku.embedded import EmbeddedNode
 from bridge.waku.message import WakuMessage, message_hash
 from bridge.waku.node import ReceivedMessage

@@ -48,6 +48,18 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import ClassVar
 
+from bots.waku.catch_up import CatchUp
+from bots.waku.inbound import Receiver
+from bots.waku.outbound import Publisher, bridge_message_id
+from bots.waku.rooms import DEFAULT_PUBSUB_TOPIC, AdapterState, RoomDirectory, WakuRoomConfig
+from bots.waku.status_format import (
+    MAX_NAME,
+    NS_PER_S,
+    clean,
+    derive_installation_id,
+    emoji_for_reaction,
+    reaction_for_emoji,
+)
 from bridge.model import (
     Adapter,
     Capabilities,
@@ -64,20 +76,8 @@ from bridge.model import (
 from bridge.status import MAX_TEXT_LENGTH
 from bridge.store import Store
 from bridge.tasks import cancel_and_wait
-from bridge.waku.catch_up import CatchUp
 from bridge.waku.community import Communities
-from bridge.waku.inbound import Receiver
 from bridge.waku.node import WakuNode
-from bridge.waku.outbound import Publisher, bridge_message_id
-from bridge.waku.rooms import DEFAULT_PUBSUB_TOPIC, AdapterState, RoomDirectory, WakuRoomConfig
-from bridge.waku.status_format import (
-    MAX_NAME,
-    NS_PER_S,
-    clean,
-    derive_installation_id,
-    emoji_for_reaction,
-    reaction_for_emoji,
-)
 from crypto.keys import public_key
 
 __all__ = [

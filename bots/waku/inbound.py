@@ -15,6 +15,19 @@ import logging
 from collections import OrderedDict
 from datetime import UTC, datetime
 
+from bots.waku.catch_up import CatchUp
+from bots.waku.rooms import AdapterState, Room, RoomDirectory
+from bots.waku.status_format import (
+    MAX_NAME,
+    NS_PER_MS,
+    NS_PER_S,
+    PLACEHOLDERS,
+    STATUS_ID,
+    clean,
+    emoji_for_reaction,
+    http_url,
+    truncate,
+)
 from bridge.model import (
     Author,
     DeleteMessage,
@@ -38,28 +51,15 @@ from bridge.status import (
 )
 from bridge.status.names import valid_display_name
 from bridge.store import messages
-from bridge.waku.catch_up import CatchUp
 from bridge.waku.message import MAX_MESSAGE_SIZE
 from bridge.waku.node import ReceivedMessage
-from bridge.waku.rooms import AdapterState, Room, RoomDirectory
-from bridge.waku.status_format import (
-    MAX_NAME,
-    NS_PER_MS,
-    NS_PER_S,
-    PLACEHOLDERS,
-    STATUS_ID,
-    clean,
-    emoji_for_reaction,
-    http_url,
-    truncate,
-)
 from crypto.keys import to_address
 from crypto.payload import Decoded, DecryptionError, decrypt_symmetric
 
 __all__ = ["Receiver"]
 
 # The adapter's log, as before its parts were split into modules.
-log = logging.getLogger("bridge.waku.adapter")
+log = logging.getLogger("bots.waku.adapter")
 
 _KNOWN_NAMES = 1024
 _SINK_RETRY_FIRST = 0.1

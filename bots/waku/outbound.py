@@ -13,6 +13,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
+from bots.waku.catch_up import HISTORY_PAGE, CatchUp
+from bots.waku.rooms import AdapterState, Room, RoomDirectory, clock_key
+from bots.waku.status_format import (
+    EMPTY,
+    MAX_NAME,
+    NS_PER_MS,
+    NS_PER_S,
+    STATUS_ID,
+    attachment_line,
+    bounded_id,
+    clean,
+    http_url,
+    reaction_for_emoji,
+    truncate,
+)
 from bridge.formatting import to_plain
 from bridge.model import (
     Attachment,
@@ -42,29 +57,14 @@ from bridge.status import (
     parse_status_payload,
 )
 from bridge.store import Store, kv
-from bridge.waku.catch_up import HISTORY_PAGE, CatchUp
 from bridge.waku.message import WakuMessage, message_hash
 from bridge.waku.node import HistoryQuery, NodeError
-from bridge.waku.rooms import AdapterState, Room, RoomDirectory, clock_key
-from bridge.waku.status_format import (
-    EMPTY,
-    MAX_NAME,
-    NS_PER_MS,
-    NS_PER_S,
-    STATUS_ID,
-    attachment_line,
-    bounded_id,
-    clean,
-    http_url,
-    reaction_for_emoji,
-    truncate,
-)
 from crypto.payload import DecryptionError, decrypt_symmetric, encrypt_symmetric
 
 __all__ = ["Publisher", "bridge_message_id"]
 
 # The adapter's log, as before its parts were split into modules.
-log = logging.getLogger("bridge.waku.adapter")
+log = logging.getLogger("bots.waku.adapter")
 
 # Relays drop WakuMessages over 150 KiB; staying far below leaves room for other encoders'
 # overhead. Field bounds keep a bridged message under ~40 KiB, so this only guards mistakes.
