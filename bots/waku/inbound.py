@@ -28,6 +28,7 @@ from bots.waku.status_format import (
     http_url,
     truncate,
 )
+from bots.waku.text import from_status
 from bridge.model import (
     Author,
     DeleteMessage,
@@ -36,7 +37,6 @@ from bridge.model import (
     NativeId,
     NewMessage,
     Reaction,
-    RichText,
     UserId,
 )
 from bridge.status import (
@@ -225,7 +225,7 @@ class Receiver:
                 source=room.ref,
                 native_id=native_id,
                 author=self._author(signer, content),
-                text=RichText.plain(text),
+                text=from_status(text),
                 timestamp=self._datetime(content.timestamp_ms, now_ms),
                 reply_to=None if reply is None else NativeId(reply),
             )
@@ -251,7 +251,7 @@ class Receiver:
             return EditMessage(
                 source=room.ref,
                 native_id=NativeId(content.target_id),
-                text=RichText.plain(content.text),
+                text=from_status(content.text),
                 timestamp=self._datetime(waku_ms or now_ms, now_ms),
             )
         return DeleteMessage(source=room.ref, native_id=NativeId(content.target_id))
