@@ -389,7 +389,6 @@ async def _probe_all(
     import aiohttp
 
     # Here, not at the top: they load the store and the outbox, which `parley --help` skips.
-    from bridge.builtin_platforms import BUILTIN
     from bridge.platform_index import PlatformIndex
 
     secrets = settings.secrets()
@@ -416,7 +415,7 @@ async def _probe_all(
             probes.append(probe("waku", _check_nwaku(http, waku.nwaku_url)))
         if settings.chain.rpc_url is not None:
             probes.append(probe("chain", _check_chain(http, settings)))
-        for traits in PlatformIndex.of(platforms, BUILTIN).traits:
+        for traits in PlatformIndex.of(platforms).traits:
             enabled = traits.enabled is not None and traits.enabled(settings)
             if traits.probe is not None and enabled:
                 probes.append(probe(traits.name, traits.probe(settings, http)))

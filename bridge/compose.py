@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bridge.builtin_platforms import BUILTIN
 from bridge.commands import Commands
 from bridge.feed.feature import install_feed
 from bridge.host import Host
@@ -50,7 +49,7 @@ def wire_features(
     ``platforms``: the registered platform specs (``bots.registry``), from the entry point.
     """
     commands = Commands(bridge.settings.bridge.name)
-    index = PlatformIndex.of(platforms, BUILTIN)
+    index = PlatformIndex.of(platforms)
     relay = install_relay(bridge, commands, tuning=tuning, platforms=platforms, index=index)
     notifier = relay.notifier
     bridge.add_component(relay.core)

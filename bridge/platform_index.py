@@ -62,11 +62,11 @@ class PlatformIndex:
     def __init__(self, traits: Iterable[Traits]) -> None:
         self._traits: dict[Platform, Traits] = {}
         for one in traits:
-            self._traits[one.name] = one  # a registered spec replaces a built-in of its name
+            self._traits[one.name] = one
 
     @classmethod
-    def of(cls, specs: Iterable[PlatformSpec], builtins: Iterable[Traits] = ()) -> PlatformIndex:
-        return cls([*builtins, *(Traits.of(spec) for spec in specs)])
+    def of(cls, specs: Iterable[PlatformSpec]) -> PlatformIndex:
+        return cls(Traits.of(spec) for spec in specs)
 
     @property
     def traits(self) -> tuple[Traits, ...]:

@@ -5,8 +5,7 @@ A platform lives in its own package under ``bots/`` and exports one ``PlatformSp
 the core (``bridge.cli.main`` -> ``wire_features`` -> the relay). The core never imports
 ``bots``: it only calls what a spec gives it.
 
-Telegram, Discord and Matrix come in only through their specs; the Waku/Status rooms are still
-wired by hand in ``bridge.relay`` (they predate the registry).
+Every platform, the Status/Waku rooms included, comes in only through its spec.
 """
 
 from __future__ import annotations
@@ -23,8 +22,10 @@ if TYPE_CHECKING:
 
     from bridge.commands import Commands
     from bridge.config import Settings
+    from bridge.metrics import Metrics
     from bridge.outbox import Pace
     from bridge.store import Store
+    from bridge.waku.node import WakuNode
 
 __all__ = ["PlatformContext", "PlatformSpec", "TextConverter"]
 
@@ -43,6 +44,12 @@ class PlatformContext:
     """The bridge's store; a platform keeps its own records in ``kv`` under its name."""
     options: Mapping[str, Any] = field(default_factory=dict)
     """Test-only knobs from ``RelayTuning.platform_options`` (timeouts, fetch policies)."""
+    node: WakuNode | None = None
+    """The bridge's running Waku node (the transport is core), for a platform carried over it."""
+    identity_key: bytes = field(default=b"", repr=False)
+    """The bridge's signing key, for a platform whose messages the bridge signs itself."""
+    metrics: Metrics | None = None
+    """The bridge's Prometheus series, for a platform that reports its own counters."""
 
 
 TextConverter = Callable[[RichText], object]
@@ -70,3 +77,5 @@ class PlatformSpec:
     """``parley check``: can the bridge reach and use the platform? (ok, detail)."""
     parse_message_ref: Callable[[str], NativeId | None] | None = None
     """A message named in a command by its link or id, where commands cannot reply."""
+    component: str | None = None
+    """Its component's name in ``/health`` and the logs; None: the platform's name."""

@@ -5,8 +5,8 @@ its components, in start order:
 
 - ``relay``: the router (config rooms + rooms made with ``/room join``) and the outbox, whose
   counters feed ``bridge.metrics``;
-- ``telegram`` / ``discord``: the platform bots, when their token is set;
-- ``waku_rooms``: the Waku adapter, when some room has a ``waku_chat``.
+- one per registered platform its config turns on (``bots.registry``; the Status/Waku rooms'
+  component is ``waku_rooms``).
 
 Each adapter component reports ``adapter.is_connected()`` as its health (``/health``). Every
 adapter hands inbound events to one sink (:meth:`Relay.sink`) that counts ``messages_in``,
@@ -70,7 +70,6 @@ class RelayTuning:
     outbox_policy: OutboxPolicy | None = None
     pacing: Mapping[Platform, Pace] | None = None
     """Per-chat pacing; None: the platforms' documented limits (their specs' ``pacing``)."""
-    waku_health_interval: float = 5.0
     profile_photo_refresh: float = 6 * 3600.0
     platform_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Per registered platform (``bridge.platforms``): keywords for its factory's context."""
@@ -177,7 +176,7 @@ class Relay:
         self.bridge = bridge
         self.platforms = tuple(platforms)
         self.index = index if index is not None else PlatformIndex.of(self.platforms)
-        """Every platform's traits (pacing, mentions): the specs' and the built-in ones."""
+        """Every platform's traits (pacing, mentions), from their specs."""
         self.settings: Settings = bridge.settings
         self.commands = commands
         self.tuning = tuning or RelayTuning()
@@ -244,12 +243,11 @@ class Relay:
     def install_adapters(self, bridge: Host) -> None:
         """Add one component per configured platform (after the features' components)."""
         settings = self.settings
-        if any(room.waku_room for room in settings.rooms):
-            bridge.add_component(_AdapterComponent(self, "waku_rooms", "waku", self._make_waku))
         for spec in self.platforms:
             if spec.enabled(settings):
                 make = partial(self._make_from_spec, spec)
-                bridge.add_component(_AdapterComponent(self, spec.name, spec.name, make))
+                name = spec.component or spec.name
+                bridge.add_component(_AdapterComponent(self, name, spec.name, make))
 
     async def _start_core(self) -> None:
         store = self.bridge.store
@@ -317,6 +315,9 @@ class Relay:
             public_url=self.settings.web.public_url,
             store=self.bridge.store,
             options=self.tuning.platform_options.get(spec.name, {}),
+            node=self.bridge.node,
+            identity_key=self.bridge.identity_key,
+            metrics=self.bridge.metrics,
         )
         return spec.factory(context)
 
@@ -329,57 +330,6 @@ class Relay:
                 if c.platform == platform
             }
         )
-
-    def _make_waku(self) -> Adapter:
-        from bridge.status.topics import DEFAULT_CLUSTER_ID
-        from bridge.waku.adapter import WakuAdapter, WakuRoomConfig
-        from bridge.waku.community import community_room
-
-        rooms = {
-            room.waku_chat: WakuRoomConfig(
-                chat_id=room.waku_chat,
-                pubsub_topic=room.waku_pubsub_topic,
-                key=room.waku_key_bytes,
-            )
-            for room in self.settings.rooms
-            if room.waku_chat is not None
-        }
-        for room in self.settings.rooms:
-            ref = room.status_ref
-            if ref is not None and room.waku_room is not None:
-                community = community_room(
-                    ref,
-                    room.status_channel,
-                    room.waku_pubsub_topic,
-                    tuple(self.settings.waku.shards)
-                    if self.settings.waku.cluster_id == DEFAULT_CLUSTER_ID
-                    else (),
-                )
-                rooms[room.waku_room] = WakuRoomConfig(
-                    chat_id=room.waku_room, pubsub_topic=community.pubsub_topic, community=community
-                )
-        adapter = WakuAdapter(
-            node=self.bridge.node,
-            store=self.bridge.store,
-            identity_key=self.bridge.identity_key,
-            rooms=rooms,
-            bridge_name=self.bridge_name,
-            health_interval=self.tuning.waku_health_interval,
-            on_stat=self._waku_stat,
-        )
-        if adapter.communities is not None:
-            self.bridge.metrics.watch_communities(adapter.communities)
-        return adapter
-
-    def _waku_stat(self, outcome: str) -> None:
-        metrics = self.bridge.metrics
-        if outcome == "publish_error":
-            metrics.waku_publish_errors.inc()
-            return
-        if outcome.startswith("refused_"):  # status-go's community rules said no
-            metrics.status_refused.labels(reason=outcome.removeprefix("refused_")).inc()
-        # every message the node handed the rooms, whatever became of it
-        metrics.waku_messages_received.inc()
 
     # inbound
 

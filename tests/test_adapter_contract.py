@@ -15,6 +15,7 @@ import pytest
 from bots.discord.adapter import DiscordAdapter
 from bots.matrix.adapter import MatrixAdapter
 from bots.telegram.adapter import TelegramAdapter
+from bots.waku.adapter import WakuAdapter
 from bridge.model import (
     Adapter,
     Capabilities,
@@ -29,7 +30,6 @@ from bridge.model import (
 )
 from bridge.relay_notifier import RelayNotifier
 from bridge.router import Router
-from bridge.waku.adapter import WakuAdapter
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBES = frozenset({"getattr", "hasattr"})

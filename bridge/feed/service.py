@@ -20,7 +20,6 @@ from typing import Any
 
 import aiosqlite
 
-from bridge.builtin_platforms import BUILTIN
 from bridge.commands import CommandReply, CommandRequest, UsageError
 from bridge.feed.anchor import ChainAnchor
 from bridge.feed.anchoring import MAX_BATCH, AnchorMode, FeedAnchorer
@@ -112,7 +111,7 @@ class FeedService:
         if anchor_mode != "none" and chain is None:
             raise ValueError(f"anchor mode {anchor_mode!r} needs a chain")
         self._store = store
-        self._index = index if index is not None else PlatformIndex(BUILTIN)
+        self._index = index if index is not None else PlatformIndex(())
         self._key = identity_key
         self.address = to_address(public_key(identity_key))
         self.feed_chat = feed_chat

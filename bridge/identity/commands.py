@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 
-from bridge.builtin_platforms import BUILTIN
 from bridge.commands import (
     CommandOption,
     CommandReply,
@@ -55,7 +54,7 @@ class IdentityCommands:
         self._links = links
         self._avatars = avatars
         self._ens = ens
-        self._index = index if index is not None else PlatformIndex(BUILTIN)
+        self._index = index if index is not None else PlatformIndex(())
 
     def register(self, commands: Commands) -> None:
         commands.register(

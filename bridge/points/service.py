@@ -29,7 +29,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bridge.builtin_platforms import BUILTIN
 from bridge.commands import CommandReply, CommandRequest
 from bridge.model import Author, MessageId
 from bridge.platform_index import PlatformIndex
@@ -79,7 +78,7 @@ class PointsService:
             self.people,
             self.reading,
             rooms=rooms,
-            index=index if index is not None else PlatformIndex(BUILTIN),
+            index=index if index is not None else PlatformIndex(()),
             public_url=self.public_url,
         )
 

@@ -26,7 +26,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bridge.builtin_platforms import BUILTIN
 from bridge.commands import CommandReply, CommandRequest, UsageError
 from bridge.model import Author, ChatRef
 from bridge.names import clean_name, clean_text
@@ -120,7 +119,7 @@ class TipService:
         index: PlatformIndex | None = None,
     ) -> None:
         self.config = config
-        self._index = index if index is not None else PlatformIndex(BUILTIN)
+        self._index = index if index is not None else PlatformIndex(())
         self._store = store
         self._rooms = rooms
         self._clock = clock

@@ -19,7 +19,7 @@ from crypto.keys import generate_private_key
 
 def test_the_registry_lists_each_platform_once() -> None:
     names = [spec.name for spec in PLATFORMS]
-    assert sorted(names) == ["discord", "matrix", "telegram"]
+    assert sorted(names) == ["discord", "matrix", "telegram", "waku"]
     assert telegram_pkg.SPEC in PLATFORMS and discord_pkg.SPEC in PLATFORMS
 
 

@@ -3,8 +3,8 @@
 A test marked ``@pytest.mark.needs(Feature.X)`` runs only for the adapters that declare X in
 their capabilities (known from the adapter class, so the choice is made at collection: nothing
 is skipped at run time). ``@pytest.mark.platform_can("...")`` names an ability the adapter
-contract does not declare yet; ``PLATFORM_CANNOT`` lists, per platform, what its API rules out,
-and ``ADAPTER_DOES_NOT`` what an adapter has not done yet (each with its reason).
+contract does not declare yet; ``PLATFORM_CANNOT`` lists, per platform, what its API rules out
+(each with its reason).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import pytest
 from bots.discord.adapter import DiscordAdapter
 from bots.matrix.adapter import MatrixAdapter
 from bots.telegram.adapter import TelegramAdapter
+from bots.waku.adapter import WakuAdapter
 from bridge.model import Capabilities, Feature
-from bridge.waku.adapter import WakuAdapter
 from tests.conformance.discord_driver import discord_driver
 from tests.conformance.driver import Driver
 from tests.conformance.matrix_driver import matrix_driver
@@ -37,15 +37,6 @@ PLATFORM_CANNOT: dict[str, frozenset[str]] = {
     # across restarts (the router drops the repeats; no per-message cursor exists to resume
     # from exactly).
     "waku": frozenset({"replay_nothing_after_restart"}),
-}
-
-# Not the platform's limits but the adapter's documented choices (README, "Formatting, mentions
-# and long messages" and the Waku adapter's docstring), open work rather than impossibilities:
-# the Waku adapter sends Status plain text (link URLs spelled out) and reads Status's markdown
-# as plain text; it truncates text over Status's 4096 code points to keep one relayed message
-# one Status message (edits, deletes and replies name that one id).
-ADAPTER_DOES_NOT: dict[str, frozenset[str]] = {
-    "waku": frozenset({"formatting", "split_long_text"}),
 }
 
 CAPABILITIES: dict[str, Capabilities] = {
@@ -73,9 +64,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     names = [
         name
         for name, caps in CAPABILITIES.items()
-        if feature in caps.features
-        and ability not in PLATFORM_CANNOT.get(name, frozenset())
-        and ability not in ADAPTER_DOES_NOT.get(name, frozenset())
+        if feature in caps.features and ability not in PLATFORM_CANNOT.get(name, frozenset())
     ]
     metafunc.parametrize("driver", names, indirect=True)
 

@@ -18,11 +18,12 @@ from typing import Any
 
 import aiohttp
 
+from bots.waku.adapter import WakuAdapter, WakuRoomConfig
+from bots.waku.text import from_status
 from bridge.model import ChatId, ChatRef, Inbound, NativeId, RichText, WakuChatId
 from bridge.router import Room, Router
 from bridge.status.community import Membership
 from bridge.store import Store
-from bridge.waku.adapter import WakuAdapter, WakuRoomConfig
 from bridge.waku.community import CommunityRoom
 from bridge.waku.embedded import EmbeddedNode
 from bridge.waku.message import WakuMessage
@@ -191,8 +192,9 @@ class WakuDriver:
         return NativeId(await self._post(message.SerializeToString(), sg.AppType.CHAT_MESSAGE))
 
     async def say_formatted(self) -> NativeId:
-        # The Status app sends what its composer's toolbar makes: markdown in the text.
-        return await self.say("**bold** *italic* [link](https://example.org/) `code`")
+        # The Status app sends what its composer's toolbar makes: markdown in the text. Status
+        # has no labelled links; a URL in the text is one.
+        return await self.say("**bold** *italic* https://example.org/ `code`")
 
     async def edit(self, native: NativeId, text: str) -> None:
         clock, _ = self.alice.next_clock()
@@ -254,9 +256,12 @@ class WakuDriver:
                 http.get(message.bridge_message.userAvatar) as resp,
             ):
                 avatar = await resp.read() if resp.status == 200 else None
+        # What Carol's app draws: status-go's ParsedText of the text (bots/waku/text.py follows
+        # the status-im/markdown parser it uses).
+        rich = from_status(shown.text)
         return Seen(
-            text=shown.text,
-            rich=RichText(shown.text),
+            text=rich.text,
+            rich=rich,
             sender_name=name,
             reply_to=NativeId(message.response_to) if message.response_to else None,
             reactions=frozenset(_EMOJI[t] for t in shown.reactions.get(self.bridge, set())),

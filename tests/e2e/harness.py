@@ -91,8 +91,8 @@ def test_tuning() -> RelayTuning:
     return RelayTuning(
         outbox_policy=OutboxPolicy(base_delay=0.05, max_delay=0.5, disconnected_poll=0.05),
         pacing={},
-        waku_health_interval=0.5,
         platform_options={
+            "waku": {"health_interval": 0.5},
             "telegram": {
                 "poll_timeout": 2,
                 "request_timeout": 5.0,

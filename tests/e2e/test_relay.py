@@ -92,7 +92,7 @@ async def test_discord_message_reaches_telegram_and_waku(tmp_path: Path) -> None
         assert copy.content.startswith("Bobby (discord): ")
         assert ("bold", "loud") in copy.entity_texts("bold")
         assert copy.content.endswith("loud and <b>x</b>")
-        await h.waku_copy("loud and <b>x</b>")
+        await h.waku_copy("**loud** and <b>x</b>")  # Status's markdown bold
         await h.settle()
         assert len(h.tg_copies("<b>x</b>")) == 1
         assert len(h.waku_copies("<b>x</b>")) == 1

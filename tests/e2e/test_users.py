@@ -422,7 +422,7 @@ async def test_a_status_message_too_long_for_status_is_logged(
     async with running_bridge(tmp_path) as h:
         words = " ".join(f"w{i:04d}" for i in range(1000))  # 5,999 characters
         message, _ = h.waku.status_message(h.waku.chat_message(words))
-        with caplog.at_level(logging.INFO, logger="bridge.waku.adapter"):
+        with caplog.at_level(logging.INFO, logger="bots.waku.adapter"):
             await h.waku.publish(message)
             await h.waku.say("after the long one")
             await h.tg_copy("after the long one")

@@ -184,10 +184,9 @@ async def test_install_identity_wires_commands_routes_and_components(tmp_path: P
 
 async def test_whois_takes_the_user_syntax_of_every_registered_platform(store: Store) -> None:
     from bots.matrix import SPEC as MATRIX
-    from bridge.builtin_platforms import BUILTIN
     from bridge.platform_index import PlatformIndex
 
-    without_matrix = PlatformIndex.of([s for s in PLATFORMS if s is not MATRIX], BUILTIN)
+    without_matrix = PlatformIndex.of([s for s in PLATFORMS if s is not MATRIX])
     service = LinkService(
         store=lambda: store,
         notifier=RecordingNotifier(),

@@ -16,6 +16,12 @@ from typing import Any
 
 import pytest
 
+from bots.waku.adapter import (
+    WakuAdapter,
+    WakuRoomConfig,
+    emoji_for_reaction,
+    reaction_for_emoji,
+)
 from bridge.model import (
     Attachment,
     Author,
@@ -42,12 +48,6 @@ from bridge.model import (
 from bridge.router import Room, Router
 from bridge.status import ChatType, ReactionType
 from bridge.store import Store, kv, waku_messages
-from bridge.waku.adapter import (
-    WakuAdapter,
-    WakuRoomConfig,
-    emoji_for_reaction,
-    reaction_for_emoji,
-)
 from bridge.waku.embedded import EmbeddedNode
 from bridge.waku.message import WakuMessage, message_hash
 from bridge.waku.node import ReceivedMessage
@@ -328,12 +328,15 @@ async def test_send_is_a_signed_bridge_message_that_status_can_read(
     assert content.bridge_message == sg_chat.BridgeMessage(
         bridgeName="telegram",
         userName="Ann Example",  # the bidi override is gone
-        content="hello *Status*\n[photo: cat.jpg] https://files.example/cat.jpg",
+        # Status markdown (status-im/markdown, the parser status-go's PrepareContent runs):
+        # "**" is bold, and the text's own asterisks are escaped so that Status shows them.
+        content="**hello** \\*Status\\*\n[photo: cat.jpg] https://files.example/cat.jpg",
         userAvatar="https://example.org/ann.png",
         userID="42",
         messageID="telegram:-1001:row-1",
     )
-    assert content.text.startswith("Ann Example: hello")  # for clients without bridge support
+    # for clients without bridge support (status-go parses Text as markdown too)
+    assert content.text.startswith("Ann Example: **hello**")
 
     second = read_status(two)
     assert second.message_id_hex == reply
@@ -361,14 +364,79 @@ async def test_clock_keeps_increasing_across_a_restart(
     assert clocks == [start, start + 1, start + 2]
 
 
-async def test_long_text_is_truncated_with_a_notice(adapter: WakuAdapter, status: Inbox) -> None:
-    await adapter.send(outbound("x" * 5000))
-    (received,) = await status.wait_for(1)
-    content = read_status(received).content
-    assert content.WhichOneof("payload") == "bridge_message"
-    assert len(content.bridge_message.content) == 4096
-    assert content.bridge_message.content.endswith("… [truncated]")
-    assert len(received.message.encode()) < 100 * 1024
+def _words(count: int) -> str:
+    return " ".join(f"w{i}" for i in range(count))
+
+
+async def test_long_text_goes_out_in_parts_at_status_gos_limit(
+    adapter: WakuAdapter, status: Inbox
+) -> None:
+    """status-go drops a ChatMessage whose text is over 4096 runes (protocol/message_validator.go
+    maxChatMessageTextLength / ValidateText at c72f491); the bridge's copy of a longer message
+    is several messages, each within that limit, together the whole text."""
+    text = _words(2000)  # 9,889 characters
+    first = await adapter.send(outbound(text, key="long"))
+    received = await status.wait_for(3)
+    envelopes = [read_status(r) for r in received]
+    assert envelopes[0].message_id_hex == first
+    now = now_ms()
+    parts = []
+    for envelope in envelopes:
+        message = envelope.content
+        sg.validate_received_chat_message(message, now)
+        # status-go's own limit, counted in runes as it does (Python str: code points)
+        assert len(message.bridge_message.content) <= 4096
+        parts.append(message.bridge_message.content)
+    # The first part carries the bold "w0 w1" of ``outbound``: **w0 w**1 is not Status markup.
+    assert " ".join(parts).replace("**", "").split() == text.split()
+    ids = [e.content.bridge_message.messageID for e in envelopes]
+    assert ids == ["telegram:-1001:long", "telegram:-1001:long#2", "telegram:-1001:long#3"]
+
+
+async def test_runes_not_bytes_decide_a_split(adapter: WakuAdapter, status: Inbox) -> None:
+    def plain(text: str, key: str) -> OutboundMessage:
+        return dataclasses.replace(outbound(key=key), text=RichText(text))
+
+    await adapter.send(plain("é" * 4096, "fits"))  # 8,192 bytes of UTF-8
+    (one,) = await status.wait_for(1)
+    assert read_status(one).content.bridge_message.content == "é" * 4096
+    await adapter.send(plain("é" * 4097, "over"))
+    a, b = (read_status(r).content.bridge_message.content for r in (await status.wait_for(3))[1:])
+    assert len(a) == 4096 and b == "é"
+
+
+async def test_edits_and_deletes_reach_every_part(adapter: WakuAdapter, status: Inbox) -> None:
+    first = await adapter.send(outbound(_words(2000), key="parts"))
+    sent = [read_status(r).message_id_hex for r in await status.wait_for(3)]
+    assert sent[0] == first
+
+    def edit(text: str, key: str) -> OutboundEdit:
+        return OutboundEdit(WAKU, key, first, "main", TELEGRAM, AUTHOR, RichText(text))
+
+    # Shorter: the first part is rewritten, the other two are deleted.
+    await adapter.edit(edit("short now", "e1"))
+    changes = [read_status(r) for r in (await status.wait_for(6))[3:]]
+    assert [c.message_type for c in changes] == [
+        AppType.EDIT_MESSAGE,
+        AppType.DELETE_MESSAGE,
+        AppType.DELETE_MESSAGE,
+    ]
+    assert changes[0].content.message_id == first and changes[0].content.text == "short now"
+    assert [c.content.message_id for c in changes[1:]] == sent[1:]
+
+    # Longer again: the first part is rewritten and a new part follows.
+    await adapter.edit(edit(_words(1000), "e2"))
+    rewrite, added = (read_status(r) for r in (await status.wait_for(8))[6:])
+    assert rewrite.message_type == AppType.EDIT_MESSAGE and rewrite.content.message_id == first
+    assert added.message_type == AppType.CHAT_MESSAGE
+    sg.validate_received_chat_message(added.content, now_ms())
+    joined = rewrite.content.text + " " + added.content.bridge_message.content
+    assert joined.split() == _words(1000).split()
+
+    # A delete removes both.
+    await adapter.delete(OutboundDelete(WAKU, "d", first))
+    deletes = [read_status(r) for r in (await status.wait_for(10))[8:]]
+    assert {d.content.message_id for d in deletes} == {first, added.message_id_hex}
 
 
 async def test_edit_delete_and_reactions_go_out_as_status_messages(

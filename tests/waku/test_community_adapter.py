@@ -18,6 +18,7 @@ from pathlib import Path
 import coincurve
 import pytest
 
+from bots.waku.adapter import WakuAdapter, WakuRoomConfig
 from bridge.model import (
     Author,
     ChatId,
@@ -40,7 +41,6 @@ from bridge.status import chat_key, chat_topic
 from bridge.status.community import Membership
 from bridge.status.links import CommunityRef
 from bridge.store import Store
-from bridge.waku.adapter import WakuAdapter, WakuRoomConfig
 from bridge.waku.community import CommunityRoom, community_room
 from bridge.waku.embedded import EmbeddedNode
 from bridge.waku.message import WakuMessage

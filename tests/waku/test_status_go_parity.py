@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from bots.waku.adapter import WakuAdapter, WakuRoomConfig
 from bridge.model import (
     ChatId,
     ChatRef,
@@ -29,7 +30,6 @@ from bridge.model import (
 from bridge.router import Room, Router
 from bridge.status.community import Membership
 from bridge.store import Store
-from bridge.waku.adapter import WakuAdapter, WakuRoomConfig
 from bridge.waku.community import CommunityRoom
 from bridge.waku.embedded import EmbeddedNode
 from bridge.waku.message import WakuMessage

@@ -1,6 +1,6 @@
 """How the Waku adapter turns platform text, names, ids and emoji into what Status shows, and
-back: bounds, cleaning and the six Status reactions (used by bridge/waku/outbound.py and
-bridge/waku/inbound.py)."""
+back: bounds, cleaning and the six Status reactions (used by bots/waku/outbound.py and
+bots/waku/inbound.py)."""
 
 from __future__ import annotations
 

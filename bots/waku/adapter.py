@@ -21,13 +21,17 @@ from current, non-banned members with a display name status-go accepts.
 
 The parts live beside this module: ``rooms`` (configuration, topics and keys, shared state),
 ``outbound`` (building and publishing), ``inbound`` (decoding and validating what arrives),
-``catch_up`` (what was read, and reading what was missed) and ``status_format`` (text, names,
-ids and reactions as Status shows them). ``WakuAdapter`` puts them together.
+``catch_up`` (what was read, and reading what was missed), ``status_format`` (names, ids and
+reactions as Status shows them) and ``text`` (Status's markdown, and splitting long text).
+``WakuAdapter`` puts them together.
 
 Choices worth knowing (also in the README):
 
-- Text longer than Status's 4096 code points is truncated with a notice, not split: one
-  relayed message stays one Status message, so edits, deletes and replies keep working.
+- Text goes out as the markdown Status renders (``text``: bold, italic, struck, code, code
+  blocks, bare URLs; a labelled link as ``label (url)``) and comes in from it.
+- Text longer than status-go's 4096 runes goes out as several Status messages, like Telegram
+  and Discord; the first is the copy's id (replies, reactions), and edits and deletes reach
+  every part (their ids are kept in ``relay_parts``, so after a restart too).
 - Files are not carried to Waku; each attachment becomes a line ``[photo: name] url``.
 - Status applies an edit only when its signer wrote the target, and a delete also from a
   community's owner, admins and token masters; the adapter does the same for the platforms,
@@ -48,6 +52,18 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import ClassVar
 
+from bots.waku.catch_up import CatchUp
+from bots.waku.inbound import Receiver
+from bots.waku.outbound import Publisher, bridge_message_id
+from bots.waku.rooms import DEFAULT_PUBSUB_TOPIC, AdapterState, RoomDirectory, WakuRoomConfig
+from bots.waku.status_format import (
+    MAX_NAME,
+    NS_PER_S,
+    clean,
+    derive_installation_id,
+    emoji_for_reaction,
+    reaction_for_emoji,
+)
 from bridge.model import (
     Adapter,
     Capabilities,
@@ -64,20 +80,8 @@ from bridge.model import (
 from bridge.status import MAX_TEXT_LENGTH
 from bridge.store import Store
 from bridge.tasks import cancel_and_wait
-from bridge.waku.catch_up import CatchUp
 from bridge.waku.community import Communities
-from bridge.waku.inbound import Receiver
 from bridge.waku.node import WakuNode
-from bridge.waku.outbound import Publisher, bridge_message_id
-from bridge.waku.rooms import DEFAULT_PUBSUB_TOPIC, AdapterState, RoomDirectory, WakuRoomConfig
-from bridge.waku.status_format import (
-    MAX_NAME,
-    NS_PER_S,
-    clean,
-    derive_installation_id,
-    emoji_for_reaction,
-    reaction_for_emoji,
-)
 from crypto.keys import public_key
 
 __all__ = [

@@ -9,16 +9,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from bots.waku.rooms import AdapterState, RoomDirectory, seen_key
+from bots.waku.status_format import NS_PER_S
 from bridge.store import kv
 from bridge.waku.message import WakuMessage
 from bridge.waku.node import HistoryQuery, NodeError, ReceivedMessage
-from bridge.waku.rooms import AdapterState, RoomDirectory, seen_key
-from bridge.waku.status_format import NS_PER_S
 
 __all__ = ["HISTORY_PAGE", "CatchUp"]
 
 # The adapter's log, as before its parts were split into modules.
-log = logging.getLogger("bridge.waku.adapter")
+log = logging.getLogger("bots.waku.adapter")
 
 HISTORY_PAGE = 100
 # Persisting the last-seen timestamp on every message would be a write per message; losing a

@@ -1,6 +1,6 @@
 """The Waku adapter's rooms: their configuration, the content topics and keys each one sends
 and listens on (raw Waku chats and Status community channels), and the state the adapter's
-parts share (bridge/waku/adapter.py puts them together)."""
+parts share (bots/waku/adapter.py puts them together)."""
 
 from __future__ import annotations
 

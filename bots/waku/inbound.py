@@ -15,6 +15,20 @@ import logging
 from collections import OrderedDict
 from datetime import UTC, datetime
 
+from bots.waku.catch_up import CatchUp
+from bots.waku.rooms import AdapterState, Room, RoomDirectory
+from bots.waku.status_format import (
+    MAX_NAME,
+    NS_PER_MS,
+    NS_PER_S,
+    PLACEHOLDERS,
+    STATUS_ID,
+    clean,
+    emoji_for_reaction,
+    http_url,
+    truncate,
+)
+from bots.waku.text import from_status
 from bridge.model import (
     Author,
     DeleteMessage,
@@ -23,7 +37,6 @@ from bridge.model import (
     NativeId,
     NewMessage,
     Reaction,
-    RichText,
     UserId,
 )
 from bridge.status import (
@@ -38,28 +51,15 @@ from bridge.status import (
 )
 from bridge.status.names import valid_display_name
 from bridge.store import messages
-from bridge.waku.catch_up import CatchUp
 from bridge.waku.message import MAX_MESSAGE_SIZE
 from bridge.waku.node import ReceivedMessage
-from bridge.waku.rooms import AdapterState, Room, RoomDirectory
-from bridge.waku.status_format import (
-    MAX_NAME,
-    NS_PER_MS,
-    NS_PER_S,
-    PLACEHOLDERS,
-    STATUS_ID,
-    clean,
-    emoji_for_reaction,
-    http_url,
-    truncate,
-)
 from crypto.keys import to_address
 from crypto.payload import Decoded, DecryptionError, decrypt_symmetric
 
 __all__ = ["Receiver"]
 
 # The adapter's log, as before its parts were split into modules.
-log = logging.getLogger("bridge.waku.adapter")
+log = logging.getLogger("bots.waku.adapter")
 
 _KNOWN_NAMES = 1024
 _SINK_RETRY_FIRST = 0.1
@@ -225,7 +225,7 @@ class Receiver:
                 source=room.ref,
                 native_id=native_id,
                 author=self._author(signer, content),
-                text=RichText.plain(text),
+                text=from_status(text),
                 timestamp=self._datetime(content.timestamp_ms, now_ms),
                 reply_to=None if reply is None else NativeId(reply),
             )
@@ -251,7 +251,7 @@ class Receiver:
             return EditMessage(
                 source=room.ref,
                 native_id=NativeId(content.target_id),
-                text=RichText.plain(content.text),
+                text=from_status(content.text),
                 timestamp=self._datetime(waku_ms or now_ms, now_ms),
             )
         return DeleteMessage(source=room.ref, native_id=NativeId(content.target_id))

@@ -11,9 +11,25 @@ plain on the channel's own topic.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
-from bridge.formatting import to_plain
+from bots.waku.catch_up import HISTORY_PAGE, CatchUp
+from bots.waku.rooms import AdapterState, Room, RoomDirectory, clock_key
+from bots.waku.status_format import (
+    EMPTY,
+    MAX_NAME,
+    NS_PER_MS,
+    NS_PER_S,
+    STATUS_ID,
+    attachment_line,
+    bounded_id,
+    clean,
+    http_url,
+    reaction_for_emoji,
+    truncate,
+)
+from bots.waku.text import MAX_TEXT_LENGTH, escape_status, split_for_status
 from bridge.model import (
     Attachment,
     Author,
@@ -42,39 +58,37 @@ from bridge.status import (
     parse_status_payload,
 )
 from bridge.store import Store, kv
-from bridge.waku.catch_up import HISTORY_PAGE, CatchUp
+from bridge.store.parts import StoredParts
 from bridge.waku.message import WakuMessage, message_hash
 from bridge.waku.node import HistoryQuery, NodeError
-from bridge.waku.rooms import AdapterState, Room, RoomDirectory, clock_key
-from bridge.waku.status_format import (
-    EMPTY,
-    MAX_NAME,
-    NS_PER_MS,
-    NS_PER_S,
-    STATUS_ID,
-    attachment_line,
-    bounded_id,
-    clean,
-    http_url,
-    reaction_for_emoji,
-    truncate,
-)
 from crypto.payload import DecryptionError, decrypt_symmetric, encrypt_symmetric
 
 __all__ = ["Publisher", "bridge_message_id"]
 
 # The adapter's log, as before its parts were split into modules.
-log = logging.getLogger("bridge.waku.adapter")
+log = logging.getLogger("bots.waku.adapter")
 
 # Relays drop WakuMessages over 150 KiB; staying far below leaves room for other encoders'
 # overhead. Field bounds keep a bridged message under ~40 KiB, so this only guards mistakes.
 _MAX_PUBLISH_SIZE = 100 * 1024
 
 
+_MAX_PARTS = 16
+"""Status messages one relayed message may become (16 x 4096 characters is far more than any
+platform sends as one message); the rest is cut off with a notice."""
+_MEMORY = 1024
+"""Deliveries whose finished parts are remembered in memory while their last parts retry."""
+
+
 def bridge_message_id(delivery: OutboundMessage) -> str:
     """``BridgeMessage.messageID`` of a delivery: stable across attempts and restarts."""
     source = delivery.source
     return bounded_id(f"{source.platform}:{source.chat_id}:{delivery.idempotency_key}")
+
+
+def _part_id(first: str, index: int) -> str:
+    """``BridgeMessage.messageID`` of a later part: the first part's, numbered."""
+    return first if index == 0 else bounded_id(f"{first}#{index + 1}")
 
 
 class Publisher:
@@ -96,12 +110,39 @@ class Publisher:
         self._store = store
         self._bridge_name = bridge_name
         self._installation_id = installation_id
+        # A copy in several Status messages: their ids under the first one's (relay_parts), so
+        # that edits and deletes reach every part, after a restart too.
+        self._parts = StoredParts(lambda: store, "waku")
+        # BridgeMessage.messageID -> the ids of the parts an unfinished send published.
+        self._sending: OrderedDict[str, list[str]] = OrderedDict()
 
-    def _content(self, text: RichText, attachments: Sequence[Attachment] = ()) -> str:
-        lines = [to_plain(text).strip()]
-        lines += [attachment_line(a) for a in attachments]
-        content = "\n".join(line for line in lines if line)
-        return truncate(content) if content.strip() else EMPTY
+    @staticmethod
+    def _contents(text: RichText, attachments: Sequence[Attachment] = ()) -> list[str]:
+        """The text as Status markdown, in parts that status-go accepts (bots/waku/text.py),
+        then one line per attachment."""
+        parts = split_for_status(text, MAX_TEXT_LENGTH)
+        for attachment in attachments:
+            line = truncate(escape_status(attachment_line(attachment)))
+            if parts and len(parts[-1]) + 1 + len(line) <= MAX_TEXT_LENGTH:
+                parts[-1] += "\n" + line
+            else:
+                parts.append(line)
+        if len(parts) > _MAX_PARTS:
+            last = parts[_MAX_PARTS - 1]
+            # The last part kept ends with the truncation notice (one character less: cut).
+            parts = [*parts[: _MAX_PARTS - 1], truncate(last, len(last) - 1)]
+        return parts or [EMPTY]
+
+    async def _layout(self, chat: str, first: str) -> list[str]:
+        """Every part of our copy ``first`` (just ``first`` when it is one message)."""
+        try:
+            known = await self._parts.get(chat, first)
+        except Exception:
+            log.exception("Waku: could not read the parts of %s", first)
+            known = None
+        if isinstance(known, list) and all(isinstance(i, str) for i in known) and known:
+            return [self._target(i) for i in known]
+        return [first]
 
     @staticmethod
     def _user_name(author: Author) -> str:
@@ -119,18 +160,57 @@ class Publisher:
         return native_id
 
     async def send(self, delivery: OutboundMessage) -> NativeId:
+        """Post the copy; text longer than Status takes goes out in several messages, like
+        Telegram's and Discord's. The first one is the copy's id (replies, reactions); a retry
+        skips the parts an earlier attempt posted."""
         room = await self._directory.room(delivery.target)
-        author = delivery.author
-        bridge = BridgeMessageFields(
-            bridge_name=clean(delivery.source.platform, MAX_NAME),
-            user_name=self._user_name(author),
-            content=self._content(delivery.text, delivery.attachments),
-            user_avatar=http_url(author.avatar_url),
-            user_id=bounded_id(author.user_id),
-            message_id=bridge_message_id(delivery),
-        )
+        first = bridge_message_id(delivery)
         reply_to = delivery.reply_to or ""
         response_to = reply_to if STATUS_ID.fullmatch(reply_to) else ""
+        contents = self._contents(delivery.text, delivery.attachments)
+        posted = self._sending.get(first, [])
+        for index, content in enumerate(contents[len(posted) :], start=len(posted)):
+            posted.append(
+                await self._post(
+                    room,
+                    delivery.source.platform,
+                    delivery.author,
+                    content,
+                    _part_id(first, index),
+                    response_to if index == 0 else "",
+                )
+            )
+            self._sending[first] = posted
+            while len(self._sending) > _MEMORY:
+                self._sending.popitem(last=False)
+        self._sending.pop(first, None)
+        if len(posted) > 1:
+            await self._remember(room, posted)
+        return NativeId(posted[0])
+
+    async def _remember(self, room: Room, ids: list[str]) -> None:
+        try:
+            await self._parts.put(room.ref.chat_id, ids[0], ids)
+        except Exception:
+            log.exception("Waku: could not record the parts of %s", ids[0])
+
+    async def _post(
+        self,
+        room: Room,
+        platform: str,
+        author: Author,
+        content: str,
+        message_id: str,
+        response_to: str,
+    ) -> str:
+        bridge = BridgeMessageFields(
+            bridge_name=clean(platform, MAX_NAME),
+            user_name=self._user_name(author),
+            content=content,
+            user_avatar=http_url(author.avatar_url),
+            user_id=bounded_id(author.user_id),
+            message_id=message_id,
+        )
 
         def build(clock: int, now_ms: int) -> bytes:
             return build_bridge_chat_message(
@@ -143,13 +223,36 @@ class Publisher:
                 display_name=self._bridge_name,
             )
 
-        return NativeId(await self._publish(room, AppMessageType.CHAT_MESSAGE, build))
+        return await self._publish(room, AppMessageType.CHAT_MESSAGE, build)
 
     async def edit(self, delivery: OutboundEdit) -> None:
+        """Rewrite every part of the copy: parts the new text no longer needs are deleted, and
+        parts it needs more of are posted after the others."""
         room = await self._directory.room(delivery.target)
-        target = self._target(delivery.native_id)
-        text = self._content(delivery.text)
+        layout = await self._layout(room.ref.chat_id, self._target(delivery.native_id))
+        contents = self._contents(delivery.text)
+        for target, content in zip(layout, contents, strict=False):
+            await self._edit_one(room, target, content)
+        if len(contents) == len(layout):
+            return
+        ids = layout[: len(contents)]
+        for index in range(len(layout), len(contents)):
+            ids.append(
+                await self._post(
+                    room,
+                    delivery.source.platform,
+                    delivery.author,
+                    contents[index],
+                    _part_id(bounded_id(f"edit:{layout[0]}"), index),
+                    "",
+                )
+            )
+            await self._remember(room, ids)
+        for extra in layout[len(contents) :]:
+            await self._delete_one(room, extra)
+        await self._remember(room, ids)
 
+    async def _edit_one(self, room: Room, target: str, text: str) -> None:
         def build(clock: int, now_ms: int) -> bytes:
             # A BRIDGE_MESSAGE edit replaces BridgeMessage.content: our copies are all bridged.
             return build_edit_message(
@@ -165,8 +268,15 @@ class Publisher:
 
     async def delete(self, delivery: OutboundDelete) -> None:
         room = await self._directory.room(delivery.target)
-        target = self._target(delivery.native_id)
+        first = self._target(delivery.native_id)
+        for target in await self._layout(room.ref.chat_id, first):
+            await self._delete_one(room, target)
+        try:
+            await self._parts.forget(room.ref.chat_id, first)
+        except Exception:
+            log.exception("Waku: could not forget the parts of %s", first)
 
+    async def _delete_one(self, room: Room, target: str) -> None:
         def build(clock: int, now_ms: int) -> bytes:
             return build_delete_message(
                 chat_id=room.chat_id,
