@@ -46,7 +46,6 @@ from pydantic import (
     field_validator,
 )
 
-from bridge.config_secrets import resolve_webhook_tokens
 from bridge.model import ChatId, ChatRef
 from bridge.status.links import CommunityRef, parse_community
 from bridge.status.names import display_name_problem
@@ -64,6 +63,7 @@ __all__ = [
     "PointsSettings",
     "Port",
     "Problem",
+    "RawHook",
     "RoomKeys",
     "RoomSettings",
     "Secret",
@@ -508,6 +508,11 @@ def _collect_secrets(value: object, found: list[str]) -> None:
             _collect_secrets(item, found)
 
 
+RawHook = Callable[[dict[str, Any], Mapping[str, str], Path, list[Problem]], None]
+"""Edits the raw config document before it is validated: (document, environment, the config's
+directory, problems to add to)."""
+
+
 class PlatformConfig(Protocol):
     """What the loader reads of a platform's spec (``bridge.platforms.PlatformSpec``)."""
 
@@ -523,6 +528,8 @@ class PlatformConfig(Protocol):
     def room_keys(self) -> type[RoomKeys] | None: ...
     @property
     def check(self) -> Callable[[Settings], Sequence[Problem]] | None: ...
+    @property
+    def prepare(self) -> RawHook | None: ...
 
 
 @functools.cache
@@ -607,7 +614,9 @@ def parse_config(
     for spec in platforms:
         shortcuts.update((var, (spec.name, key)) for var, key in spec.env_secrets)
     from_env = _apply_env(data, os.environ if env is None else env, problems, model, shortcuts)
-    resolve_webhook_tokens(data, os.environ if env is None else env, base_dir, problems)
+    for spec in platforms:
+        if spec.prepare is not None:
+            spec.prepare(data, os.environ if env is None else env, base_dir, problems)
     problems += _unknown_sections(_unknown_keys(model, data, ""), data, platforms)
     for section in _sections(model):
         # A missing section must still be validated (with the base_dir context), not built

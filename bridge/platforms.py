@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import aiohttp
 
     from bridge.commands import Commands
-    from bridge.config import Problem, RoomKeys, Settings
+    from bridge.config import Problem, RawHook, RoomKeys, Settings
     from bridge.outbox import Pace
     from bridge.store import Store
 
@@ -79,3 +79,5 @@ class PlatformSpec:
     check: Callable[[Settings], Sequence[Problem]] | None = None
     """Config rules the section's model cannot check alone (across sections or rooms):
     (dotted key path, problem) pairs, reported with every other config problem."""
+    prepare: RawHook | None = None
+    """Fills the raw config before validation (secrets from files or per-item variables)."""

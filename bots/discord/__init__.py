@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from bots.discord.settings import ENV_SECRETS, DiscordRoomKeys, DiscordSettings, check
 from bots.discord.text import to_discord
+from bots.discord.webhook_tokens import resolve_webhook_tokens
 from bridge.config import Settings
 from bridge.model import Adapter, ChatId, NativeId, UserId
 from bridge.outbox import Pace
@@ -116,4 +117,5 @@ SPEC = PlatformSpec(
     env_secrets=ENV_SECRETS,
     room_keys=DiscordRoomKeys,
     check=check,
+    prepare=resolve_webhook_tokens,
 )
