@@ -44,6 +44,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
+from bots.discord.ids import DiscordChannelId, discord_channel
+from bots.telegram.ids import TelegramChatId, telegram_chat
+
 _ROOT = Path(__file__).resolve().parent.parent
 # Run as a script, bench/ leads sys.path and its crypto.py would shadow the crypto package
 # that the bridge imports (already at import time, below).
@@ -55,7 +58,6 @@ from bridge.model import (  # noqa: E402
     Author,
     Capabilities,
     ChatRef,
-    DiscordChannelId,
     Feature,
     InboundSink,
     NativeId,
@@ -63,7 +65,6 @@ from bridge.model import (  # noqa: E402
     OutboundMessage,
     Platform,
     RichText,
-    TelegramChatId,
     UserId,
     WakuChatId,
 )
@@ -131,8 +132,8 @@ def _rooms(count: int) -> list[Room]:
         Room(
             f"room{i}",
             (
-                ChatRef.telegram(TelegramChatId(-1000 - i)),
-                ChatRef.discord(DiscordChannelId(1000 + i)),
+                telegram_chat(TelegramChatId(-1000 - i)),
+                discord_channel(DiscordChannelId(1000 + i)),
                 ChatRef.waku(WakuChatId(f"room{i}")),
             ),
         )
@@ -396,7 +397,7 @@ async def run_fakes(
                     for i, room in enumerate(world["rooms"])
                 ],
             }
-            settings = parse_config(raw, base_dir=tmp, env={})
+            settings = parse_config(raw, base_dir=tmp, env={}, platforms=PLATFORMS)
             bridge = Bridge(settings, generate_private_key())
             # Production timings, except that the outbox does not pace per chat.
             relay = wire_features(bridge, tuning=RelayTuning(pacing={}), platforms=PLATFORMS)

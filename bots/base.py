@@ -7,7 +7,6 @@ without importing ``bots``; this module is the adapter author's single import.
 from __future__ import annotations
 
 from bridge.model import (
-    PLATFORMS,
     Adapter,
     Attachment,
     AttachmentKind,
@@ -19,7 +18,6 @@ from bridge.model import (
     Delivery,
     DeliveryError,
     DeliveryKind,
-    DiscordChannelId,
     EditMessage,
     Feature,
     Inbound,
@@ -38,13 +36,11 @@ from bridge.model import (
     RichText,
     Span,
     SpanKind,
-    TelegramChatId,
     UserId,
     WakuChatId,
 )
 
 __all__ = [
-    "PLATFORMS",
     "Adapter",
     "Attachment",
     "AttachmentKind",
@@ -56,7 +52,6 @@ __all__ = [
     "Delivery",
     "DeliveryError",
     "DeliveryKind",
-    "DiscordChannelId",
     "EditMessage",
     "Feature",
     "Inbound",
@@ -75,7 +70,6 @@ __all__ = [
     "RichText",
     "Span",
     "SpanKind",
-    "TelegramChatId",
     "UserId",
     "WakuChatId",
 ]

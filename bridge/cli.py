@@ -143,7 +143,7 @@ def _parser(platforms: Sequence[PlatformSpec] = ()) -> argparse.ArgumentParser:
 def _cmd_contracts_deploy(args: argparse.Namespace) -> int:
     from bridge import contracts_cli
 
-    settings = _load(args.config)
+    settings = _load(args)
     status: int = asyncio.run(contracts_cli.run(args, settings))
     return status
 
@@ -171,10 +171,11 @@ def _print_problems(exc: ConfigError, stream: Any) -> None:
         print(f"  {path}: {message}" if path else f"  {message}", file=stream)
 
 
-def _load(path: Path) -> Settings:
+def _load(args: argparse.Namespace) -> Settings:
+    path: Path = args.config
     if not path.is_file():
         raise CliError(f"no config file at {path} (create one with `parley init --dir DIR`)")
-    return load_config(path)
+    return load_config(path, platforms=args.platforms)
 
 
 # --- init ----------------------------------------------------------------------------------
@@ -254,7 +255,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
     # The config may come to hold tokens: private like the rest of the directory.
     write_private_file(config_path, text, overwrite=True)
     # The written file must load as is (the example might have drifted from the code).
-    load_config(config_path, env={})
+    load_config(config_path, env={}, platforms=args.platforms)
 
     pub = public_key(private_key)
     print(f"Wrote {config_path}")
@@ -277,7 +278,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from bridge.app import run_bridge, setup_logging, wire_features
 
-    settings = _load(args.config)
+    settings = _load(args)
     setup_logging(settings.bridge.log_level, secrets=settings.secrets())
     for warning in permission_warnings(settings, args.config.resolve()):
         logging.getLogger("bridge.cli").warning(warning)
@@ -325,7 +326,7 @@ def _cmd_backup(args: argparse.Namespace) -> int:
     from bridge.store import StoreError
     from bridge.store.backup import backup_database
 
-    settings = _load(args.config)
+    settings = _load(args)
     try:
         result = backup_database(settings.store_path, args.to, overwrite=args.force)
     except StoreError as exc:
@@ -345,7 +346,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise CliError(f"no config file at {path}")
     try:
-        settings = load_config(path)
+        settings = load_config(path, platforms=args.platforms)
     except ConfigError as exc:
         _print_problems(exc, sys.stdout)
         return EXIT_INVALID
@@ -457,7 +458,7 @@ async def _check_chain(http: Any, settings: Settings) -> tuple[bool, str]:
 
 
 def _cmd_keys_address(args: argparse.Namespace) -> int:
-    settings = _load(args.config)
+    settings = _load(args)
     address = keystore_address(read_keystore(settings.keystore_path))
     if address is None:
         # Some keystores omit the clear-text address; derive it from the key itself.
@@ -471,7 +472,7 @@ def _cmd_keys_address(args: argparse.Namespace) -> int:
 def _cmd_keys_show(args: argparse.Namespace) -> int:
     from crypto.keys import public_key, to_address
 
-    settings = _load(args.config)
+    settings = _load(args)
     private_key = load_identity_key(settings)
     pub = public_key(private_key)
     print(f"keystore:              {settings.keystore_path}")

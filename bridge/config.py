@@ -9,23 +9,30 @@ Rules the loader enforces, so that an operator sees every mistake at once:
 - relative paths resolve against the directory of the config file, not the working directory;
 - any scalar key can be overridden from the environment as ``PARLEY_<SECTION>__<KEY>``, parsed
   by the field's type (lists as JSON or comma-separated; an empty variable counts as unset);
-  ``PARLEY_TELEGRAM_TOKEN``, ``PARLEY_DISCORD_TOKEN`` and ``PARLEY_KEY_PASSPHRASE`` are
-  shortcuts for the secrets.
+  ``PARLEY_KEY_PASSPHRASE`` and the platforms' ``PlatformSpec.env_secrets`` are shortcuts for
+  the secrets.
+
+The platforms' sections and their keys in ``[[rooms]]`` are not written here: each registered
+``PlatformSpec`` brings its own (``settings_model`` as ``[<name>]``, ``room_keys``), and
+``settings_model(platforms)`` builds the ``Settings`` type of a build from them. Code reads a
+platform's section with ``settings.section(ItsSettings)`` and its room keys with
+``room.keys(ItsRoomKeys)``.
 """
 
 from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import json
 import os
 import re
 import tomllib
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple, Protocol, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -35,10 +42,10 @@ from pydantic import (
     SecretStr,
     ValidationError,
     ValidationInfo,
+    create_model,
     field_validator,
 )
 
-from bridge.config_secrets import resolve_webhook_tokens
 from bridge.model import ChatId, ChatRef
 from bridge.status.links import CommunityRef, parse_community
 from bridge.status.names import display_name_problem
@@ -48,30 +55,33 @@ __all__ = [
     "BridgeSettings",
     "ChainSettings",
     "ConfigError",
-    "DiscordSettings",
     "FeedSettings",
+    "HttpUrl",
     "IdentitySettings",
-    "MatrixSettings",
+    "ListedChat",
+    "PlatformConfig",
     "PointsSettings",
+    "Port",
     "Problem",
+    "RawHook",
+    "RoomKeys",
     "RoomSettings",
+    "Secret",
+    "Section",
     "Settings",
     "StoreSettings",
-    "TelegramSettings",
     "WakuSettings",
     "WebSettings",
-    "WebhookSettings",
+    "WsUrl",
     "load_config",
     "parse_config",
+    "settings_model",
 ]
 
 ENV_PREFIX = "PARLEY_"
-# Shortcuts for the secrets an operator is most likely to set by hand.
+# Shortcuts for the secrets an operator is most likely to set by hand (the platforms add theirs:
+# PlatformSpec.env_secrets).
 ENV_SHORTCUTS: Mapping[str, tuple[str, str]] = {
-    "PARLEY_TELEGRAM_TOKEN": ("telegram", "token"),
-    "PARLEY_DISCORD_TOKEN": ("discord", "token"),
-    "PARLEY_MATRIX_AS_TOKEN": ("matrix", "as_token"),
-    "PARLEY_MATRIX_HS_TOKEN": ("matrix", "hs_token"),
     "PARLEY_KEY_PASSPHRASE": ("identity", "passphrase"),
 }
 
@@ -118,13 +128,6 @@ def _check_address(value: Any) -> Any:
     return value
 
 
-def _check_snowflake(value: Any) -> Any:
-    # Discord ids are 64-bit snowflakes; TOML operators write them as ints or quoted strings.
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return value
-
-
 def _check_http_url(value: Any) -> Any:
     if isinstance(value, str) and not re.match(r"^https?://[^\s/]+", value):
         raise ValueError("must be an http:// or https:// URL")
@@ -137,12 +140,11 @@ def _check_ws_url(value: Any) -> Any:
     return value
 
 
-def _strip_slash(value: str) -> str:
+def strip_slash(value: str) -> str:
     return value.rstrip("/")
 
 
 Address = Annotated[str, BeforeValidator(_check_address)]
-DiscordId = Annotated[int, Field(ge=0), BeforeValidator(_check_snowflake)]
 HttpUrl = Annotated[str, BeforeValidator(_check_http_url)]
 WsUrl = Annotated[str, BeforeValidator(_check_ws_url)]
 Secret = Annotated[SecretStr | None, BeforeValidator(_empty_to_none)]
@@ -151,7 +153,9 @@ ShardId = Annotated[int, Field(ge=0, le=1023)]
 PositiveFloat = Annotated[float, Field(gt=0)]
 
 
-class _Section(BaseModel):
+class Section(BaseModel):
+    """A table of the config: unknown keys are errors, values frozen, paths resolved."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     @field_validator("*", mode="after")
@@ -169,7 +173,7 @@ class _Section(BaseModel):
 # --- sections ------------------------------------------------------------------------------
 
 
-class BridgeSettings(_Section):
+class BridgeSettings(Section):
     name: str = Field(default="parley", min_length=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     data_dir: Path = Field(default=Path("data"), validate_default=True)
@@ -183,12 +187,12 @@ class BridgeSettings(_Section):
         return value.upper() if isinstance(value, str) else value
 
 
-class StoreSettings(_Section):
+class StoreSettings(Section):
     # None until load: then "<data_dir>/parley.db".
     path: Path | None = None
 
 
-class IdentitySettings(_Section):
+class IdentitySettings(Section):
     # None until load: then "<data_dir>/identity.json".
     keystore: Path | None = None
     passphrase_file: Path | None = None
@@ -196,7 +200,7 @@ class IdentitySettings(_Section):
     passphrase: Secret = None
 
 
-class WakuSettings(_Section):
+class WakuSettings(Section):
     mode: Literal["embedded", "nwaku"] = "embedded"
     rest_host: str = "127.0.0.1"
     rest_port: Port = 8645
@@ -223,7 +227,7 @@ class WakuSettings(_Section):
     @field_validator("nwaku_url", mode="after")
     @classmethod
     def _no_trailing_slash(cls, value: str | None) -> str | None:
-        return None if value is None else _strip_slash(value)
+        return None if value is None else strip_slash(value)
 
     @field_validator("store_peer", mode="after")
     @classmethod
@@ -249,7 +253,7 @@ class WakuSettings(_Section):
         return max(1, round(self.retention_days * 86400))
 
 
-class WebSettings(_Section):
+class WebSettings(Section):
     host: str = "127.0.0.1"
     port: Port = 8080
     public_url: HttpUrl = "http://127.0.0.1:8080"
@@ -262,86 +266,44 @@ class WebSettings(_Section):
     @field_validator("public_url", mode="after")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
-        return _strip_slash(value)
+        return strip_slash(value)
 
 
-class TelegramSettings(_Section):
-    token: Secret = None
-    api_base_url: HttpUrl = "https://api.telegram.org/bot"
-    file_base_url: HttpUrl = "https://api.telegram.org/file/bot"
-    admins: list[int] = Field(default_factory=list)
+class ListedChat(NamedTuple):
+    """One chat a room's key names: the key, how a problem names the chat, the chat."""
 
-    @property
-    def enabled(self) -> bool:
-        return self.token is not None
+    key: str
+    label: str
+    chat: ChatRef
 
 
-class DiscordSettings(_Section):
-    token: Secret = None
-    api_base_url: HttpUrl = "https://discord.com/api/v10"
-    gateway_url: WsUrl = "wss://gateway.discord.gg/"
-    admins: list[DiscordId] = Field(default_factory=list)
-    application_id: DiscordId | None = None
+class RoomKeys(Section):
+    """A platform's own keys in ``[[rooms]]`` (``PlatformSpec.room_keys``), merged into the room
+    table beside the core's: older configs list a platform's chats under a key of its own."""
 
-    @field_validator("api_base_url", mode="after")
-    @classmethod
-    def _no_trailing_slash(cls, value: str) -> str:
-        return _strip_slash(value)
-
-    @property
-    def enabled(self) -> bool:
-        return self.token is not None
+    def platform_chats(self) -> list[ListedChat]:
+        """The chats these keys name."""
+        return []
 
 
-class WebhookSettings(_Section):
-    channel: DiscordId
-    id: DiscordId
-    token: SecretStr
+_K = TypeVar("_K", bound=RoomKeys)
+_S = TypeVar("_S", bound=BaseModel)
 
 
-class MatrixSettings(_Section):
-    """The Matrix application service (``bots.matrix``); on when ``homeserver_url`` is set."""
+class RoomSettings(Section):
+    room_keys: ClassVar[tuple[type[RoomKeys], ...]] = ()
+    """The registered platforms' own keys (set by ``settings_model``)."""
 
-    homeserver_url: HttpUrl | None = None
-    server_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9.:\-\[\]]{1,255}$")
-    as_token: Secret = None
-    hs_token: Secret = None
-    as_token_file: Path | None = None
-    hs_token_file: Path | None = None
-    listen_host: str = "127.0.0.1"
-    listen_port: Port = 29330
-    # Where the homeserver reaches the listener (the registration's url); default
-    # http://<listen_host>:<listen_port>.
-    appservice_url: HttpUrl | None = None
-    appservice_id: str = Field(default="parley", pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
-    bot_localpart: str = Field(default="parley", pattern=r"^[a-z0-9._=\-/]{1,64}$")
-    puppet_prefix: str = Field(default="parley_", pattern=r"^[a-z0-9._=\-/]{1,32}$")
-    admins: list[str] = Field(default_factory=list)
-
-    @field_validator("homeserver_url", "appservice_url", mode="after")
-    @classmethod
-    def _no_trailing_slash(cls, value: str | None) -> str | None:
-        return None if value is None else _strip_slash(value)
-
-    @property
-    def enabled(self) -> bool:
-        return self.homeserver_url is not None
-
-
-class RoomSettings(_Section):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    telegram_chats: list[int] = Field(default_factory=list)
-    discord_channels: list[DiscordId] = Field(default_factory=list)
     waku_chat: str | None = Field(default=None, min_length=1)
     waku_key: Secret = None
     waku_pubsub_topic: str = "/waku/2/rs/16/32"
-    webhooks: list[WebhookSettings] = Field(default_factory=list)
     # A Status community channel: the community (id, zQ3… key or status.app link) and the
     # channel's name or UUID (not needed with a channel link).
     status_community: str | None = Field(default=None, min_length=1)
     status_channel: str | None = Field(default=None, min_length=1, max_length=200)
-    # Any platform's chats as "platform:id" (e.g. "matrix:!abc:example.org"), beside or
-    # instead of the per-platform keys above.
+    # Any platform's chats as "platform:id" (e.g. "<platform>:<chat id>"), beside or instead
+    # of a platform's own room keys (RoomKeys).
     chats: list[str] = Field(default_factory=list)
 
     @field_validator("status_community", mode="after")
@@ -351,17 +313,35 @@ class RoomSettings(_Section):
             parse_community(value)  # LinkError is a ValueError: reported with the key path
         return value
 
+    def keys(self, model: type[_K]) -> _K:
+        """A platform's keys of this room (their defaults if the build has no such keys)."""
+        return self if isinstance(self, model) else model.model_validate({})
+
+    def listed_chats(self) -> list[ListedChat]:
+        """Every chat the room's keys name, in order: the platforms' own keys, the Waku chat,
+        then ``chats``."""
+        found: list[ListedChat] = []
+        for model in type(self).room_keys:
+            found += model.platform_chats(self.keys(model))
+        if self.waku_chat is not None:
+            found.append(ListedChat("waku_chat", f"chat {self.waku_chat!r}", self._waku_ref))
+        elif self.waku_room is not None:
+            found.append(ListedChat("status_community", self.waku_room, self._waku_ref))
+        found += [ListedChat("chats", chat, ChatRef.parse(chat)) for chat in self.chats]
+        return found
+
+    @property
+    def _waku_ref(self) -> ChatRef:
+        assert self.waku_room is not None
+        return ChatRef("waku", ChatId(self.waku_room))
+
     @property
     def members(self) -> list[ChatRef]:
-        """The room's chats, each once: the per-platform keys first, then ``chats``."""
-        found = [ChatRef("telegram", ChatId(str(c))) for c in self.telegram_chats]
-        found += [ChatRef("discord", ChatId(str(c))) for c in self.discord_channels]
-        if self.waku_room is not None:
-            found.append(ChatRef("waku", ChatId(self.waku_room)))
-        for chat in self.chats:
-            ref = ChatRef.parse(chat)
-            if ref not in found:
-                found.append(ref)
+        """The room's chats, each once: the platforms' own keys first, then ``chats``."""
+        found: list[ChatRef] = []
+        for listed in self.listed_chats():
+            if listed.chat not in found:
+                found.append(listed.chat)
         return found
 
     @property
@@ -380,10 +360,21 @@ class RoomSettings(_Section):
 
     @field_validator("chats", mode="after")
     @classmethod
-    def _chat_refs(cls, value: list[str]) -> list[str]:
+    def _chat_refs(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        # The loader passes the registered platforms' chat-id parsers in the context.
+        parsers = info.context.get("chat_parsers") if isinstance(info.context, dict) else None
         for chat in value:
-            if ChatRef.parse(chat).platform == "waku":
+            ref = ChatRef.parse(chat)
+            if ref.platform == "waku":
                 raise ValueError("a Waku chat needs its topic and key: use waku_chat")
+            if parsers is None:
+                continue
+            if ref.platform not in parsers:
+                known = ", ".join(parsers) or "none"
+                raise ValueError(
+                    f"{chat!r}: this build has no platform {ref.platform!r} (platforms: {known})"
+                )
+            parsers[ref.platform](ref.chat_id)  # its ValueError names the chat
         return value
 
     @field_validator("waku_key", mode="after")
@@ -407,7 +398,7 @@ class RoomSettings(_Section):
         return bytes.fromhex(self.waku_key.get_secret_value().removeprefix("0x"))
 
 
-class ChainSettings(_Section):
+class ChainSettings(Section):
     rpc_url: HttpUrl | None = None
     chain_id: int = Field(default=1, ge=1)
     confirmations: int = Field(default=3, ge=0)
@@ -421,7 +412,7 @@ class ChainSettings(_Section):
         return self.rpc_url is not None
 
 
-class FeedSettings(_Section):
+class FeedSettings(Section):
     waku_chat: str = Field(default="parley-feed", min_length=1)
     anchor: Literal["none", "each", "batch"] = "none"
     batch_interval: PositiveFloat = 3600.0
@@ -429,7 +420,7 @@ class FeedSettings(_Section):
     kubo_url: HttpUrl | None = None
 
 
-class PointsSettings(_Section):
+class PointsSettings(Section):
     """``[points]``: community points (bridge/points). Off while ``rooms`` is empty."""
 
     rooms: list[str] = Field(default_factory=list)
@@ -452,7 +443,7 @@ class PointsSettings(_Section):
         return bool(self.rooms)
 
 
-class AvatarSettings(_Section):
+class AvatarSettings(Section):
     ipfs_gateway: HttpUrl = "https://ipfs.io/ipfs/"
     arweave_gateway: HttpUrl = "https://arweave.net/"
     max_image_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
@@ -460,15 +451,12 @@ class AvatarSettings(_Section):
     recheck_hours: PositiveFloat = 24.0
 
 
-class Settings(_Section):
+class Settings(Section):
     bridge: BridgeSettings = Field(default_factory=BridgeSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     waku: WakuSettings = Field(default_factory=WakuSettings)
     web: WebSettings = Field(default_factory=WebSettings)
-    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
-    discord: DiscordSettings = Field(default_factory=DiscordSettings)
-    matrix: MatrixSettings = Field(default_factory=MatrixSettings)
     rooms: list[RoomSettings] = Field(default_factory=list)
     chain: ChainSettings = Field(default_factory=ChainSettings)
     feed: FeedSettings = Field(default_factory=FeedSettings)
@@ -488,22 +476,90 @@ class Settings(_Section):
     def keystore_path(self) -> Path:
         return self.identity.keystore or self.bridge.data_dir / "identity.json"
 
+    def section(self, model: type[_S]) -> _S:
+        """A platform's section (``PlatformSpec.settings_model``); its defaults if the settings
+        were loaded without that platform (then the file could not have set it)."""
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, model):
+                return value
+        return model.model_validate({})
+
     def secrets(self) -> list[str]:
-        """Every secret value in the settings: the log formatter masks them."""
+        """Every secret value in the settings, of every section and room: the log formatter
+        masks them."""
         found: list[str] = []
-        for value in (
-            self.telegram.token,
-            self.discord.token,
-            self.matrix.as_token,
-            self.matrix.hs_token,
-            self.identity.passphrase,
-            self.waku.rest_token,
-            *(room.waku_key for room in self.rooms),
-            *(hook.token for room in self.rooms for hook in room.webhooks),
-        ):
-            if value is not None and value.get_secret_value():
-                found.append(value.get_secret_value())
+        _collect_secrets(self, found)
         return found
+
+
+def _collect_secrets(value: object, found: list[str]) -> None:
+    if isinstance(value, SecretStr):
+        if value.get_secret_value():
+            found.append(value.get_secret_value())
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            _collect_secrets(getattr(value, name), found)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _collect_secrets(item, found)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _collect_secrets(item, found)
+
+
+RawHook = Callable[[dict[str, Any], Mapping[str, str], Path, list[Problem]], None]
+"""Edits the raw config document before it is validated: (document, environment, the config's
+directory, problems to add to)."""
+
+
+class PlatformConfig(Protocol):
+    """What the loader reads of a platform's spec (``bridge.platforms.PlatformSpec``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def settings_model(self) -> type[BaseModel]: ...
+    @property
+    def parse_chat_id(self) -> Callable[[str], ChatId]: ...
+    @property
+    def env_secrets(self) -> tuple[tuple[str, str], ...]: ...
+    @property
+    def room_keys(self) -> type[RoomKeys] | None: ...
+    @property
+    def check(self) -> Callable[[Settings], Sequence[Problem]] | None: ...
+    @property
+    def prepare(self) -> RawHook | None: ...
+
+
+@functools.cache
+def _build_model(
+    sections: tuple[tuple[str, type[BaseModel]], ...], keys: tuple[type[RoomKeys], ...]
+) -> type[Settings]:
+    if not sections and not keys:
+        return Settings
+    room: type[RoomSettings] = RoomSettings
+    if keys:
+        bases: tuple[type[BaseModel], ...] = (RoomSettings, *keys)
+        room = typing.cast(type[RoomSettings], create_model("RoomSettings", __base__=bases))
+        room.room_keys = keys
+    fields: dict[str, Any] = {
+        name: (model, Field(default_factory=model)) for name, model in sections
+    }
+    fields["rooms"] = (types.GenericAlias(list, (room,)), Field(default_factory=list))
+    return create_model("Settings", __base__=Settings, **fields)
+
+
+def settings_model(platforms: Sequence[PlatformConfig] = ()) -> type[Settings]:
+    """The ``Settings`` type of a build: the core's sections plus each platform's ``[<name>]``
+    section and its keys in ``[[rooms]]``."""
+    for spec in platforms:
+        if spec.name in Settings.model_fields or spec.name in _SECTION_ALIASES:
+            raise ValueError(f"platform {spec.name!r} would hide the core's section of that name")
+    return _build_model(
+        tuple((spec.name, spec.settings_model) for spec in platforms),
+        tuple(spec.room_keys for spec in platforms if spec.room_keys is not None),
+    )
 
 
 _SECTION_ALIASES = {"avatars": "nft"}
@@ -520,8 +576,14 @@ def default_config_path(env: Mapping[str, str] | None = None) -> Path:
     return Path(env.get("PARLEY_CONFIG") or "config.toml")
 
 
-def load_config(path: Path, env: Mapping[str, str] | None = None) -> Settings:
-    """Read, override from ``env`` (default: ``os.environ``) and validate one config file.
+def load_config(
+    path: Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    platforms: Sequence[PlatformConfig] = (),
+) -> Settings:
+    """Read, override from ``env`` (default: ``os.environ``) and validate one config file, with
+    the sections and room keys of ``platforms`` (the build's registry, from its entry point).
 
     Raises ``ConfigError`` listing every problem, or ``OSError`` if the file cannot be read.
     """
@@ -530,7 +592,9 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Settings:
         raw = tomllib.loads(path.read_text("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([("", f"not valid TOML: {exc}")], source=path) from exc
-    return parse_config(raw, base_dir=path.resolve().parent, env=env, source=path)
+    return parse_config(
+        raw, base_dir=path.resolve().parent, env=env, source=path, platforms=platforms
+    )
 
 
 def parse_config(
@@ -539,26 +603,37 @@ def parse_config(
     base_dir: Path,
     env: Mapping[str, str] | None = None,
     source: Path | None = None,
+    platforms: Sequence[PlatformConfig] = (),
 ) -> Settings:
     """Validate an already-parsed TOML document (see ``load_config``)."""
+    model = settings_model(platforms)
     problems: list[Problem] = []
     # Env overrides edit the document; the caller's copy stays as it was.
     data = _canonical_sections(copy.deepcopy(dict(raw)), problems)
-    from_env = _apply_env(data, os.environ if env is None else env, problems)
-    resolve_webhook_tokens(data, os.environ if env is None else env, base_dir, problems)
-    problems += _unknown_keys(Settings, data, "")
-    for section in _sections():
+    shortcuts = dict(ENV_SHORTCUTS)
+    for spec in platforms:
+        shortcuts.update((var, (spec.name, key)) for var, key in spec.env_secrets)
+    from_env = _apply_env(data, os.environ if env is None else env, problems, model, shortcuts)
+    for spec in platforms:
+        if spec.prepare is not None:
+            spec.prepare(data, os.environ if env is None else env, base_dir, problems)
+    problems += _unknown_sections(_unknown_keys(model, data, ""), data, platforms)
+    for section in _sections(model):
         # A missing section must still be validated (with the base_dir context), not built
         # by its default factory, so that its default relative paths resolve too.
         data.setdefault(section, {})
+    context = {
+        "base_dir": base_dir,
+        "chat_parsers": {spec.name: spec.parse_chat_id for spec in platforms},
+    }
     try:
-        settings = Settings.model_validate(data, context={"base_dir": base_dir})
+        settings = model.model_validate(data, context=context)
     except ValidationError as exc:
         for path, message in _pydantic_problems(exc):
             var = from_env.get(path)
             problems.append((path, f"{message} (set by {var})" if var else message))
         raise ConfigError(_dedupe(problems), source=source) from None
-    problems += _cross_checks(settings)
+    problems += _cross_checks(settings, platforms)
     if problems:
         raise ConfigError(_dedupe(problems), source=source)
     return _fill_defaults(settings)
@@ -583,7 +658,11 @@ def _fill_defaults(settings: Settings) -> Settings:
 
 
 def _apply_env(
-    data: dict[str, Any], env: Mapping[str, str], problems: list[Problem]
+    data: dict[str, Any],
+    env: Mapping[str, str],
+    problems: list[Problem],
+    model: type[Settings],
+    shortcuts: Mapping[str, tuple[str, str]],
 ) -> dict[str, str]:
     """Apply overrides in place; returns which key paths came from which variable."""
     applied: dict[str, str] = {}
@@ -594,17 +673,18 @@ def _apply_env(
         if value == "":
             # An empty variable means "not set": compose passes unset ones as ${X:-}.
             continue
-        if var in ENV_SHORTCUTS:
-            section, key = ENV_SHORTCUTS[var]
+        if var in shortcuts:
+            section, key = shortcuts[var]
         elif "__" in var:
             section, _, key = var[len(ENV_PREFIX) :].lower().partition("__")
             section = _SECTION_ALIASES.get(section, section)
         else:
             continue  # not ours to judge: PARLEY_* variables used by other tools
         where = f"env {var}"
-        section_model = _section_model(section)
+        section_model = _section_model(model, section)
         if section_model is None:
-            problems.append((where, f"unknown section {section!r}{_suggest(section, _sections())}"))
+            known = _sections(model)
+            problems.append((where, f"unknown section {section!r}{_suggest(section, known)}"))
             continue
         field = section_model.model_fields.get(key)
         if field is None:
@@ -622,12 +702,12 @@ def _apply_env(
     return applied
 
 
-def _sections() -> list[str]:
-    return [name for name, f in Settings.model_fields.items() if _model_of(f.annotation)]
+def _sections(model: type[Settings]) -> list[str]:
+    return [name for name, f in model.model_fields.items() if _model_of(f.annotation)]
 
 
-def _section_model(name: str) -> type[BaseModel] | None:
-    field = Settings.model_fields.get(name)
+def _section_model(model: type[Settings], name: str) -> type[BaseModel] | None:
+    field = model.model_fields.get(name)
     if field is None or name == "rooms":
         return None
     return _model_of(field.annotation)
@@ -709,6 +789,20 @@ def _unknown_keys(model: type[BaseModel], data: Any, prefix: str) -> list[Proble
     return problems
 
 
+def _unknown_sections(
+    problems: list[Problem], data: Mapping[str, Any], platforms: Sequence[PlatformConfig]
+) -> list[Problem]:
+    """An unknown table without a likely typo may be a platform this build does not have: the
+    message says which platforms it has."""
+    names = ", ".join(spec.name for spec in platforms) or "none"
+    out: list[Problem] = []
+    for path, message in problems:
+        if path in data and isinstance(data[path], dict) and " — did you mean" not in message:
+            message += f" (neither a core section nor a platform of this build: {names})"
+        out.append((path, message))
+    return out
+
+
 def _dotted(loc: Sequence[int | str]) -> str:
     out = ""
     for part in loc:
@@ -750,25 +844,17 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
     return out
 
 
-def _cross_checks(settings: Settings) -> list[Problem]:
+def _cross_checks(settings: Settings, platforms: Sequence[PlatformConfig]) -> list[Problem]:
     """Rules that span keys or sections; each problem still names a key path."""
     problems: list[Problem] = []
     waku = settings.waku
     if waku.mode == "nwaku" and waku.nwaku_url is None:
         problems.append(("waku.nwaku_url", "required when waku.mode is 'nwaku'"))
-    matrix = settings.matrix
-    if matrix.enabled:
-        if matrix.server_name is None:
-            problems.append(("matrix.server_name", "required when matrix.homeserver_url is set"))
-        for name in ("as_token", "hs_token"):
-            if getattr(matrix, name) is None and getattr(matrix, f"{name}_file") is None:
-                problems.append(
-                    (f"matrix.{name}", f"required (or {name}_file) when matrix is configured")
-                )
-    chat_owner: dict[str, str] = {}
+    for spec in platforms:
+        if spec.check is not None:
+            problems += spec.check(settings)
+    chat_owner: dict[ChatRef, str] = {}
     names: dict[str, int] = {}
-    telegram_owner: dict[int, str] = {}
-    discord_owner: dict[int, str] = {}
     communities: dict[tuple[str, str], str] = {}
     for index, room in enumerate(settings.rooms):
         at = f"rooms[{index}]"
@@ -780,36 +866,12 @@ def _cross_checks(settings: Settings) -> list[Problem]:
                 )
             )
         names.setdefault(room.name, index)
-        for chat in room.telegram_chats:
-            if chat in telegram_owner and telegram_owner[chat] != room.name:
+        # Whichever key names it (a platform's own or ``chats``), a chat is in one room.
+        for listed in room.listed_chats():
+            if chat_owner.setdefault(listed.chat, room.name) != room.name:
+                owner = chat_owner[listed.chat]
                 problems.append(
-                    (
-                        f"{at}.telegram_chats",
-                        f"chat {chat} is already in room {telegram_owner[chat]!r}",
-                    )
-                )
-            telegram_owner.setdefault(chat, room.name)
-        for channel in room.discord_channels:
-            if channel in discord_owner and discord_owner[channel] != room.name:
-                problems.append(
-                    (
-                        f"{at}.discord_channels",
-                        f"channel {channel} is already in room {discord_owner[channel]!r}",
-                    )
-                )
-            discord_owner.setdefault(channel, room.name)
-        for entry in room.chats:
-            if chat_owner.setdefault(entry, room.name) != room.name:
-                problems.append(
-                    (f"{at}.chats", f"{entry} is already in room {chat_owner[entry]!r}")
-                )
-        for hook_index, hook in enumerate(room.webhooks):
-            if hook.channel not in room.discord_channels:
-                problems.append(
-                    (
-                        f"{at}.webhooks[{hook_index}].channel",
-                        f"channel {hook.channel} is not one of this room's discord_channels",
-                    )
+                    (f"{at}.{listed.key}", f"{listed.label} is already in room {owner!r}")
                 )
         match = _PUBSUB_TOPIC.match(room.waku_pubsub_topic)
         if match is not None:

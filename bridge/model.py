@@ -5,22 +5,25 @@ adapter (``Delivery``) is one of the frozen values below; the ``Adapter`` base c
 delivery errors complete the contract. Platform SDK types never cross this line: an adapter
 converts once, at its edge. ``bots.base`` re-exports all of this for adapter authors.
 
-Ids: every id is a ``str`` on the neutral side (Telegram and Discord ints are rendered in
+Ids: every id is a ``str`` on the neutral side (a platform's integer ids are rendered in
 decimal) but carries a distinct ``NewType`` so that mypy catches a message id passed where a
-chat id belongs; the per-platform constructors of ``ChatRef`` take the platform-typed ids.
+chat id belongs; a platform package gives its own typed constructors of ``ChatRef``.
+
+A ``Platform`` is a platform's registered name (``PlatformSpec.name``): the core keeps no list
+of them; input that names one is checked where it enters (the config, the store).
 """
 
 from __future__ import annotations
 
 import enum
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, Literal, NewType, get_args
+from typing import ClassVar, Literal, NewType, TypeAlias
 
 __all__ = [
-    "PLATFORMS",
     "Adapter",
     "Attachment",
     "AttachmentKind",
@@ -32,7 +35,6 @@ __all__ = [
     "Delivery",
     "DeliveryError",
     "DeliveryKind",
-    "DiscordChannelId",
     "EditMessage",
     "Feature",
     "Inbound",
@@ -51,13 +53,13 @@ __all__ = [
     "RichText",
     "Span",
     "SpanKind",
-    "TelegramChatId",
     "UserId",
     "WakuChatId",
 ]
 
-Platform = Literal["telegram", "discord", "waku", "matrix"]
-PLATFORMS: tuple[Platform, ...] = get_args(Platform)
+Platform: TypeAlias = str
+"""A platform's registered name (``"waku"`` or a ``PlatformSpec.name``)."""
+_PLATFORM_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 ChatId = NewType("ChatId", str)
 """A chat as its platform names it: Telegram chat id, Discord channel id, Waku chat name."""
@@ -68,8 +70,6 @@ UserId = NewType("UserId", str)
 MessageId = NewType("MessageId", int)
 """The bridge's own id of a relayed message (one per message, across all its copies)."""
 
-TelegramChatId = NewType("TelegramChatId", int)
-DiscordChannelId = NewType("DiscordChannelId", int)
 WakuChatId = NewType("WakuChatId", str)
 
 
@@ -81,23 +81,16 @@ class ChatRef:
     chat_id: ChatId
 
     @classmethod
-    def telegram(cls, chat: TelegramChatId) -> ChatRef:
-        return cls("telegram", ChatId(str(chat)))
-
-    @classmethod
-    def discord(cls, channel: DiscordChannelId) -> ChatRef:
-        return cls("discord", ChatId(str(channel)))
-
-    @classmethod
     def waku(cls, chat: WakuChatId) -> ChatRef:
         return cls("waku", ChatId(chat))
 
     @classmethod
     def parse(cls, text: str) -> ChatRef:
-        """``"platform:id"``, the inverse of ``str()`` (the config's ``chats`` entries)."""
+        """``"platform:id"``, the inverse of ``str()`` (the config's ``chats`` entries). Whether
+        the platform is one of this build's is the caller's to check (it knows the registry)."""
         platform, sep, chat = text.partition(":")
-        if not sep or not chat or platform not in PLATFORMS:
-            raise ValueError(f"{text!r} is not platform:id (platforms: {', '.join(PLATFORMS)})")
+        if not sep or not chat or _PLATFORM_NAME.fullmatch(platform) is None:
+            raise ValueError(f"{text!r} is not platform:id (<platform>:<chat id>)")
         return cls(platform, ChatId(chat))
 
     def __str__(self) -> str:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import aiohttp
 
     from bridge.commands import Commands
-    from bridge.config import Settings
+    from bridge.config import Problem, RawHook, RoomKeys, Settings
     from bridge.metrics import Metrics
     from bridge.outbox import Pace
     from bridge.store import Store
@@ -60,7 +60,8 @@ TextConverter = Callable[[RichText], object]
 class PlatformSpec:
     name: Platform
     settings_model: type[Any]
-    """The pydantic model of the platform's config section."""
+    """The pydantic model (a ``bridge.config.Section``) of the platform's config section,
+    ``[<name>]``; code reads it with ``settings.section(settings_model)``."""
     enabled: Callable[[Settings], bool]
     """Whether the config turns the platform on (its adapter is then started)."""
     factory: Callable[[PlatformContext], Adapter]
@@ -79,3 +80,13 @@ class PlatformSpec:
     """A message named in a command by its link or id, where commands cannot reply."""
     component: str | None = None
     """Its component's name in ``/health`` and the logs; None: the platform's name."""
+    env_secrets: tuple[tuple[str, str], ...] = ()
+    """Environment shortcuts for the section's secrets: (variable, key), e.g.
+    ``("PARLEY_<NAME>_TOKEN", "token")`` (``PARLEY_<NAME>__<KEY>`` works for every key)."""
+    room_keys: type[RoomKeys] | None = None
+    """The platform's own keys in ``[[rooms]]`` (read with ``room.keys(room_keys)``)."""
+    check: Callable[[Settings], Sequence[Problem]] | None = None
+    """Config rules the section's model cannot check alone (across sections or rooms):
+    (dotted key path, problem) pairs, reported with every other config problem."""
+    prepare: RawHook | None = None
+    """Fills the raw config before validation (secrets from files or per-item variables)."""

@@ -6,6 +6,7 @@ store (``bridge.store.rooms``); what ``/room status`` reads of the outbox is in
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import re
 import secrets
@@ -23,7 +24,6 @@ from bridge.commands import (
 )
 from bridge.host import Host
 from bridge.model import (
-    PLATFORMS,
     Adapter,
     ChatRef,
     DeleteMessage,
@@ -77,7 +77,7 @@ class RoomCommands:
             if request.is_admin:
                 chats = ", ".join(str(c) for c in room.members) or "no chats"
             else:
-                counts = {p: sum(c.platform == p for c in room.members) for p in PLATFORMS}
+                counts = collections.Counter(c.platform for c in room.members)
                 chats = (
                     ", ".join(p if n == 1 else f"{p} ×{n}" for p, n in counts.items() if n)
                     or "no chats"

@@ -16,16 +16,15 @@ from bots.discord.adapter import DiscordAdapter
 from bots.matrix.adapter import MatrixAdapter
 from bots.telegram.adapter import TelegramAdapter
 from bots.waku.adapter import WakuAdapter
+from bots.telegram.ids import TelegramChatId, telegram_chat
 from bridge.model import (
     Adapter,
     Capabilities,
-    ChatRef,
     Feature,
     InboundSink,
     NativeId,
     OutboundMessage,
     Platform,
-    TelegramChatId,
     UserId,
 )
 from bridge.relay_notifier import RelayNotifier
@@ -92,7 +91,7 @@ class Bare(Adapter):
 
 async def test_the_optional_abilities_default_to_absent() -> None:
     adapter = Bare()
-    chat = ChatRef.telegram(TelegramChatId(-100))
+    chat = telegram_chat(TelegramChatId(-100))
     assert adapter.last_error is None
     assert adapter.status_detail() is None
     assert adapter.chat_detail(chat) is None

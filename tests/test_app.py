@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from bots.registry import PLATFORMS
 from bridge.app import Bridge, KeyValueFormatter, setup_logging
 from bridge.config import Settings, parse_config
 from crypto.keys import generate_private_key
@@ -22,7 +23,7 @@ def settings_for(tmp_path: Path, **extra: dict[str, object]) -> Settings:
         "web": {"port": 0},
         **extra,
     }
-    return parse_config(raw, base_dir=tmp_path, env={})
+    return parse_config(raw, base_dir=tmp_path, env={}, platforms=PLATFORMS)
 
 
 class Recorder:

@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from bots.registry import PLATFORMS
 from bridge.cli import _probe_all
-from bridge.config import Settings
+from bridge.config import settings_model
 from bridge.keyfile import write_keystore
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.telegram import FakeTelegram
@@ -20,7 +20,7 @@ async def test_check_probes_the_configured_platforms_only(tmp_path: Path) -> Non
         bot = tg.add_bot(username="parley_bot")
         base = {"bridge": {"data_dir": str(tmp_path)}}
         write_keystore(tmp_path / "identity.json", b"\x01" * 32, SecretStr("pw"), scrypt_n=16384)
-        settings = Settings.model_validate(
+        settings = settings_model(PLATFORMS).model_validate(
             {
                 **base,
                 "telegram": {"token": bot.token, "api_base_url": tg.base_url},
@@ -32,7 +32,7 @@ async def test_check_probes_the_configured_platforms_only(tmp_path: Path) -> Non
         }
         assert results["telegram"] == (True, "bot @parley_bot")
         assert results["discord"] == (True, f"bot ParleyBot ({dc.bot_user.id})")
-        wrong = Settings.model_validate(
+        wrong = settings_model(PLATFORMS).model_validate(
             {**base, "discord": {"token": "not-the-token", "api_base_url": dc.api_base}}
         )
         results = {

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import coincurve
 
+from bots.registry import PLATFORMS
 from bridge.config import load_config
 from bridge.proto import application_metadata_message_pb2 as app_pb
 from bridge.proto import communities_pb2 as pb
@@ -64,7 +65,7 @@ def test_check_shows_community_state(tmp_path: Path) -> None:
     pub = next(
         line.split()[-1] for line in shown.stdout.splitlines() if line.startswith("public key:")
     )
-    db = load_config(config, env={}).store_path
+    db = load_config(config, env={}, platforms=PLATFORMS).store_path
     asyncio.run(store_description(db, signed_description(pub)))
     after = parley("check", "--config", str(config), env=env)
     assert "Status community general: Parley Friends: can_post" in after.stdout, after.stdout

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bots.registry import PLATFORMS
 from bridge.config import Settings, default_config_path, load_config
 from tests.test_cli import FAST_KDF, clean_env, parley
 
@@ -89,7 +90,9 @@ def initialised_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def bridge_settings(compose: dict[str, Any], initialised_data: Path) -> Settings:
     """The settings the parley container ends up with: the config init wrote plus its env."""
     assert config_read_by_run(compose, SHELL) == PurePosixPath("/data/config.toml")
-    return load_config(initialised_data / "config.toml", env=container_env(compose, SHELL))
+    return load_config(
+        initialised_data / "config.toml", env=container_env(compose, SHELL), platforms=PLATFORMS
+    )
 
 
 def test_nwaku_image_is_pinned(compose: dict[str, Any]) -> None:

@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from bridge.config import ConfigError, Settings, load_config
+from bots.discord.settings import DiscordSettings
+from bots.registry import PLATFORMS
+from bots.telegram.settings import TelegramSettings
+from bridge.config import ConfigError, load_config, settings_model
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "config.example.toml"
@@ -24,7 +27,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def problems(path: Path, env: dict[str, str] | None = None) -> dict[str, str]:
     with pytest.raises(ConfigError) as info:
-        load_config(path, env=env or {})
+        load_config(path, env=env or {}, platforms=PLATFORMS)
     return dict(info.value.problems)
 
 
@@ -32,7 +35,7 @@ def problems(path: Path, env: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def test_example_loads_as_is() -> None:
-    settings = load_config(EXAMPLE, env={})
+    settings = load_config(EXAMPLE, env={}, platforms=PLATFORMS)
     assert settings.waku.mode == "embedded"
     assert settings.waku.cluster_id == 16
     assert settings.waku.shards == [32, 64, 128, 256]
@@ -60,7 +63,7 @@ def _model(annotation: Any) -> type[BaseModel] | None:
 def test_example_documents_every_key() -> None:
     text = EXAMPLE.read_text()
     missing: list[str] = []
-    for section, field in Settings.model_fields.items():
+    for section, field in settings_model(PLATFORMS).model_fields.items():
         model = _model(field.annotation)
         assert model is not None, section
         header = "[[rooms]]" if section == "rooms" else f"[{section}]"
@@ -194,13 +197,15 @@ tipjar = "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48"
 USDC = "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"
 """,
     )
-    settings = load_config(path, env={})
+    settings = load_config(path, env={}, platforms=PLATFORMS)
     assert settings.chain.tokens["USDC"] == "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"
     assert settings.chain.tipjar == "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48"
 
 
 def test_avatars_is_another_name_for_nft(tmp_path: Path) -> None:
-    settings = load_config(write(tmp_path, "[avatars]\nrecheck_hours = 6\n"), env={})
+    settings = load_config(
+        write(tmp_path, "[avatars]\nrecheck_hours = 6\n"), env={}, platforms=PLATFORMS
+    )
     assert settings.nft.recheck_hours == 6
     assert settings.avatars is settings.nft
     found = problems(write(tmp_path, "[avatars]\n[nft]\n"))
@@ -221,7 +226,7 @@ def test_relative_paths_resolve_against_the_config_directory(
         conf_dir,
         '[bridge]\ndata_dir = "state"\n[identity]\npassphrase_file = "../secret/pass"\n',
     )
-    settings = load_config(path, env={})
+    settings = load_config(path, env={}, platforms=PLATFORMS)
     assert settings.bridge.data_dir == conf_dir / "state"
     assert settings.store.path == conf_dir / "state" / "parley.db"
     assert settings.identity.keystore == conf_dir / "state" / "identity.json"
@@ -229,11 +234,11 @@ def test_relative_paths_resolve_against_the_config_directory(
 
 
 def test_defaults_without_sections_resolve_too(tmp_path: Path) -> None:
-    settings = load_config(write(tmp_path, ""), env={})
+    settings = load_config(write(tmp_path, ""), env={}, platforms=PLATFORMS)
     assert settings.bridge.data_dir == tmp_path / "data"
     assert settings.web.public_url == "http://127.0.0.1:8080"
-    assert settings.telegram.token is None
-    assert not settings.telegram.enabled
+    assert settings.section(TelegramSettings).token is None
+    assert not settings.section(TelegramSettings).enabled
 
 
 # --- environment overrides -----------------------------------------------------------------
@@ -253,11 +258,12 @@ def test_env_overrides_are_parsed_by_field_type(tmp_path: Path) -> None:
             "PARLEY_UNRELATED": "ignored",
             "HOME": "/root",
         },
+        platforms=PLATFORMS,
     )
     assert settings.waku.rest_port == 9000
     assert settings.waku.poll_interval == 0.25
     assert settings.waku.shards == [32, 64]
-    assert settings.discord.admins == [123456789012345678, 5]
+    assert settings.section(DiscordSettings).admins == [123456789012345678, 5]
     assert settings.web.public_url == "https://chat.example.org"
     assert settings.nft.recheck_hours == 12
 
@@ -270,11 +276,13 @@ def test_secrets_from_env_stay_secret(tmp_path: Path) -> None:
             "PARLEY_DISCORD__TOKEN": "discord-secret",
             "PARLEY_KEY_PASSPHRASE": "pass-secret",
         },
+        platforms=PLATFORMS,
     )
-    assert settings.telegram.token is not None
-    assert settings.telegram.token.get_secret_value() == "123:telegram-secret"
-    assert settings.discord.token is not None
-    assert settings.discord.token.get_secret_value() == "discord-secret"
+    telegram, discord = settings.section(TelegramSettings), settings.section(DiscordSettings)
+    assert telegram.token is not None
+    assert telegram.token.get_secret_value() == "123:telegram-secret"
+    assert discord.token is not None
+    assert discord.token.get_secret_value() == "discord-secret"
     assert settings.identity.passphrase is not None
     assert settings.identity.passphrase.get_secret_value() == "pass-secret"
     shown = repr(settings) + str(settings) + settings.model_dump_json()
@@ -285,8 +293,10 @@ def test_secrets_from_env_stay_secret(tmp_path: Path) -> None:
 
 def test_empty_env_variable_means_unset(tmp_path: Path) -> None:
     path = write(tmp_path, '[chain]\nrpc_url = "http://127.0.0.1:8545"\n')
-    settings = load_config(path, env={"PARLEY_TELEGRAM_TOKEN": "", "PARLEY_CHAIN__RPC_URL": ""})
-    assert settings.telegram.token is None
+    settings = load_config(
+        path, env={"PARLEY_TELEGRAM_TOKEN": "", "PARLEY_CHAIN__RPC_URL": ""}, platforms=PLATFORMS
+    )
+    assert settings.section(TelegramSettings).token is None
     assert settings.chain.rpc_url == "http://127.0.0.1:8545"
 
 
@@ -309,7 +319,7 @@ def test_env_mistakes_name_the_variable(tmp_path: Path) -> None:
 def test_config_error_message_lists_everything(tmp_path: Path) -> None:
     path = write(tmp_path, "[waku]\nrest_prot = 1\ncluster_id = -1\n")
     with pytest.raises(ConfigError) as info:
-        load_config(path, env={})
+        load_config(path, env={}, platforms=PLATFORMS)
     message = str(info.value)
     assert "2 configuration problem(s)" in message
     assert "waku.rest_prot" in message

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bots.registry import PLATFORMS
 from bridge.config import ConfigError, load_config
 
 KEY = "zQ3shYSHp7GoiXaauJMnDcjwU2yNjdzpXLosAWapPS4CFxc11"
@@ -17,7 +18,7 @@ def _load(tmp_path: Path, rooms: str, bridge: str = "") -> dict[str, str]:
     path = tmp_path / "config.toml"
     path.write_text(f"[bridge]\n{bridge}\n{rooms}")
     with pytest.raises(ConfigError) as info:
-        load_config(path, env={})
+        load_config(path, env={}, platforms=PLATFORMS)
     return dict(info.value.problems)
 
 
@@ -29,7 +30,7 @@ def test_community_link_and_channel_name_load(tmp_path: Path) -> None:
         'status_channel = "general"\n'
         f'[[rooms]]\nname = "b"\nstatus_community = "https://status.app/cc/{CHANNEL}#{KEY}"\n'
     )
-    settings = load_config(path, env={})
+    settings = load_config(path, env={}, platforms=PLATFORMS)
     a, b = settings.rooms
     assert a.status_ref is not None and a.status_ref.community_id == COMMUNITY_ID
     assert a.status_channel == "general"
@@ -82,7 +83,7 @@ def test_bridge_name_must_be_a_status_display_name(tmp_path: Path, name: str) ->
 def test_short_bridge_name_is_fine_without_communities(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text('[bridge]\nname = "bot"\n[[rooms]]\nname = "a"\nwaku_chat = "x"\n')
-    assert load_config(path, env={}).bridge.name == "bot"
+    assert load_config(path, env={}, platforms=PLATFORMS).bridge.name == "bot"
 
 
 def test_link_shard_must_be_one_the_node_relays(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from bots.registry import PLATFORMS
 from bridge.config import Settings, parse_config
 from bridge.keyfile import (
     KeyfileError,
@@ -23,7 +24,7 @@ from crypto.keys import generate_private_key, public_key, to_address
 
 def settings(tmp_path: Path, env: dict[str, str] | None = None, **identity: str) -> Settings:
     raw = {"bridge": {"data_dir": "."}, "identity": identity}
-    return parse_config(raw, base_dir=tmp_path, env=env or {})
+    return parse_config(raw, base_dir=tmp_path, env=env or {}, platforms=PLATFORMS)
 
 
 def never_prompt(_: str) -> str:

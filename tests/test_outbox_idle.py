@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bridge.model import ChatRef, DiscordChannelId, TelegramChatId, WakuChatId
+from bots.discord.ids import DiscordChannelId, discord_channel
+from bots.telegram.ids import TelegramChatId, telegram_chat
+from bridge.model import ChatRef, WakuChatId
 from bridge.router import Room
 from tests.fakes.relay_adapter import Relay, new_message
 
@@ -15,8 +17,8 @@ def _room(i: int) -> Room:
     return Room(
         f"r{i}",
         (
-            ChatRef.telegram(TelegramChatId(-100 - i)),
-            ChatRef.discord(DiscordChannelId(1000 + i)),
+            telegram_chat(TelegramChatId(-100 - i)),
+            discord_channel(DiscordChannelId(1000 + i)),
             ChatRef.waku(WakuChatId(f"w{i}")),
         ),
     )

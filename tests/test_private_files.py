@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bots.discord.settings import DiscordRoomKeys
+from bots.registry import PLATFORMS
 from bridge.config import ConfigError, load_config
 from bridge.datadir import permission_warnings
 from bridge.store import Store
@@ -54,7 +56,7 @@ async def test_store_files_are_private_from_the_start(tmp_path: Path) -> None:
 def test_wider_modes_are_reported(tmp_path: Path) -> None:
     assert init(tmp_path, clean_env(PARLEY_KEY_PASSPHRASE=PASSPHRASE)).returncode == 0
     config = tmp_path / "config.toml"
-    settings = load_config(config, env={})
+    settings = load_config(config, env={}, platforms=PLATFORMS)
     assert permission_warnings(settings, config) == []
 
     os.chmod(tmp_path, 0o755)
@@ -89,8 +91,8 @@ def test_webhook_token_from_a_file_relative_to_the_config(tmp_path: Path) -> Non
     (tmp_path / "secrets" / "hook").write_text("from-the-file\n")
     config = tmp_path / "config.toml"
     config.write_text(WEBHOOK_ROOM.format(token='token_file = "secrets/hook"'))
-    settings = load_config(config, env={})
-    hook = settings.rooms[0].webhooks[0]
+    settings = load_config(config, env={}, platforms=PLATFORMS)
+    hook = settings.rooms[0].keys(DiscordRoomKeys).webhooks[0]
     assert hook.token.get_secret_value() == "from-the-file"
     assert "from-the-file" in settings.secrets()  # masked in logs like the others
     assert "from-the-file" not in repr(settings)
@@ -99,19 +101,20 @@ def test_webhook_token_from_a_file_relative_to_the_config(tmp_path: Path) -> Non
 def test_webhook_token_from_the_environment_wins(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text(WEBHOOK_ROOM.format(token='token_file = "absent"'))
-    settings = load_config(config, env={"PARLEY_WEBHOOK_TOKEN_8": "from-env"})
-    assert settings.rooms[0].webhooks[0].token.get_secret_value() == "from-env"
+    settings = load_config(config, env={"PARLEY_WEBHOOK_TOKEN_8": "from-env"}, platforms=PLATFORMS)
+    hook = settings.rooms[0].keys(DiscordRoomKeys).webhooks[0]
+    assert hook.token.get_secret_value() == "from-env"
 
 
 def test_webhook_token_file_problems_are_reported(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text(WEBHOOK_ROOM.format(token='token_file = "absent"'))
     with pytest.raises(ConfigError) as info:
-        load_config(config, env={})
+        load_config(config, env={}, platforms=PLATFORMS)
     found = dict(info.value.problems)
     assert "cannot read" in found["rooms[0].webhooks[0].token_file"]
     (tmp_path / "empty").write_text("\n")
     config.write_text(WEBHOOK_ROOM.format(token='token_file = "empty"'))
     with pytest.raises(ConfigError) as info:
-        load_config(config, env={})
+        load_config(config, env={}, platforms=PLATFORMS)
     assert "is empty" in dict(info.value.problems)["rooms[0].webhooks[0].token_file"]

@@ -8,16 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from bridge.config import RoomSettings
+from bots.discord.ids import DiscordChannelId, discord_channel
+from bots.registry import PLATFORMS
+from bots.telegram.ids import TelegramChatId, telegram_chat
+from bridge.config import parse_config
 from bridge.model import (
     ChatRef,
     DeleteMessage,
-    DiscordChannelId,
     EditMessage,
     NativeId,
     Reaction,
     RichText,
-    TelegramChatId,
     WakuChatId,
 )
 from bridge.router import Room, Router, rooms_from_settings
@@ -106,7 +107,7 @@ async def test_the_bridges_own_copies_do_not_loop(relay: Relay) -> None:
 async def test_unknown_chats_are_ignored_and_logged_once(
     relay: Relay, caplog: pytest.LogCaptureFixture
 ) -> None:
-    stranger = ChatRef.telegram(TelegramChatId(-999))
+    stranger = telegram_chat(TelegramChatId(-999))
     with caplog.at_level(logging.INFO, logger="bridge.router"):
         await relay.handle(new_message(stranger, "1", "anyone?"))
         await relay.handle(new_message(stranger, "2", "hello?"))
@@ -173,20 +174,30 @@ async def test_lookup_finds_the_message_behind_any_copy(relay: Relay) -> None:
 
 
 async def test_rooms_come_from_typed_settings(tmp_path: Path) -> None:
-    settings = [
-        RoomSettings(
-            name="lobby", telegram_chats=[-1001, -1002], discord_channels=[555], waku_chat="parley"
-        ),
-        RoomSettings(name="quiet", telegram_chats=[-1003]),
-    ]
-    rooms = rooms_from_settings(settings)
+    settings = parse_config(
+        {
+            "rooms": [
+                {
+                    "name": "lobby",
+                    "telegram_chats": [-1001, -1002],
+                    "discord_channels": [555],
+                    "waku_chat": "parley",
+                },
+                {"name": "quiet", "telegram_chats": [-1003]},
+            ]
+        },
+        base_dir=tmp_path,
+        env={},
+        platforms=PLATFORMS,
+    )
+    rooms = rooms_from_settings(settings.rooms)
     assert rooms == [
         Room("lobby", (TG, TG2, DC, WK)),
-        Room("quiet", (ChatRef.telegram(TelegramChatId(-1003)),)),
+        Room("quiet", (telegram_chat(TelegramChatId(-1003)),)),
     ]
     relay = await Relay(tmp_path / "p.db", rooms).open()
     try:
-        assert relay.router.room_of(ChatRef.discord(DiscordChannelId(555))) == rooms[0]
+        assert relay.router.room_of(discord_channel(DiscordChannelId(555))) == rooms[0]
         assert relay.router.room_of(ChatRef.waku(WakuChatId("other"))) is None
         # Two Telegram chats in one room see each other through the bridge.
         await relay.handle(new_message(TG2, "1", "from the second group"))

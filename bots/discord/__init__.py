@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from bots.discord.settings import ENV_SECRETS, DiscordRoomKeys, DiscordSettings, check
 from bots.discord.text import to_discord
-from bridge.config import DiscordSettings, Settings
+from bots.discord.webhook_tokens import resolve_webhook_tokens
+from bridge.config import Settings
 from bridge.model import Adapter, ChatId, NativeId, UserId
 from bridge.outbox import Pace
 from bridge.platforms import PlatformContext, PlatformSpec
@@ -55,15 +57,16 @@ def parse_message_ref(text: str) -> NativeId | None:
 
 
 def _enabled(settings: Settings) -> bool:
-    return settings.discord.enabled
+    return settings.section(DiscordSettings).enabled
 
 
 async def _probe(settings: Settings, http: aiohttp.ClientSession) -> tuple[bool, str]:
     """Discord knows the bot token (``/users/@me``)."""
-    assert settings.discord.token is not None
-    token = settings.discord.token.get_secret_value()
+    discord = settings.section(DiscordSettings)
+    assert discord.token is not None
+    token = discord.token.get_secret_value()
     headers = {"Authorization": f"Bot {token}"}
-    async with http.get(f"{settings.discord.api_base_url}/users/@me", headers=headers) as resp:
+    async with http.get(f"{discord.api_base_url}/users/@me", headers=headers) as resp:
         body = await resp.json(content_type=None)
         if resp.status != 200:
             return False, f"/users/@me answered HTTP {resp.status}"
@@ -77,13 +80,13 @@ def _factory(context: PlatformContext) -> Adapter:
     from bridge.store.parts import StoredParts
 
     settings = context.settings
-    dc = settings.discord
+    dc = settings.section(DiscordSettings)
     assert dc.token is not None
     store = context.store
     webhooks = {
         hook.channel: (hook.id, hook.token.get_secret_value())
         for room in settings.rooms
-        for hook in room.webhooks
+        for hook in room.keys(DiscordRoomKeys).webhooks
     }
     return DiscordAdapter(
         token=dc.token.get_secret_value(),
@@ -111,4 +114,8 @@ SPEC = PlatformSpec(
     pacing=PACING,
     probe=_probe,
     parse_message_ref=parse_message_ref,
+    env_secrets=ENV_SECRETS,
+    room_keys=DiscordRoomKeys,
+    check=check,
+    prepare=resolve_webhook_tokens,
 )

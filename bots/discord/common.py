@@ -15,7 +15,6 @@ from bots.base import (
     AttachmentKind,
     Author,
     ChatRef,
-    DiscordChannelId,
     NativeId,
     OutboundMessage,
     PermanentError,
@@ -24,6 +23,7 @@ from bots.base import (
     RichText,
     UserId,
 )
+from bots.discord.ids import DiscordChannelId, discord_channel
 from bots.discord.text import DISCORD_LIMIT, escape_discord, split_for_discord
 from bridge.names import clean_name, clean_text
 
@@ -117,7 +117,7 @@ class FileFetchError(Exception):
 
 
 def chat_of(channel_id: int) -> ChatRef:
-    return ChatRef.discord(DiscordChannelId(channel_id))
+    return discord_channel(DiscordChannelId(channel_id))
 
 
 def author_of(user: discord.abc.User) -> Author:

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from bots.matrix.cli import add_arguments
 from bots.matrix.formatting import to_matrix
-from bridge.config import MatrixSettings, Settings
+from bots.matrix.settings import ENV_SECRETS, MatrixSettings, check
+from bridge.config import Settings
 from bridge.model import Adapter, ChatId, UserId
 from bridge.platforms import PlatformContext, PlatformSpec
 
@@ -36,14 +37,14 @@ def parse_user_ref(text: str) -> UserId | None:
 
 
 def _enabled(settings: Settings) -> bool:
-    return settings.matrix.enabled
+    return settings.section(MatrixSettings).enabled
 
 
 async def _probe(settings: Settings, http: aiohttp.ClientSession) -> tuple[bool, str]:
     """The homeserver answers and knows our as_token (it loaded the registration)."""
     from bots.matrix.settings import tokens
 
-    matrix = settings.matrix
+    matrix = settings.section(MatrixSettings)
     as_token, _ = tokens(matrix)
     url = f"{matrix.homeserver_url}/_matrix/client/v3/account/whoami"
     async with http.get(url, headers={"Authorization": f"Bearer {as_token}"}) as resp:
@@ -59,7 +60,7 @@ def _factory(context: PlatformContext) -> Adapter:
     from bots.matrix.adapter import MatrixAdapter
     from bots.matrix.settings import tokens
 
-    matrix = context.settings.matrix
+    matrix = context.settings.section(MatrixSettings)
     assert matrix.homeserver_url is not None and matrix.server_name is not None
     as_token, hs_token = tokens(matrix)
     return MatrixAdapter(
@@ -91,4 +92,6 @@ SPEC = PlatformSpec(
     to_native_text=to_matrix,
     add_cli=add_arguments,
     probe=_probe,
+    env_secrets=ENV_SECRETS,
+    check=check,
 )

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from bots.matrix.registration import write_registration
-from bots.matrix.settings import registration_of
+from bots.matrix.settings import MatrixSettings, registration_of
 from bridge.cli import EXIT_OK, CliError
 from bridge.config import load_config
 
@@ -39,11 +39,12 @@ def add_arguments(commands: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def _cmd_registration(args: argparse.Namespace) -> int:
-    settings = load_config(args.config)
-    if not settings.matrix.enabled:
+    settings = load_config(args.config, platforms=args.platforms)
+    matrix = settings.section(MatrixSettings)
+    if not matrix.enabled:
         raise CliError("matrix.homeserver_url is not set: Matrix is off in this config")
     try:
-        registration = registration_of(settings.matrix)
+        registration = registration_of(matrix)
     except (ValueError, OSError) as exc:
         raise CliError(str(exc)) from None
     output: Path = args.output or settings.bridge.data_dir / "matrix-registration.yaml"

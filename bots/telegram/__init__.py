@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from bots.telegram.settings import ENV_SECRETS, TelegramRoomKeys, TelegramSettings
 from bots.telegram.text import to_telegram
-from bridge.config import Settings, TelegramSettings
+from bridge.config import Settings
 from bridge.model import Adapter, ChatId, UserId
 from bridge.outbox import Pace
 from bridge.platforms import PlatformContext, PlatformSpec
@@ -41,14 +42,15 @@ def parse_user_ref(text: str) -> UserId | None:
 
 
 def _enabled(settings: Settings) -> bool:
-    return settings.telegram.enabled
+    return settings.section(TelegramSettings).enabled
 
 
 async def _probe(settings: Settings, http: aiohttp.ClientSession) -> tuple[bool, str]:
     """The Bot API knows the token (getMe)."""
-    assert settings.telegram.token is not None
-    token = settings.telegram.token.get_secret_value()
-    async with http.get(f"{settings.telegram.api_base_url}{token}/getMe") as response:
+    telegram = settings.section(TelegramSettings)
+    assert telegram.token is not None
+    token = telegram.token.get_secret_value()
+    async with http.get(f"{telegram.api_base_url}{token}/getMe") as response:
         body = await response.json(content_type=None)
         if response.status != 200 or not body.get("ok"):
             return False, f"getMe answered HTTP {response.status}: {body.get('description', '')}"
@@ -59,7 +61,7 @@ def _factory(context: PlatformContext) -> Adapter:
     from bots.telegram.adapter import TelegramAdapter
     from bridge.store.parts import StoredParts
 
-    tg = context.settings.telegram
+    tg = context.settings.section(TelegramSettings)
     assert tg.token is not None
     store = context.store
     return TelegramAdapter(
@@ -83,4 +85,6 @@ SPEC = PlatformSpec(
     to_native_text=to_telegram,
     pacing=PACING,
     probe=_probe,
+    env_secrets=ENV_SECRETS,
+    room_keys=TelegramRoomKeys,
 )

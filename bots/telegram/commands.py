@@ -8,8 +8,9 @@ from collections.abc import Collection
 from telegram import BotCommand, Chat, Message, ReplyParameters
 from telegram.error import Forbidden, TelegramError
 
-from bots.base import Author, ChatRef, NativeId, RichText, TelegramChatId
+from bots.base import Author, NativeId, RichText
 from bots.telegram.common import display_safe, to_entities
+from bots.telegram.ids import TelegramChatId, telegram_chat
 from bots.telegram.session import BotSession
 from bots.telegram.text import split_for_telegram
 from bridge.commands import CommandReply, CommandRequest, Commands, parse_command_text, split_args
@@ -54,7 +55,7 @@ class TelegramCommands:
             name=name,
             args=split_args(raw),
             raw_args=raw,
-            chat=ChatRef.telegram(TelegramChatId(message.chat.id)),
+            chat=telegram_chat(TelegramChatId(message.chat.id)),
             author=author,
             is_private=private,
             is_admin=user is not None and user.id in self._admins,

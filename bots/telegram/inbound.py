@@ -25,19 +25,18 @@ from telegram.error import TelegramError
 
 from bots.base import (
     Author,
-    ChatRef,
     EditMessage,
     Inbound,
     NativeId,
     NewMessage,
     Reaction,
     RichText,
-    TelegramChatId,
     UserId,
 )
 from bots.telegram.commands import TelegramCommands
 from bots.telegram.common import DownloadFailed, SinkFailure, concat, display_safe
 from bots.telegram.files import TelegramFiles
+from bots.telegram.ids import TelegramChatId, telegram_chat
 from bots.telegram.session import BotSession
 from bots.telegram.text import from_telegram
 from bridge.names import clean_text
@@ -159,7 +158,7 @@ class TelegramInbound:
             reply_to = NativeId(str(parent.message_id))
         await self._sink_event(
             NewMessage(
-                source=ChatRef.telegram(TelegramChatId(message.chat.id)),
+                source=telegram_chat(TelegramChatId(message.chat.id)),
                 native_id=NativeId(str(message.message_id)),
                 author=author,
                 text=rich,
@@ -187,7 +186,7 @@ class TelegramInbound:
         entities = message.entities if text is not None else message.caption_entities
         await self._sink_event(
             EditMessage(
-                source=ChatRef.telegram(TelegramChatId(message.chat.id)),
+                source=telegram_chat(TelegramChatId(message.chat.id)),
                 native_id=NativeId(str(message.message_id)),
                 text=from_telegram(body, [e.to_dict() for e in entities]),
                 timestamp=_aware(message.edit_date or message.date),
@@ -205,7 +204,7 @@ class TelegramInbound:
             return [r.emoji for r in reactions if isinstance(r, ReactionTypeEmoji)]
 
         old, new = emoji(update.old_reaction), emoji(update.new_reaction)
-        source = ChatRef.telegram(TelegramChatId(update.chat.id))
+        source = telegram_chat(TelegramChatId(update.chat.id))
         native = NativeId(str(update.message_id))
         for removed in [e for e in old if e not in new]:
             await self._sink_event(Reaction(source, native, removed, False, author))

@@ -67,7 +67,7 @@ def _main(args: argparse.Namespace) -> int:
     if not args.config.is_file():
         print(f"error: no config file at {args.config}", file=sys.stderr)
         return 1
-    return asyncio.run(run(args, load_config(args.config)))
+    return asyncio.run(run(args, load_config(args.config, platforms=args.platforms)))
 
 
 def _trusted(args: argparse.Namespace, settings: Any) -> list[str]:

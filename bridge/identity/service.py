@@ -42,7 +42,7 @@ from bridge.identity.siwe import (
     render,
 )
 from bridge.identity.verify import JsonRpc, SignatureError, verify_signature
-from bridge.model import PLATFORMS, Author, ChatId, ChatRef, Platform
+from bridge.model import Author, ChatId, ChatRef, Platform
 from bridge.notify import Notifier
 from bridge.store import Store, links
 
@@ -273,7 +273,7 @@ class LinkService:
                 raise LinkError(410, "this link was already used; ask for a new one with /link")
             await links.add(db, link)
         who = live.username or live.display_name
-        if live.chat_platform in PLATFORMS:
+        if live.chat_platform:
             platform: Platform = live.chat_platform
             await self._notifier.announce(
                 ChatRef(platform, ChatId(live.chat_id)),

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from bridge.model import PLATFORMS, Author, Platform, UserId
+from bridge.model import Author, Platform, UserId
 from bridge.nft.image import ImageError, normalise_avatar
 from bridge.nft.metadata import MetadataError, load_metadata
 from bridge.nft.ownership import Ownership, OwnershipError, caip19, check_ownership, parse_caip19
@@ -361,7 +361,7 @@ class AvatarService:
                 return None  # changed meanwhile: not ours to remove
             await avatar_store.remove(db, record.platform, record.user_id)
         label = _token_label(record.collection, record.name, token_id)
-        if record.platform in PLATFORMS:
+        if record.platform:
             platform: Platform = record.platform
             await self._notifier.tell_user(
                 platform,

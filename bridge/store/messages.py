@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +18,6 @@ from typing import Any, cast
 import aiosqlite
 
 from bridge.model import (
-    PLATFORMS,
     Attachment,
     AttachmentKind,
     Author,
@@ -86,8 +86,12 @@ async def _all(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) -> l
     return list(await db.execute_fetchall(sql, params))
 
 
+_PLATFORM_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+
+
 def platform_of(value: str) -> Platform:
-    if value not in PLATFORMS:
+    # A row of a platform this build no longer has still reads; only a malformed one is refused.
+    if _PLATFORM_NAME.fullmatch(value) is None:
         raise ValueError(f"unknown platform {value!r} in the store")
     return value
 

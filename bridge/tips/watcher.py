@@ -31,7 +31,7 @@ from collections.abc import Callable
 
 import aiosqlite
 
-from bridge.model import PLATFORMS, ChatId, ChatRef, Platform, UserId
+from bridge.model import ChatId, ChatRef, Platform, UserId
 from bridge.notify import Notifier
 from bridge.store import Store
 from bridge.store import links as links_store
@@ -50,7 +50,6 @@ log = logging.getLogger(__name__)
 
 MAX_RANGE = 2000
 KEEP_BLOCKS = 64
-_PLATFORMS: tuple[Platform, ...] = PLATFORMS
 
 
 class TipWatcher:
@@ -331,15 +330,15 @@ class TipWatcher:
             intent = await tips_store.get_intent(self.store.db, tip.intent_id)
             if intent is not None:
                 memo = intent.memo
-                if intent.recipient_platform in _PLATFORMS and intent.recipient_user_id:
+                if intent.recipient_platform and intent.recipient_user_id:
                     users.append((_platform(intent.recipient_platform), intent.recipient_user_id))
         if not users:
             for link in await links_store.accounts_of(self.store.db, tip.recipient):
-                if link.platform in _PLATFORMS and (link.platform, link.user_id) not in users:
+                if link.platform and (link.platform, link.user_id) not in users:
                     users.append((_platform(link.platform), link.user_id))
         suffix = f" — {memo}" if memo else ""
         tx = self._tx_text(tip.tx_hash)
-        if tip.chat_platform in _PLATFORMS and tip.chat_id is not None:
+        if tip.chat_platform and tip.chat_id is not None:
             chat = ChatRef(_platform(tip.chat_platform), ChatId(tip.chat_id))
             text = f"{tip.tipper_name} tipped {tip.recipient_name} {amount}{suffix}\n{tx}"
             await self._notifier.announce_room(chat, text)
@@ -352,7 +351,6 @@ class TipWatcher:
 
 
 def _platform(value: str | None) -> Platform:
-    for platform in _PLATFORMS:
-        if value == platform:
-            return platform
-    raise ValueError(f"unknown platform {value!r}")
+    if not value:
+        raise ValueError(f"unknown platform {value!r}")
+    return value

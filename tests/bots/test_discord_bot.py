@@ -18,7 +18,6 @@ from bots.base import (
     Author,
     ChatRef,
     DeleteMessage,
-    DiscordChannelId,
     EditMessage,
     Inbound,
     NativeId,
@@ -32,11 +31,12 @@ from bots.base import (
     RetryableError,
     RichText,
     Span,
-    TelegramChatId,
     UserId,
 )
 from bots.discord.adapter import DiscordAdapter
 from bots.discord.common import webhook_username
+from bots.discord.ids import DiscordChannelId, discord_channel
+from bots.telegram.ids import TelegramChatId, telegram_chat
 from bridge.commands import CommandReply, CommandRequest, Commands, CommandSpec
 from bridge.nft.safe_fetch import ATTACHMENT_POLICY, loopback_policy
 from tests.fakes.discord import (
@@ -140,7 +140,7 @@ async def running(
 
 
 def chat(channel: FakeChannel) -> ChatRef:
-    return ChatRef.discord(DiscordChannelId(channel.id))
+    return discord_channel(DiscordChannelId(channel.id))
 
 
 def outbound(
@@ -156,7 +156,7 @@ def outbound(
         target=chat(channel),
         idempotency_key=key,
         room="lobby",
-        source=ChatRef.telegram(TelegramChatId(-1001)),
+        source=telegram_chat(TelegramChatId(-1001)),
         author=Author("telegram", UserId("42"), name, "bob_tg", AVATAR),
         text=text if isinstance(text, RichText) else RichText(text),
         sent_at=datetime.now(UTC),
@@ -282,7 +282,7 @@ async def test_the_bridges_own_messages_are_not_relayed_back(world: World) -> No
                 "edit-1",
                 via_webhook,
                 "lobby",
-                ChatRef.telegram(TelegramChatId(-1001)),
+                telegram_chat(TelegramChatId(-1001)),
                 Author("telegram", UserId("42"), "Bob"),
                 RichText("edited on telegram"),
             )
@@ -395,7 +395,7 @@ async def test_without_manage_webhooks_the_bot_posts_with_a_real_reply(world: Wo
                 "e1",
                 native,
                 "lobby",
-                ChatRef.telegram(TelegramChatId(-1001)),
+                telegram_chat(TelegramChatId(-1001)),
                 Author("telegram", UserId("42"), "Bob"),
                 RichText("a better answer"),
             )
@@ -424,7 +424,7 @@ async def test_long_text_is_split_and_deleted_as_a_whole(world: World) -> None:
                 "e1",
                 native,
                 "lobby",
-                ChatRef.telegram(TelegramChatId(-1001)),
+                telegram_chat(TelegramChatId(-1001)),
                 Author("telegram", UserId("42"), "Bob"),
                 RichText("short now"),
             )
@@ -509,7 +509,7 @@ async def test_edit_and_delete_of_a_webhook_copy(world: World) -> None:
             "e1",
             native,
             "lobby",
-            ChatRef.telegram(TelegramChatId(-1001)),
+            telegram_chat(TelegramChatId(-1001)),
             Author("telegram", UserId("42"), "Bob"),
             RichText(text),
         )

@@ -12,7 +12,7 @@ from bots.discord.text import to_discord
 from bots.registry import PLATFORMS
 from bots.telegram.text import to_telegram
 from bridge.app import Bridge, wire_features
-from bridge.config import parse_config
+from bridge.config import ConfigError, parse_config, settings_model
 from bridge.model import RichText, Span
 from crypto.keys import generate_private_key
 
@@ -61,15 +61,25 @@ def test_a_bad_chat_in_chats_is_named_at_start(tmp_path: Path) -> None:
         "waku": {"rest_port": 0},
         "rooms": [{"name": "main", "chats": ["discord:general"]}],
     }
-    settings = parse_config(raw, base_dir=tmp_path, env={})
+    # The loader names it with its key path...
+    with pytest.raises(ConfigError) as failed:
+        parse_config(raw, base_dir=tmp_path, env={}, platforms=PLATFORMS)
+    [(path, problem)] = failed.value.problems
+    assert path == "rooms[0].chats" and "'general' is not a Discord channel id" in problem
+    # ...and the relay still refuses settings made without the loader's checks.
+    settings = settings_model(PLATFORMS).model_validate(raw, context={"base_dir": tmp_path})
     with pytest.raises(ValueError, match="general"):
         wire_features(Bridge(settings, generate_private_key()), platforms=PLATFORMS)
 
 
 def test_platforms_are_on_only_with_a_token(tmp_path: Path) -> None:
-    settings = parse_config({"bridge": {"data_dir": "data"}}, base_dir=tmp_path, env={})
+    settings = parse_config(
+        {"bridge": {"data_dir": "data"}}, base_dir=tmp_path, env={}, platforms=PLATFORMS
+    )
     assert not telegram_pkg.SPEC.enabled(settings)
     assert not discord_pkg.SPEC.enabled(settings)
     env = {"PARLEY_TELEGRAM_TOKEN": "1:x", "PARLEY_DISCORD_TOKEN": "y"}
-    settings = parse_config({"bridge": {"data_dir": "data"}}, base_dir=tmp_path, env=env)
+    settings = parse_config(
+        {"bridge": {"data_dir": "data"}}, base_dir=tmp_path, env=env, platforms=PLATFORMS
+    )
     assert telegram_pkg.SPEC.enabled(settings) and discord_pkg.SPEC.enabled(settings)

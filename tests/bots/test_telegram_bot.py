@@ -32,10 +32,10 @@ from bots.base import (
     RetryableError,
     RichText,
     Span,
-    TelegramChatId,
     UserId,
 )
 from bots.telegram.adapter import TelegramAdapter
+from bots.telegram.ids import TelegramChatId, telegram_chat
 from bridge.commands import CommandReply, CommandRequest, Commands, CommandSpec
 from bridge.formatting import utf16_len
 from bridge.nft.safe_fetch import ATTACHMENT_POLICY, FetchPolicy, loopback_policy
@@ -81,7 +81,7 @@ class World:
     adapter: TelegramAdapter
 
     def ref(self) -> ChatRef:
-        return ChatRef.telegram(TelegramChatId(self.group.id))
+        return telegram_chat(TelegramChatId(self.group.id))
 
 
 def make_adapter(

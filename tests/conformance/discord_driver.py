@@ -12,9 +12,10 @@ import aiohttp
 import discord.gateway
 import discord.http
 
-from bots.base import ChatRef, DiscordChannelId, NativeId, RichText
+from bots.base import ChatRef, NativeId, RichText
 from bots.discord.adapter import DiscordAdapter
 from bots.discord.common import REPLY_PREFIX
+from bots.discord.ids import DiscordChannelId, discord_channel
 from bots.discord.text import from_discord
 from bridge.commands import Commands
 from bridge.nft.safe_fetch import loopback_policy
@@ -73,7 +74,7 @@ class DiscordDriver:
 
     @property
     def chat(self) -> ChatRef:
-        return ChatRef.discord(DiscordChannelId(self.channel.id))
+        return discord_channel(DiscordChannelId(self.channel.id))
 
     def _new_adapter(self) -> DiscordAdapter:
         return DiscordAdapter(

@@ -9,8 +9,9 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from bots.base import ChatRef, NativeId, RichText, Span, TelegramChatId
+from bots.base import ChatRef, NativeId, RichText, Span
 from bots.telegram.adapter import TelegramAdapter
+from bots.telegram.ids import TelegramChatId, telegram_chat
 from bots.telegram.text import from_telegram
 from bridge.commands import Commands
 from bridge.nft.safe_fetch import loopback_policy
@@ -63,7 +64,7 @@ class TelegramDriver:
 
     @property
     def chat(self) -> ChatRef:
-        return ChatRef.telegram(TelegramChatId(self.group.id))
+        return telegram_chat(TelegramChatId(self.group.id))
 
     def _new_adapter(self) -> TelegramAdapter:
         return TelegramAdapter(

@@ -26,7 +26,9 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 
 async def main(config_path: Path, spec: dict[str, Any]) -> None:
-    settings = parse_config(spec["config"], base_dir=config_path.parent, env={})
+    settings = parse_config(
+        spec["config"], base_dir=config_path.parent, env={}, platforms=PLATFORMS
+    )
     bridge = Bridge(settings, bytes.fromhex(spec["identity_key"]))
     relay = wire_features(bridge, tuning=e2e_tuning(), platforms=PLATFORMS)
     stop = asyncio.Event()

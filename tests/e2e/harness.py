@@ -37,10 +37,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bots.discord.ids import DiscordChannelId, discord_channel
 from bots.registry import PLATFORMS
+from bots.telegram.ids import TelegramChatId, telegram_chat
 from bridge.app import Bridge, wire_features
 from bridge.config import Settings, parse_config
-from bridge.model import ChatRef, DiscordChannelId, NativeId, TelegramChatId, WakuChatId
+from bridge.model import ChatRef, NativeId, WakuChatId
 from bridge.nft.safe_fetch import FetchPolicy, loopback_policy
 from bridge.outbox import OutboxPolicy
 from bridge.relay import Relay, RelayTuning
@@ -243,11 +245,11 @@ class Harness:
 
     @property
     def tg_ref(self) -> ChatRef:
-        return ChatRef.telegram(TelegramChatId(self.tg_group.id))
+        return telegram_chat(TelegramChatId(self.tg_group.id))
 
     @property
     def dc_ref(self) -> ChatRef:
-        return ChatRef.discord(DiscordChannelId(self.channel.id))
+        return discord_channel(DiscordChannelId(self.channel.id))
 
     @property
     def waku_ref(self) -> ChatRef:
@@ -407,7 +409,7 @@ async def running_bridge(
         raw = _raw_config(tmp_path, tg, tg_bot, tg_group, tg_admin, dc, channel, webhook, dc_admin)
         if configure is not None:
             configure(raw)
-        settings = parse_config(raw, base_dir=tmp_path, env={})
+        settings = parse_config(raw, base_dir=tmp_path, env={}, platforms=PLATFORMS)
         harness = Harness(
             tmp_path=tmp_path,
             tg=tg,

@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bots.registry import PLATFORMS
 from bridge.config import parse_config
 from bridge.status import chat_key, chat_topic, parse_status_payload
 from bridge.store import Store
@@ -140,7 +141,7 @@ async def test_kill_9_in_the_middle_of_a_burst(tmp_path: Path) -> None:
         config.write_text(
             json.dumps({"config": raw, "identity_key": generate_private_key().hex()}), "utf-8"
         )
-        settings = parse_config(raw, base_dir=tmp_path, env={})
+        settings = parse_config(raw, base_dir=tmp_path, env={}, platforms=PLATFORMS)
         texts = [f"burst {i:03d}" for i in range(TOTAL)]
 
         def on_discord() -> collections.Counter[str]:

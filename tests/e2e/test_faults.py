@@ -303,7 +303,7 @@ async def _nwaku_bridge(tmp_path: Path) -> AsyncIterator[tuple[Harness, _Outside
                     }
                 ],
             }
-            settings = parse_config(raw, base_dir=tmp_path, env={})
+            settings = parse_config(raw, base_dir=tmp_path, env={}, platforms=PLATFORMS)
             h = Harness(
                 tmp_path=tmp_path,
                 tg=tg,

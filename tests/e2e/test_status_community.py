@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bots.registry import PLATFORMS
 from bridge.config import ConfigError, parse_config
 from crypto.keys import generate_private_key, public_key, to_address
 from tests.e2e.harness import Harness, running_bridge
@@ -617,7 +618,7 @@ def _config(tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> None:
         "rooms": [{"name": "main", "telegram_chats": [-100]}],
     }
     edit(raw)
-    parse_config(raw, base_dir=tmp_path, env={})
+    parse_config(raw, base_dir=tmp_path, env={}, platforms=PLATFORMS)
 
 
 @pytest.mark.parametrize(

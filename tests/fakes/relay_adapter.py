@@ -21,13 +21,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
+from bots.discord.ids import DiscordChannelId, discord_channel
+from bots.telegram.ids import TelegramChatId, telegram_chat
 from bridge.model import (
     Adapter,
     Author,
     Capabilities,
     ChatRef,
     Delivery,
-    DiscordChannelId,
     Feature,
     Inbound,
     InboundSink,
@@ -39,7 +40,6 @@ from bridge.model import (
     OutboundReaction,
     Platform,
     RichText,
-    TelegramChatId,
     UserId,
     WakuChatId,
 )
@@ -182,9 +182,9 @@ class FakeWaku(RecordingAdapter):
     platform: ClassVar[Platform] = "waku"
 
 
-TG = ChatRef.telegram(TelegramChatId(-1001))
-TG2 = ChatRef.telegram(TelegramChatId(-1002))
-DC = ChatRef.discord(DiscordChannelId(555))
+TG = telegram_chat(TelegramChatId(-1001))
+TG2 = telegram_chat(TelegramChatId(-1002))
+DC = discord_channel(DiscordChannelId(555))
 WK = ChatRef.waku(WakuChatId("parley"))
 
 

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from bots.discord.ids import DiscordChannelId, discord_channel
+from bots.telegram.ids import TelegramChatId, telegram_chat
 from bridge.feed.service import AvatarInfo, FeedService, Profile
 from bridge.model import (
     Author,
     ChatRef,
-    DiscordChannelId,
     NativeId,
     NewMessage,
     RichText,
-    TelegramChatId,
     UserId,
 )
 from bridge.router import Room, Router
@@ -31,8 +31,8 @@ ADDRESS = to_address(public_key(KEY))
 FEED = "parley-feed"
 PUBSUB = "/waku/2/rs/16/32"
 PUBLIC_URL = "https://bridge.example"
-TG = ChatRef.telegram(TelegramChatId(-1001))
-DC = ChatRef.discord(DiscordChannelId(555))
+TG = telegram_chat(TelegramChatId(-1001))
+DC = discord_channel(DiscordChannelId(555))
 ALICE = Author("telegram", UserId("7"), "Alice <3")
 BOB = Author("telegram", UserId("8"), "Bob")
 WALLET = "0x" + "Ab" * 20

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from bots.registry import PLATFORMS
 from bridge.config import parse_config
 from bridge.feed import cli as feed_cli
 from bridge.feed.kubo import KuboClient, KuboError
@@ -51,7 +52,9 @@ async def test_reader_prints_entries_and_hides_tombstoned(rig: Rig, tmp_path: Pa
     await server.start()
     port = server.port
     try:
-        settings = parse_config({"waku": {"rest_port": port}}, base_dir=tmp_path, env={})
+        settings = parse_config(
+            {"waku": {"rest_port": port}}, base_dir=tmp_path, env={}, platforms=PLATFORMS
+        )
         kept = await rig.say("100", "hello \x1b[31mreaders")
         gone = await rig.say("101", "to be deleted")
         await rig.service.post_stored(kept)
@@ -102,7 +105,7 @@ async def test_reader_prints_entries_and_hides_tombstoned(rig: Rig, tmp_path: Pa
 async def test_reader_needs_a_trusted_key(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings = parse_config({}, base_dir=tmp_path, env={})
+    settings = parse_config({}, base_dir=tmp_path, env={}, platforms=PLATFORMS)
     assert await feed_cli.run(parse(["feed"]), settings) == 1
     assert "--signer" in capsys.readouterr().err
 

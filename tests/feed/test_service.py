@@ -9,6 +9,7 @@ import feedparser  # type: ignore[import-untyped]
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from bots.registry import PLATFORMS
 from bridge.commands import CommandReply, CommandRequest, Commands
 from bridge.feed import POST_SPEC
 from bridge.feed.entry import fold
@@ -214,7 +215,7 @@ async def test_install_feed_registers_post(tmp_path: Path) -> None:
     from bridge.config import parse_config
     from bridge.feed import install_feed
 
-    settings = parse_config({}, base_dir=tmp_path, env={})
+    settings = parse_config({}, base_dir=tmp_path, env={}, platforms=PLATFORMS)
     registry = Commands()
     feature = install_feed(Bridge(settings, KEY), registry, None)
     assert registry.spec("post") == POST_SPEC

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from bots.registry import PLATFORMS
 from bridge.commands import CommandRequest, Commands
 from bridge.identity.ens import verified_name, web3_lookups
 from bridge.identity.install import ENS_CHAINS
@@ -52,6 +53,7 @@ async def whois_bridge(
         },
         base_dir=tmp_path,
         env={},
+        platforms=PLATFORMS,
     )
     registry = Commands()
     bridge = Bridge(settings, generate_private_key())

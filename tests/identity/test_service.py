@@ -159,6 +159,7 @@ async def test_install_identity_wires_commands_routes_and_components(tmp_path: P
         {"bridge": {"data_dir": "data"}, "waku": {"rest_port": 0}, "web": {"port": 0}},
         base_dir=tmp_path,
         env={},
+        platforms=PLATFORMS,
     )
     registry = Commands()
     notifier = RecordingNotifier()

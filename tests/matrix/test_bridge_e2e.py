@@ -69,7 +69,7 @@ async def test_telegram_and_matrix_talk_through_the_bridge(
             "rooms": [{"name": "main", "telegram_chats": [group.id], "chats": [f"matrix:{room}"]}],
         }
         env = {"PARLEY_MATRIX_AS_TOKEN": reg.as_token, "PARLEY_MATRIX_HS_TOKEN": reg.hs_token}
-        settings = parse_config(raw, base_dir=tmp_path, env=env)
+        settings = parse_config(raw, base_dir=tmp_path, env=env, platforms=PLATFORMS)
         base = harness.test_tuning()
         matrix = {"health_interval": 0.2, "fetch_policy": LOOPBACK_POLICY}
         tuning = harness.with_tuning(

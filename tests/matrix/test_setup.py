@@ -16,6 +16,8 @@ import pytest
 import yaml
 
 from bots.matrix import SPEC, parse_room_id, parse_user_ref
+from bots.matrix.settings import MatrixSettings
+from bots.registry import PLATFORMS
 from bridge.config import ConfigError, parse_config
 from bridge.model import ChatId, ChatRef
 from bridge.router import rooms_from_settings
@@ -30,7 +32,7 @@ MATRIX = {
 
 
 def settings(tmp_path: Path, **raw: Any) -> Any:
-    return parse_config(raw, base_dir=tmp_path, env={})
+    return parse_config(raw, base_dir=tmp_path, env={}, platforms=PLATFORMS)
 
 
 def problems(tmp_path: Path, **raw: Any) -> list[tuple[str, str]]:
@@ -50,7 +52,7 @@ def test_matrix_chats_join_rooms_beside_the_old_keys(tmp_path: Path) -> None:
         ChatRef("telegram", ChatId("-100")),
         ChatRef("matrix", ChatId("!abc:example.org")),
     )
-    assert loaded.matrix.homeserver_url == "https://matrix.example.org"
+    assert loaded.section(MatrixSettings).homeserver_url == "https://matrix.example.org"
     assert SPEC.enabled(loaded)
     assert "as-secret-token" in loaded.secrets() and "hs-secret-token" in loaded.secrets()
 
@@ -88,9 +90,11 @@ def test_tokens_from_the_environment(tmp_path: Path) -> None:
         {"matrix": {"homeserver_url": "https://m.example.org", "server_name": "example.org"}},
         base_dir=tmp_path,
         env={"PARLEY_MATRIX_AS_TOKEN": "a" * 32, "PARLEY_MATRIX_HS_TOKEN": "h" * 32},
+        platforms=PLATFORMS,
     )
-    assert loaded.matrix.as_token is not None
-    assert loaded.matrix.as_token.get_secret_value() == "a" * 32
+    matrix = loaded.section(MatrixSettings)
+    assert matrix.as_token is not None
+    assert matrix.as_token.get_secret_value() == "a" * 32
 
 
 def test_id_parsers() -> None:

@@ -10,17 +10,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bots.discord.ids import DiscordChannelId, discord_channel
+from bots.telegram.ids import TelegramChatId, telegram_chat
 from bridge.commands import CommandReply, CommandRequest, Commands
 from bridge.config import PointsSettings
 from bridge.model import (
     Author,
     ChatRef,
-    DiscordChannelId,
     NativeId,
     NewMessage,
     Reaction,
     RichText,
-    TelegramChatId,
     UserId,
 )
 from bridge.points import PointsFeature, register_commands
@@ -31,9 +31,9 @@ from bridge.store import links as links_store
 from bridge.store.links import WalletLink
 
 ROOM = "lobby"
-TG = ChatRef.telegram(TelegramChatId(-100))
-DC = ChatRef.discord(DiscordChannelId(555))
-OTHER = ChatRef.telegram(TelegramChatId(-200))  # a relayed room without points
+TG = telegram_chat(TelegramChatId(-100))
+DC = discord_channel(DiscordChannelId(555))
+OTHER = telegram_chat(TelegramChatId(-200))  # a relayed room without points
 
 ALICE = Author("telegram", UserId("1"), "Alice", username="alice")
 ALICE_DC = Author("discord", UserId("91"), "alice#dc", username="alice_dc")

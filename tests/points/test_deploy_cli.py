@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from bots.registry import PLATFORMS
 from bridge.config import load_config
 from bridge.contracts_cli import add_arguments, run
 from contracts import at
@@ -51,7 +52,7 @@ async def test_deploy_points_writes_token_and_distributor(
     key_file = tmp_path / "deployer.key"
     key_file.write_text("0x" + anvil.private_keys[8].hex())
     args = _args(config, key_file, "--only", "points", "--points-supply", "500")
-    assert await run(args, load_config(config, env={})) == 0
+    assert await run(args, load_config(config, env={}, platforms=PLATFORMS)) == 0
     text = config.read_text()
     points = tomllib.loads(text)["points"]
     assert 'rooms = ["lobby"]  # keep me' in text
@@ -63,7 +64,7 @@ async def test_deploy_points_writes_token_and_distributor(
     assert "tipjar" not in tomllib.loads(text)["chain"]
 
     # With the community's own token configured, only a new distributor is deployed.
-    assert await run(args, load_config(config, env={})) == 0
+    assert await run(args, load_config(config, env={}, platforms=PLATFORMS)) == 0
     again = tomllib.loads(config.read_text())["points"]
     assert again["token"] == points["token"]
     assert again["distributor"] != points["distributor"]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bots.registry import PLATFORMS
 from bridge.config import ConfigError, parse_config
 from bridge.points.closing import CycleManager
 from bridge.store import points as points_store
@@ -107,6 +108,7 @@ def test_points_rooms_must_exist() -> None:
             {"rooms": [{"name": "main", "telegram_chats": [-1]}], "points": {"rooms": ["mian"]}},
             env={},
             base_dir=Path("."),
+            platforms=PLATFORMS,
         )
     settings = parse_config(
         {
@@ -115,6 +117,7 @@ def test_points_rooms_must_exist() -> None:
         },
         env={},
         base_dir=Path("."),
+        platforms=PLATFORMS,
     )
     assert settings.points.enabled and settings.points.weight_reply == 4
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from bots.registry import PLATFORMS
 from bridge.config import load_config
 from bridge.contracts_cli import add_arguments, run, set_chain_keys
 from tests.chain.anvil import Anvil
@@ -47,7 +48,7 @@ async def test_deploy_writes_addresses_into_chain(
     args = parser.parse_args(
         ["contracts", "deploy", "--config", str(config), "--key-file", str(key_file)]
     )
-    assert await run(args, load_config(config, env={})) == 0
+    assert await run(args, load_config(config, env={}, platforms=PLATFORMS)) == 0
     text = config.read_text()
     chain = tomllib.loads(text)["chain"]
     for key in ("tipjar", "feed_contract"):
@@ -56,7 +57,7 @@ async def test_deploy_writes_addresses_into_chain(
     assert 'name = "club"   # keep this comment' in text and text.startswith("# my bridge\n")
     assert tomllib.loads(text)["feed"] == {"waku_chat": "parley-feed"}
     assert "[chain.tokens]\n# USDC" in text
-    load_config(config, env={})  # still valid
+    load_config(config, env={}, platforms=PLATFORMS)  # still valid
 
 
 def test_set_chain_keys_edits_minimally() -> None:

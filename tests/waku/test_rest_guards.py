@@ -16,6 +16,7 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 
+from bots.registry import PLATFORMS
 from bridge.config import parse_config
 from bridge.store import Store, waku_messages
 from bridge.waku.embedded import EmbeddedNode
@@ -132,7 +133,9 @@ async def test_the_bearer_token_is_required_and_the_client_sends_it(tmp_path: Pa
 
 
 def test_rest_token_comes_from_the_environment_and_is_a_secret(tmp_path: Path) -> None:
-    settings = parse_config({}, base_dir=tmp_path, env={"PARLEY_WAKU__REST_TOKEN": "tok-12345"})
+    settings = parse_config(
+        {}, base_dir=tmp_path, env={"PARLEY_WAKU__REST_TOKEN": "tok-12345"}, platforms=PLATFORMS
+    )
     assert settings.waku.rest_token is not None
     assert settings.waku.rest_token.get_secret_value() == "tok-12345"
     assert "tok-12345" in settings.secrets()
@@ -214,7 +217,7 @@ async def test_a_loud_warning_when_exposed_without_a_token(
         if token:
             waku["rest_token"] = token
         raw = {"bridge": {"data_dir": "data"}, "waku": waku, "web": {"port": 0}}
-        settings = parse_config(raw, base_dir=tmp_path, env={})
+        settings = parse_config(raw, base_dir=tmp_path, env={}, platforms=PLATFORMS)
         caplog.clear()
         async with Bridge(settings, generate_private_key()):
             pass

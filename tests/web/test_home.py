@@ -7,6 +7,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bots.registry import PLATFORMS
 from bridge.app import Bridge, wire_features
 from bridge.config import parse_config
 from bridge.web.home import PublicRoom, home_page
@@ -36,7 +37,7 @@ async def test_home_page_of_a_running_bridge(tmp_path: Path) -> None:
             {"name": "secret", "waku_chat": "parley-secret", "waku_key": "11" * 32},
         ],
     }
-    settings = parse_config(raw, base_dir=tmp_path, env={})
+    settings = parse_config(raw, base_dir=tmp_path, env={}, platforms=PLATFORMS)
     bridge = Bridge(settings, generate_private_key())
     wire_features(bridge)
     async with bridge, aiohttp.ClientSession() as http:

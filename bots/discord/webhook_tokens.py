@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from bridge.config import Problem
+
 __all__ = ["WEBHOOK_TOKEN_ENV_PREFIX", "resolve_webhook_tokens"]
 
 WEBHOOK_TOKEN_ENV_PREFIX = "PARLEY_WEBHOOK_TOKEN_"  # noqa: S105 (a variable name, not a secret)
@@ -24,7 +26,7 @@ def resolve_webhook_tokens(
     data: dict[str, Any],
     env: Mapping[str, str],
     base_dir: Path,
-    problems: list[tuple[str, str]],
+    problems: list[Problem],
 ) -> None:
     """Fill ``token`` of every ``rooms[].webhooks[]`` table in the raw document, in place, from
     its environment variable or ``token_file`` (which is consumed: the settings only ever hold
