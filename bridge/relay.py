@@ -32,6 +32,7 @@ from bridge.model import (
     Author,
     ChatId,
     ChatRef,
+    Command,
     DeliveryKind,
     Inbound,
     NewMessage,
@@ -312,7 +313,7 @@ class Relay:
     def _make_from_spec(self, spec: PlatformSpec) -> Adapter:
         context = PlatformContext(
             settings=self.settings,
-            commands=self.commands,
+            commands=tuple(self.commands.specs()),
             chats=[ChatId(c) for c in self._chats(spec.name)],
             public_url=self.settings.web.public_url,
             store=self.bridge.store,
@@ -384,7 +385,11 @@ class Relay:
     # inbound
 
     async def sink(self, event: Inbound) -> None:
-        """Every adapter's inbound sink: clean the author, enrich, route, count."""
+        """Every adapter's inbound sink: clean the author, enrich, route, count. A command is
+        not routed: it is run and answered (``Commands.run``)."""
+        if isinstance(event, Command):
+            await self.commands.run(event)
+            return
         if isinstance(event, NewMessage | Reaction):
             # Only the bridge's own records may mark an author verified (enrich, below).
             event = replace(event, author=_cleaned(event.author))

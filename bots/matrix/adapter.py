@@ -18,7 +18,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Final
 
 import aiohttp
@@ -34,11 +34,13 @@ from mautrix.errors import (
 )
 from mautrix.types import EventID, EventType, RoomID, UserID
 
+from bots.matrix.commands import MatrixCommands
+from bots.matrix.direct import DirectRooms
 from bots.matrix.events import EventReader, prune_reactions
 from bots.matrix.formatting import HTML_FORMAT, to_matrix
 from bots.matrix.listener import TransactionListener
 from bots.matrix.puppets import Puppets
-from bridge.commands import Commands
+from bridge.commands import CommandSpec
 from bridge.formatting import split_rich
 from bridge.model import (
     Adapter,
@@ -91,7 +93,8 @@ class MatrixAdapter(Adapter):
         | Feature.REPLY
         | Feature.REACT
         | Feature.IDENTITY
-        | Feature.ATTACHMENTS,
+        | Feature.ATTACHMENTS
+        | Feature.PRIVATE_MESSAGES,
         MAX_TEXT,
     )
 
@@ -109,7 +112,7 @@ class MatrixAdapter(Adapter):
         appservice_id: str = "parley",
         puppet_prefix: str = "parley_",
         admins: Iterable[str] = (),
-        commands: Commands | None = None,
+        commands: Sequence[CommandSpec] = (),
         own_avatar_prefix: str | None = None,
         fetch_policy: FetchPolicy = DEFAULT_POLICY,
         max_attachment_bytes: int = 20 * 1024 * 1024,
@@ -131,7 +134,8 @@ class MatrixAdapter(Adapter):
         self._health_interval = health_interval
         self._store = store
         self._admins = frozenset(admins)
-        self._commands = commands
+        self._commands = MatrixCommands(self, commands, self._admins)
+        self._direct = DirectRooms(store)
         self._listen_port = listen_port
         self._listener = TransactionListener(hs_token, self._on_events, listen_host, listen_port)
         self._session: aiohttp.ClientSession | None = None
@@ -430,12 +434,42 @@ class MatrixAdapter(Adapter):
         return _DeliveryErrors(self)
 
     async def say(self, room: RoomID, text: str) -> None:
-        """A notice from the bot (command replies)."""
+        """A notice from the bot (command replies, private messages)."""
         await self.bot.send_message_event(
             room,
             EventType.ROOM_MESSAGE,
-            {"msgtype": "m.notice", "body": text},  # type: ignore[arg-type]
+            {"msgtype": "m.notice", "body": text[:MAX_TEXT]},  # type: ignore[arg-type]
         )
+
+    async def say_in_chat(self, chat_id: str, text: str) -> bool:
+        if not chat_id.startswith("!"):
+            return False
+        try:
+            await self.say(RoomID(chat_id), text)
+        except (MatrixRequestError, MatrixConnectionError, aiohttp.ClientError) as exc:
+            log.warning("could not post in %s: %s", chat_id, exc)
+            return False
+        return True
+
+    async def send_private(self, user_id: str, text: str) -> bool:
+        """A notice in the user's direct room with the bot (made on first use, then reused);
+        False for a user the bot cannot reach (unknown, refuses invites) or one of ours."""
+        if not self._direct.valid_user(user_id) or self._is_ours(user_id):
+            return False
+        try:
+            room = await self._direct.room_for(self.bot, user_id)
+            await self.say(room, text)
+        except (MatrixRequestError, MatrixConnectionError, aiohttp.ClientError) as exc:
+            log.warning("private message to %s not sent: %s", user_id, exc)
+            return False
+        return True
+
+    async def is_direct(self, room: str, user_id: str) -> bool:
+        """Whether ``room`` is the bot's direct room with ``user_id``."""
+        return await self._direct.known(user_id) == room
+
+    def _is_ours(self, user_id: str) -> bool:
+        return user_id == self._bot_mxid or self.puppets.is_ours(user_id)
 
     # --- inbound -----------------------------------------------------------------------------
 

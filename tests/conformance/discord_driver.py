@@ -16,7 +16,6 @@ from bots.base import ChatRef, DiscordChannelId, NativeId, RichText
 from bots.discord.adapter import DiscordAdapter
 from bots.discord.common import REPLY_PREFIX
 from bots.discord.text import from_discord
-from bridge.commands import Commands
 from bridge.nft.safe_fetch import loopback_policy
 from tests.conformance.driver import Seen
 from tests.conformance.matrix_driver import FileServer
@@ -78,7 +77,6 @@ class DiscordDriver:
     def _new_adapter(self) -> DiscordAdapter:
         return DiscordAdapter(
             token=self.fake.token,
-            commands=Commands(),
             channels=[self.channel.id],
             api_base_url=f"{self._proxy.url}{API_PREFIX}",
             gateway_url=self.fake.gateway_url,

@@ -12,7 +12,6 @@ from typing import Any
 from bots.base import ChatRef, NativeId, RichText, Span, TelegramChatId
 from bots.telegram.adapter import TelegramAdapter
 from bots.telegram.text import from_telegram
-from bridge.commands import Commands
 from bridge.nft.safe_fetch import loopback_policy
 from tests.conformance.driver import Seen
 from tests.conformance.matrix_driver import FileServer
@@ -68,7 +67,6 @@ class TelegramDriver:
     def _new_adapter(self) -> TelegramAdapter:
         return TelegramAdapter(
             token=self.bot.token,
-            commands=Commands(),
             api_base_url=f"{self._proxy.url}/bot",
             file_base_url=f"{self._proxy.url}/file/bot",
             poll_timeout=1,

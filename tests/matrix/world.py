@@ -21,7 +21,7 @@ from mautrix.client import ClientAPI
 from mautrix.types import EventType, PaginationDirection, RoomCreatePreset, RoomID, UserID
 
 from bots.matrix.adapter import MatrixAdapter
-from bridge.commands import Commands
+from bridge.commands import Command, Commands
 from bridge.model import ChatId, ChatRef, Inbound
 from bridge.nft.safe_fetch import FetchPolicy
 from bridge.store import Store
@@ -44,9 +44,13 @@ class Sink:
     push an earlier test's room to this test's adapter (the router would ignore those).
     """
 
-    def __init__(self, chat: ChatRef | None = None) -> None:
+    def __init__(self, chat: ChatRef | None = None, commands: Commands | None = None) -> None:
         self.chat = chat
         self.events: list[Inbound] = []
+        self.commands: list[Command] = []
+        """Commands, kept apart from the relayed events (and run with ``commands``, as the
+        relay's sink runs them)."""
+        self._registry = commands
         self.fail = False
         self.failures = 0
         self._changed = asyncio.Event()
@@ -58,6 +62,12 @@ class Sink:
             self.failures += 1
             self._changed.set()
             raise RuntimeError("store unavailable")
+        if isinstance(event, Command):
+            self.commands.append(event)
+            if self._registry is not None:
+                await self._registry.run(event)
+            self._changed.set()
+            return
         self.events.append(event)
         self._changed.set()
 
@@ -160,7 +170,7 @@ def make_adapter(
         "listen_port": free_port(),
         "bot_localpart": reg.bot_localpart,
         "puppet_prefix": reg.puppet_prefix,
-        "commands": commands,
+        "commands": commands.specs() if commands is not None else (),
         "fetch_policy": LOOPBACK_POLICY,
         "request_timeout": 10.0,
         "health_interval": 0.2,
@@ -203,7 +213,7 @@ async def matrix_world(synapse: Synapse, **adapter_options: Any) -> AsyncIterato
             power_level_override=powers,
         )
         commands = Commands("parley")
-        sink = Sink(ChatRef("matrix", ChatId(room)))
+        sink = Sink(ChatRef("matrix", ChatId(room)), commands)
         adapter = make_adapter(synapse, [room], commands, store=store, **adapter_options)
         human = Human(client, UserID(user.user_id))
         world = MatrixWorld(synapse, session, human, room, sink, adapter, commands, store)
