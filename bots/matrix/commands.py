@@ -12,7 +12,8 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from mautrix.errors import MatrixConnectionError, MatrixRequestError
+import aiohttp
+from mautrix.errors import IntentError, MatrixConnectionError, MatrixRequestError
 from mautrix.types import RoomID
 
 from bridge.commands import (
@@ -96,5 +97,5 @@ class MatrixCommands:
                 )
         try:
             await self._adapter.say(room, text)
-        except (MatrixRequestError, MatrixConnectionError) as exc:
+        except (IntentError, MatrixRequestError, MatrixConnectionError, aiohttp.ClientError) as exc:
             log.warning("could not answer a command in %s: %s", room, exc)

@@ -40,8 +40,9 @@ LOOPBACK_POLICY = FetchPolicy(
 class Sink:
     """Collects inbound events; can be told to fail (the store being down).
 
-    With ``chat`` it keeps only that chat's events: the session's one homeserver may still
-    push an earlier test's room to this test's adapter (the router would ignore those).
+    With ``chat`` it keeps only that chat's events (commands excepted: the relay answers them
+    in any chat): the session's one homeserver may still push an earlier test's room to this
+    test's adapter (the router would ignore those).
     """
 
     def __init__(self, chat: ChatRef | None = None, commands: Commands | None = None) -> None:
@@ -56,7 +57,7 @@ class Sink:
         self._changed = asyncio.Event()
 
     async def __call__(self, event: Inbound) -> None:
-        if self.chat is not None and event.source != self.chat:
+        if self.chat is not None and event.source != self.chat and not isinstance(event, Command):
             return
         if self.fail:
             self.failures += 1
