@@ -44,8 +44,12 @@ PLATFORM_CANNOT: dict[str, frozenset[str]] = {
 # the Waku adapter sends Status plain text (link URLs spelled out) and reads Status's markdown
 # as plain text; it truncates text over Status's 4096 code points to keep one relayed message
 # one Status message (edits, deletes and replies name that one id).
+#
+# Commands: the Waku adapter reads none. Status has no bot-command convention the app shows,
+# the bridge has no Status admins, and no way yet to answer one member privately there; a
+# "/help" written in a Status chat is relayed as text.
 ADAPTER_DOES_NOT: dict[str, frozenset[str]] = {
-    "waku": frozenset({"formatting", "split_long_text"}),
+    "waku": frozenset({"formatting", "split_long_text", "commands"}),
 }
 
 CAPABILITIES: dict[str, Capabilities] = {

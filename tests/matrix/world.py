@@ -191,8 +191,11 @@ async def _store() -> AsyncIterator[Store]:
 
 
 @contextlib.asynccontextmanager
-async def matrix_world(synapse: Synapse, **adapter_options: Any) -> AsyncIterator[MatrixWorld]:
-    """A fresh room (alice is its admin, the bot invited with power 100) and a started adapter."""
+async def matrix_world(
+    synapse: Synapse, *, commands: Commands | None = None, **adapter_options: Any
+) -> AsyncIterator[MatrixWorld]:
+    """A fresh room (alice is its admin, the bot invited with power 100) and a started adapter
+    that knows ``commands`` (default: just the built-in ``help``)."""
     n = next(_numbers)
     user = await asyncio.to_thread(synapse.register_user, f"alice{n}")
     bot = UserID(f"@{synapse.registration.bot_localpart}:{synapse.server_name}")
@@ -213,7 +216,7 @@ async def matrix_world(synapse: Synapse, **adapter_options: Any) -> AsyncIterato
             invitees=[bot],
             power_level_override=powers,
         )
-        commands = Commands("parley")
+        commands = commands if commands is not None else Commands("parley")
         sink = Sink(ChatRef("matrix", ChatId(room)), commands)
         adapter = make_adapter(synapse, [room], commands, store=store, **adapter_options)
         human = Human(client, UserID(user.user_id))
