@@ -11,7 +11,8 @@ its components, in start order:
 Each adapter component reports ``adapter.is_connected()`` as its health (``/health``). Every
 adapter hands inbound events to one sink (:meth:`Relay.sink`) that counts ``messages_in``,
 puts the author's verified NFT avatar on new messages (``identity.enrich``) and calls the
-router. The bridge's ``Notifier`` is ``bridge.relay_notifier.RelayNotifier``; the relay's chat
+router; a ``Command`` event is run by ``bridge.commands`` and answered instead. The bridge's
+``Notifier`` is ``bridge.relay_notifier.RelayNotifier``; the relay's chat
 commands (``/rooms``, ``/delete``, ``/room``) are ``bridge.room_commands``.
 """
 
