@@ -1,10 +1,13 @@
 """Chat commands, platform-neutral: the registry, parsing of arguments, and the replies.
 
-Adapters turn a platform command (a Telegram ``/cmd`` message, a Discord slash command) into a
-``CommandRequest`` and show the ``CommandReply`` they get back: in the chat, or privately
-(Telegram DM, Discord ephemeral) when ``private`` is set. Features register their commands
-here (``Commands.register``), so an adapter never needs to know what a command does; the
-list of ``CommandSpec`` is what adapters publish at start (``setMyCommands``, slash sync).
+Adapters turn a platform command (a Telegram ``/cmd`` message, a Discord slash command, a
+Matrix ``!cmd``) into an inbound ``Command`` event (``bridge.model``) for their sink, like a
+message; the sink runs it here (``Commands.run``) and hands the ``CommandReply`` to the
+event's ``answer``, which shows it in the chat, or privately (Telegram DM, Discord ephemeral,
+Matrix direct room) when ``private`` is set. Features register their commands here
+(``Commands.register``), so an adapter never needs to know what a command does; the list of
+``CommandSpec`` (``Commands.specs``) is all an adapter gets, to publish at start
+(``setMyCommands``, slash sync) and to tell commands from text.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from bridge.model import Author, ChatRef, NativeId
+from bridge.model import Command, CommandReply, CommandRequest
 
 __all__ = [
+    "Command",
     "CommandHandler",
     "CommandOption",
     "CommandReply",
@@ -61,33 +65,6 @@ class CommandSpec:
 
     def usage_line(self) -> str:
         return f"/{self.name} {self.usage}".rstrip()
-
-
-@dataclass(frozen=True, slots=True)
-class CommandRequest:
-    name: str
-    """Lower-case, without the slash or a ``@botname`` suffix."""
-    args: tuple[str, ...]
-    raw_args: str
-    chat: ChatRef
-    author: Author
-    is_private: bool = False
-    """The command was given in a private chat with the bot."""
-    is_admin: bool = False
-    """The author is a configured bridge admin for this platform."""
-    reply_to: NativeId | None = None
-    """The message the command message replies to, in ``chat`` (for /delete, /post)."""
-    native_id: NativeId | None = None
-    """The command message itself, where the platform has one."""
-    options: dict[str, str] = field(default_factory=dict)
-    """Named arguments (Discord slash options); adapters also fill ``args`` in option order."""
-
-
-@dataclass(frozen=True, slots=True)
-class CommandReply:
-    text: str
-    """Plain text; the adapter escapes it for the platform."""
-    private: bool = False
 
 
 CommandHandler = Callable[[CommandRequest], Awaitable[CommandReply]]
@@ -148,6 +125,14 @@ class Commands:
         if reply.private != spec.private_reply:
             return CommandReply(reply.text, private=spec.private_reply)
         return reply
+
+    async def run(self, event: Command) -> None:
+        """The sink's part: run the command and hand its reply to the adapter's ``answer``."""
+        reply = await self.handle(event.request)
+        try:
+            await event.answer(reply)
+        except Exception:
+            log.exception("answering /%s failed", event.request.name)
 
     def _unknown(self, request: CommandRequest) -> str:
         names = " ".join(

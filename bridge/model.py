@@ -31,6 +31,10 @@ __all__ = [
     "Capabilities",
     "ChatId",
     "ChatRef",
+    "Command",
+    "CommandAnswer",
+    "CommandReply",
+    "CommandRequest",
     "DeleteMessage",
     "Delivery",
     "DeliveryError",
@@ -226,10 +230,60 @@ class Reaction:
     author: Author
 
 
-Inbound = NewMessage | EditMessage | DeleteMessage | Reaction
+@dataclass(frozen=True, slots=True)
+class CommandRequest:
+    """A bridge command as the command's handler sees it (``bridge.commands``)."""
+
+    name: str
+    """Lower-case, without the slash or a ``@botname`` suffix."""
+    args: tuple[str, ...]
+    raw_args: str
+    chat: ChatRef
+    author: Author
+    is_private: bool = False
+    """The command was given in a private chat with the bot."""
+    is_admin: bool = False
+    """The author is a configured bridge admin for this platform."""
+    reply_to: NativeId | None = None
+    """The message the command message replies to, in ``chat`` (for /delete, /post)."""
+    native_id: NativeId | None = None
+    """The command message itself, where the platform has one."""
+    options: dict[str, str] = field(default_factory=dict)
+    """Named arguments (Discord slash options); adapters also fill ``args`` in option order."""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandReply:
+    text: str
+    """Plain text; the adapter escapes it for the platform."""
+    private: bool = False
+
+
+CommandAnswer = Callable[[CommandReply], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """Someone gave a bridge command (``/help``, a slash command, ``!help``) in ``source``.
+
+    Unlike the other events it is not relayed: the sink runs it and calls ``answer`` once with
+    the reply, which the adapter shows the platform's way (a reply in the chat, a private
+    message, an ephemeral answer). ``answer`` must not raise.
+    """
+
+    request: CommandRequest
+    answer: CommandAnswer = field(compare=False, repr=False)
+
+    @property
+    def source(self) -> ChatRef:
+        return self.request.chat
+
+
+Inbound = NewMessage | EditMessage | DeleteMessage | Reaction | Command
 InboundSink = Callable[[Inbound], Awaitable[None]]
 """The router's entry point. It returns once the event is committed to disk (or ignored); an
-adapter that awaits it before acknowledging a platform update loses nothing on a crash."""
+adapter that awaits it before acknowledging a platform update loses nothing on a crash. A
+``Command`` is answered before it returns."""
 
 
 # --- outbound: outbox -> adapter ------------------------------------------------------------

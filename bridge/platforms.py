@@ -20,7 +20,7 @@ from bridge.model import Adapter, ChatId, NativeId, Platform, RichText, UserId
 if TYPE_CHECKING:
     import aiohttp
 
-    from bridge.commands import Commands
+    from bridge.commands import CommandSpec
     from bridge.config import Problem, RawHook, RoomKeys, Settings
     from bridge.metrics import Metrics
     from bridge.outbox import Pace
@@ -35,7 +35,9 @@ class PlatformContext:
     """What the bridge gives a platform's factory when its adapter is made."""
 
     settings: Settings
-    commands: Commands
+    commands: Sequence[CommandSpec]
+    """The bridge's commands, for the platform's command menu and to tell a command from
+    text; a command given on the platform reaches the bridge as an inbound ``Command`` event."""
     chats: Sequence[ChatId]
     """The platform's chats in the rooms (config and ``/room join``) when the relay started."""
     public_url: str

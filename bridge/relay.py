@@ -11,7 +11,8 @@ its components, in start order:
 Each adapter component reports ``adapter.is_connected()`` as its health (``/health``). Every
 adapter hands inbound events to one sink (:meth:`Relay.sink`) that counts ``messages_in``,
 puts the author's verified NFT avatar on new messages (``identity.enrich``) and calls the
-router. The bridge's ``Notifier`` is ``bridge.relay_notifier.RelayNotifier``; the relay's chat
+router; a ``Command`` event is run by ``bridge.commands`` and answered instead. The bridge's
+``Notifier`` is ``bridge.relay_notifier.RelayNotifier``; the relay's chat
 commands (``/rooms``, ``/delete``, ``/room``) are ``bridge.room_commands``.
 """
 
@@ -32,6 +33,7 @@ from bridge.model import (
     Author,
     ChatId,
     ChatRef,
+    Command,
     DeliveryKind,
     Inbound,
     NewMessage,
@@ -310,7 +312,7 @@ class Relay:
     def _make_from_spec(self, spec: PlatformSpec) -> Adapter:
         context = PlatformContext(
             settings=self.settings,
-            commands=self.commands,
+            commands=tuple(self.commands.specs()),
             chats=[ChatId(c) for c in self._chats(spec.name)],
             public_url=self.settings.web.public_url,
             store=self.bridge.store,
@@ -334,7 +336,11 @@ class Relay:
     # inbound
 
     async def sink(self, event: Inbound) -> None:
-        """Every adapter's inbound sink: clean the author, enrich, route, count."""
+        """Every adapter's inbound sink: clean the author, enrich, route, count. A command is
+        not routed: it is run and answered (``Commands.run``)."""
+        if isinstance(event, Command):
+            await self.commands.run(event)
+            return
         if isinstance(event, NewMessage | Reaction):
             # Only the bridge's own records may mark an author verified (enrich, below).
             event = replace(event, author=_cleaned(event.author))

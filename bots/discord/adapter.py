@@ -1,7 +1,7 @@
 """The Discord adapter: carries one bridge's rooms in and out of Discord channels (discord.py).
 
 Inbound, gateway events in the bridged channels become neutral ``Inbound`` values
-(``inbound``); slash commands are answered through ``bridge.commands`` (``commands``).
+(``inbound``), slash commands ``Command`` events that the sink answers (``commands``).
 Outbound, a copy is posted through the channel's webhook (``webhooks``) so that it shows the
 remote author's name and avatar, or, without Manage Webhooks, as a plain bot message with a
 bold name prefix and a real reply reference (``outbound``); a send cut short by a crash is
@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -53,7 +53,7 @@ from bots.discord.recovery import Recovery
 from bots.discord.state import DiscordState
 from bots.discord.text import DISCORD_LIMIT, split_for_discord
 from bots.discord.webhooks import Webhooks
-from bridge.commands import Commands
+from bridge.commands import CommandSpec
 from bridge.nft.safe_fetch import ATTACHMENT_POLICY, FetchPolicy
 from bridge.store.parts import PartsMemory
 from bridge.tasks import cancel_and_wait
@@ -132,7 +132,7 @@ class DiscordAdapter(Adapter):
         self,
         *,
         token: str,
-        commands: Commands,
+        commands: Sequence[CommandSpec] = (),
         channels: Collection[int],
         webhooks: Mapping[int, tuple[int, str]] | None = None,
         api_base_url: str = DEFAULT_API_BASE_URL,
@@ -195,7 +195,7 @@ class DiscordAdapter(Adapter):
             discord.http.Route.BASE = self._api_base_url
         if self._gateway_url != DEFAULT_GATEWAY_URL:
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self._gateway_url)
-        self.inbound.sink = sink
+        self.inbound.sink = self.commands.sink = sink
         intents = discord.Intents.none()
         intents.guilds = True
         intents.guild_messages = True

@@ -1,10 +1,11 @@
-"""Bridge commands on Discord: slash commands, registered per guild and answered in time."""
+"""Bridge commands on Discord: slash commands, registered per guild, handed to the sink as
+``Command`` events and answered in time."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, cast
 
 import discord
@@ -12,7 +13,8 @@ import discord
 from bots.discord.common import author_of, chat_of
 from bots.discord.state import DiscordState
 from bots.discord.text import DISCORD_LIMIT, escape_discord
-from bridge.commands import CommandReply, CommandRequest, Commands, CommandSpec
+from bridge.commands import Command, CommandReply, CommandRequest, CommandSpec
+from bridge.model import InboundSink
 
 __all__ = ["DiscordCommands"]
 
@@ -23,13 +25,14 @@ class DiscordCommands:
     def __init__(
         self,
         state: DiscordState,
-        commands: Commands,
+        commands: Sequence[CommandSpec],
         *,
         admins: Collection[int],
         defer_after: float,
     ) -> None:
         self._state = state
-        self._commands = commands
+        self._specs = {spec.name: spec for spec in commands}
+        self.sink: InboundSink | None = None
         self._admins = frozenset(int(a) for a in admins)
         self._defer_after = defer_after
 
@@ -38,7 +41,7 @@ class DiscordCommands:
         if app_id is None:
             log.warning("no Discord application id: slash commands are not registered")
             return
-        payload = [command_payload(spec) for spec in self._commands.specs()]
+        payload = [command_payload(spec) for spec in self._specs.values()]
         guild_ids = set()
         for channel_id in self._state.channels:
             channel = client.get_channel(channel_id)
@@ -60,13 +63,14 @@ class DiscordCommands:
     async def on_interaction(
         self, client: discord.Client, interaction: discord.Interaction
     ) -> None:
-        if client is not self._state.client:
+        sink = self.sink
+        if client is not self._state.client or sink is None:
             return
         if interaction.type is not discord.InteractionType.application_command:
             return
         data = cast(Mapping[str, Any], interaction.data or {})
         name = str(data.get("name", "")).lower()
-        spec = self._commands.spec(name)
+        spec = self._specs.get(name)
         options: dict[str, str] = {}
         for option in data.get("options") or []:
             if isinstance(option, Mapping) and "value" in option:
@@ -88,11 +92,18 @@ class DiscordCommands:
             is_admin=is_admin,
             options=options,
         )
-        task = asyncio.ensure_future(self._commands.handle(request))
+        replied: asyncio.Future[CommandReply] = asyncio.get_running_loop().create_future()
+
+        async def answer(reply: CommandReply) -> None:
+            if not replied.done():
+                replied.set_result(reply)
+
+        task = asyncio.ensure_future(sink(Command(request, answer)))
+        waiting: set[asyncio.Future[Any]] = {replied, task}
         try:
-            done, _ = await asyncio.wait({task}, timeout=self._defer_after)
-            if done:
-                reply = task.result()
+            await asyncio.wait(waiting, timeout=self._defer_after, return_when="FIRST_COMPLETED")
+            if replied.done() or task.done():
+                reply = _reply_of(replied, task, name)
                 await interaction.response.send_message(
                     reply_text(reply),
                     ephemeral=reply.private or is_private,
@@ -103,15 +114,27 @@ class DiscordCommands:
             # is fixed now, so only commands declared private are deferred privately.
             private = spec is None or spec.private_reply
             await interaction.response.defer(ephemeral=private, thinking=True)
-            reply = await task
+            await asyncio.wait(waiting, return_when="FIRST_COMPLETED")
             await interaction.edit_original_response(
-                content=reply_text(reply), allowed_mentions=discord.AllowedMentions.none()
+                content=reply_text(_reply_of(replied, task, name)),
+                allowed_mentions=discord.AllowedMentions.none(),
             )
         except discord.HTTPException as exc:
             log.warning("could not answer /%s: %s", name, exc)
         finally:
             if not task.done():
                 task.cancel()
+
+
+def _reply_of(
+    replied: asyncio.Future[CommandReply], task: asyncio.Future[None], name: str
+) -> CommandReply:
+    """The sink's answer; a sink that ended without one (it failed) still gets the user one."""
+    if replied.done():
+        return replied.result()
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("the sink failed on /%s: %s", name, task.exception())
+    return CommandReply(f"/{name} failed; try again later.")
 
 
 def reply_text(reply: CommandReply) -> str:

@@ -6,7 +6,9 @@ reactions (``m.annotation``) and redactions are native. The outbox's idempotency
 Matrix transaction id, so a send repeated after a crash returns the first event instead of
 posting twice. Inbound, the homeserver pushes transactions to ``bots.matrix.listener``; the
 events are converted by ``bots.matrix.events`` and handed to the sink before the transaction
-is acknowledged.
+is acknowledged; ``!commands`` become ``Command`` events (``bots.matrix.commands``). Files go
+through ``bots.matrix.media``; private messages through a direct room per person
+(``bots.matrix.direct``).
 
 The client side is mautrix-python's appservice API (``AppServiceAPI``/``IntentAPI``), the one
 Matrix bridges are built on.
@@ -16,9 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Final
 
 import aiohttp
@@ -34,15 +35,17 @@ from mautrix.errors import (
 )
 from mautrix.types import EventID, EventType, RoomID, UserID
 
+from bots.matrix.commands import MatrixCommands
+from bots.matrix.direct import DirectRooms
 from bots.matrix.events import EventReader, prune_reactions
 from bots.matrix.formatting import HTML_FORMAT, to_matrix
 from bots.matrix.listener import TransactionListener
+from bots.matrix.media import MatrixMedia
 from bots.matrix.puppets import Puppets
-from bridge.commands import Commands
+from bridge.commands import CommandSpec
 from bridge.formatting import split_rich
 from bridge.model import (
     Adapter,
-    Attachment,
     Author,
     Capabilities,
     ChatId,
@@ -59,7 +62,7 @@ from bridge.model import (
     RetryableError,
     RichText,
 )
-from bridge.nft.safe_fetch import DEFAULT_POLICY, FetchError, FetchPolicy, fetch
+from bridge.nft.safe_fetch import DEFAULT_POLICY, FetchPolicy
 from bridge.store import Store
 from bridge.tasks import cancel_and_wait
 
@@ -71,16 +74,6 @@ log = logging.getLogger(__name__)
 # points leave room for both, even in 4-byte scripts... mostly: longer parts are split again.
 MAX_TEXT: Final = 16_000
 _PING_EVERY: Final = 6  # health intervals (30 s by default)
-_MXC: Final = re.compile(r"^mxc://([A-Za-z0-9.:\-\[\]]{1,255})/([A-Za-z0-9_\-]{1,255})$")
-_MSGTYPE: Final[dict[str, str]] = {
-    "photo": "m.image",
-    "sticker": "m.image",
-    "animation": "m.image",
-    "video": "m.video",
-    "audio": "m.audio",
-    "voice": "m.audio",
-    "file": "m.file",
-}
 
 
 class MatrixAdapter(Adapter):
@@ -91,7 +84,8 @@ class MatrixAdapter(Adapter):
         | Feature.REPLY
         | Feature.REACT
         | Feature.IDENTITY
-        | Feature.ATTACHMENTS,
+        | Feature.ATTACHMENTS
+        | Feature.PRIVATE_MESSAGES,
         MAX_TEXT,
     )
 
@@ -109,7 +103,7 @@ class MatrixAdapter(Adapter):
         appservice_id: str = "parley",
         puppet_prefix: str = "parley_",
         admins: Iterable[str] = (),
-        commands: Commands | None = None,
+        commands: Sequence[CommandSpec] = (),
         own_avatar_prefix: str | None = None,
         fetch_policy: FetchPolicy = DEFAULT_POLICY,
         max_attachment_bytes: int = 20 * 1024 * 1024,
@@ -128,10 +122,19 @@ class MatrixAdapter(Adapter):
         self._policy = fetch_policy
         self._max_attachment = max_attachment_bytes
         self._timeout = request_timeout
+        self._media = MatrixMedia(
+            lambda: self._session,
+            homeserver_url=self._homeserver,
+            as_token=as_token,
+            fetch_policy=fetch_policy,
+            max_bytes=max_attachment_bytes,
+            timeout=request_timeout,
+        )
         self._health_interval = health_interval
         self._store = store
         self._admins = frozenset(admins)
-        self._commands = commands
+        self._commands = MatrixCommands(self, commands, self._admins)
+        self._direct = DirectRooms(store)
         self._listen_port = listen_port
         self._listener = TransactionListener(hs_token, self._on_events, listen_host, listen_port)
         self._session: aiohttp.ClientSession | None = None
@@ -306,7 +309,7 @@ class MatrixAdapter(Adapter):
                 )
                 first = first or event_id
             for index, attachment in enumerate(delivery.attachments):
-                content = await self._media_content(intent, attachment)
+                content = await self._media.content(intent, attachment)
                 if first is None and delivery.reply_to is not None:
                     content["m.relates_to"] = {"m.in_reply_to": {"event_id": delivery.reply_to}}
                 event_id = await intent.send_message_event(
@@ -320,32 +323,6 @@ class MatrixAdapter(Adapter):
         if first is None:
             raise PermanentError("nothing to send: no text and no attachments")
         return NativeId(first)
-
-    async def _media_content(self, intent: IntentAPI, attachment: Attachment) -> dict[str, Any]:
-        data = attachment.data
-        if data is None:
-            assert attachment.url is not None
-            try:
-                result = await fetch(
-                    attachment.url,
-                    policy=self._policy,
-                    max_bytes=self._max_attachment,
-                    accept=(),
-                    timeout=self._timeout,
-                )
-            except FetchError as exc:
-                raise PermanentError(f"attachment not fetched: {exc}") from exc
-            data = result.body
-        if len(data) > self._max_attachment:
-            raise PermanentError(f"attachment of {len(data)} bytes is over the limit")
-        mxc = await intent.upload_media(data, attachment.mime, attachment.filename, len(data))
-        return {
-            "msgtype": _MSGTYPE.get(attachment.kind, "m.file"),
-            "body": attachment.filename,
-            "filename": attachment.filename,
-            "url": mxc,
-            "info": {"mimetype": attachment.mime, "size": len(data)},
-        }
 
     async def edit(self, delivery: OutboundEdit) -> None:
         room = RoomID(delivery.target.chat_id)
@@ -430,12 +407,42 @@ class MatrixAdapter(Adapter):
         return _DeliveryErrors(self)
 
     async def say(self, room: RoomID, text: str) -> None:
-        """A notice from the bot (command replies)."""
+        """A notice from the bot (command replies, private messages)."""
         await self.bot.send_message_event(
             room,
             EventType.ROOM_MESSAGE,
-            {"msgtype": "m.notice", "body": text},  # type: ignore[arg-type]
+            {"msgtype": "m.notice", "body": text[:MAX_TEXT]},  # type: ignore[arg-type]
         )
+
+    async def say_in_chat(self, chat_id: str, text: str) -> bool:
+        if not chat_id.startswith("!"):
+            return False
+        try:
+            await self.say(RoomID(chat_id), text)
+        except (IntentError, MatrixRequestError, MatrixConnectionError, aiohttp.ClientError) as exc:
+            log.warning("could not post in %s: %s", chat_id, exc)
+            return False
+        return True
+
+    async def send_private(self, user_id: str, text: str) -> bool:
+        """A notice in the user's direct room with the bot (made on first use, then reused);
+        False for a user the bot cannot reach (unknown, refuses invites) or one of ours."""
+        if not self._direct.valid_user(user_id) or self._is_ours(user_id):
+            return False
+        try:
+            room = await self._direct.room_for(self.bot, user_id)
+            await self.say(room, text)
+        except (IntentError, MatrixRequestError, MatrixConnectionError, aiohttp.ClientError) as exc:
+            log.warning("private message to %s not sent: %s", user_id, exc)
+            return False
+        return True
+
+    async def is_direct(self, room: str, user_id: str) -> bool:
+        """Whether ``room`` is the bot's direct room with ``user_id``."""
+        return await self._direct.known(user_id) == room
+
+    def _is_ours(self, user_id: str) -> bool:
+        return user_id == self._bot_mxid or self.puppets.is_ours(user_id)
 
     # --- inbound -----------------------------------------------------------------------------
 
@@ -447,29 +454,7 @@ class MatrixAdapter(Adapter):
             await reader.handle(event)
 
     async def download(self, mxc: str) -> bytes | None:
-        """An inbound file from the media repository, or None when it cannot be had (gone,
-        over the size limit). A homeserver that does not answer raises: the transaction is
-        then retried rather than the file lost."""
-        match = _MXC.match(mxc)
-        session = self._session
-        if match is None or session is None:
-            return None
-        url = f"{self._homeserver}/_matrix/client/v1/media/download/{match[1]}/{match[2]}"
-        headers = {"Authorization": f"Bearer {self._as_token}"}
-        async with session.get(url, headers=headers, allow_redirects=False) as resp:
-            if resp.status >= 500:
-                raise RetryableError(f"media download answered {resp.status}")
-            if resp.status != 200:
-                log.info("media %s not downloaded: HTTP %s", mxc, resp.status)
-                return None
-            if (resp.content_length or 0) > self._max_attachment:
-                return None
-            data = bytearray()
-            async for chunk in resp.content.iter_chunked(64 * 1024):
-                data += chunk
-                if len(data) > self._max_attachment:
-                    return None
-        return bytes(data)
+        return await self._media.download(mxc)
 
     def chat(self, room: str) -> ChatRef:
         return ChatRef("matrix", ChatId(room))

@@ -20,7 +20,6 @@ from mautrix.types import EventType, Membership, RoomID, UserID
 
 from bots.matrix.formatting import from_matrix
 from bots.matrix.puppets import remember as _remember
-from bridge.commands import CommandRequest, Commands, parse_command_text, split_args
 from bridge.model import (
     Attachment,
     AttachmentKind,
@@ -40,6 +39,7 @@ from bridge.store import Store, kv
 if TYPE_CHECKING:
     from mautrix.appservice import IntentAPI
 
+    from bots.matrix.commands import MatrixCommands
     from bots.matrix.puppets import Puppets
 
 __all__ = ["EventReader"]
@@ -63,8 +63,6 @@ class _Adapter(Protocol):
 
     async def download(self, mxc: str) -> bytes | None: ...
 
-    async def say(self, room: RoomID, text: str) -> None: ...
-
 
 _KIND: Final[dict[str, AttachmentKind]] = {
     "m.image": "photo",
@@ -87,7 +85,7 @@ class EventReader:
         sink: InboundSink,
         *,
         bot_mxid: UserID,
-        commands: Commands | None,
+        commands: MatrixCommands,
         admins: frozenset[str],
         max_attachment_bytes: int,
         store: Store | None = None,
@@ -211,7 +209,9 @@ class EventReader:
         else:
             return
         author = await self._author(room, sender)
-        if await self._command(chat, room, author, event_id, text, reply_to):
+        command = await self._commands.command(chat, room, author, event_id, text, reply_to)
+        if command is not None:
+            await self._sink(command)
             return
         await self._sink(
             NewMessage(
@@ -278,46 +278,6 @@ class EventReader:
         except (ValueError, TypeError):
             return None
         return (str(target), str(emoji))
-
-    async def _command(
-        self,
-        chat: ChatRef,
-        room: str,
-        author: Author,
-        event_id: str,
-        text: RichText,
-        reply_to: object,
-    ) -> bool:
-        """``!name args`` (Matrix clients keep ``/`` for themselves) runs a bridge command."""
-        if self._commands is None or not text.text.startswith("!"):
-            return False
-        parsed = parse_command_text("/" + text.text[1:], None)
-        if parsed is None or self._commands.spec(parsed[0]) is None:
-            return False
-        name, raw = parsed
-        reply = await self._commands.handle(
-            CommandRequest(
-                name=name,
-                args=split_args(raw),
-                raw_args=raw,
-                chat=chat,
-                author=author,
-                is_admin=author.user_id in self._admins,
-                reply_to=NativeId(reply_to) if isinstance(reply_to, str) else None,
-                native_id=NativeId(event_id),
-            )
-        )
-        if reply.private:
-            # Matrix has no ephemeral replies and the bridge opens no DMs yet: never post a
-            # private answer (a /link URL) where the room can read it.
-            text_out = "That answer is private; this bridge cannot send it on Matrix yet."
-        else:
-            text_out = reply.text
-        try:
-            await self._adapter.say(RoomID(room), text_out)
-        except (MatrixRequestError, MatrixConnectionError) as exc:
-            log.warning("could not answer a command in %s: %s", room, exc)
-        return True
 
 
 async def prune_reactions(store: Store) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from telegram.error import BadRequest, Forbidden, InvalidToken, TelegramError
 
@@ -45,7 +45,7 @@ from bots.telegram.outbound import TelegramOutbound
 from bots.telegram.polling import Poller
 from bots.telegram.session import BotSession
 from bots.telegram.text import TELEGRAM_LIMIT
-from bridge.commands import Commands
+from bridge.commands import CommandSpec
 from bridge.nft.safe_fetch import ATTACHMENT_POLICY, FetchPolicy
 from bridge.store.parts import PartsMemory
 from bridge.tasks import cancel_and_wait
@@ -74,7 +74,7 @@ class TelegramAdapter(Adapter):
         self,
         *,
         token: str,
-        commands: Commands,
+        commands: Sequence[CommandSpec] = (),
         api_base_url: str = "https://api.telegram.org/bot",
         file_base_url: str = "https://api.telegram.org/file/bot",
         admins: Collection[int] = (),

@@ -1,9 +1,10 @@
-"""Bridge commands on Telegram: the published menu, ``/command`` messages and their answers."""
+"""Bridge commands on Telegram: the published menu, ``/command`` messages -> ``Command`` events
+for the sink, and the answers."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from telegram import BotCommand, Chat, Message, ReplyParameters
 from telegram.error import Forbidden, TelegramError
@@ -13,7 +14,14 @@ from bots.telegram.common import display_safe, to_entities
 from bots.telegram.ids import TelegramChatId, telegram_chat
 from bots.telegram.session import BotSession
 from bots.telegram.text import split_for_telegram
-from bridge.commands import CommandReply, CommandRequest, Commands, parse_command_text, split_args
+from bridge.commands import (
+    Command,
+    CommandReply,
+    CommandRequest,
+    CommandSpec,
+    parse_command_text,
+    split_args,
+)
 
 __all__ = ["TelegramCommands"]
 
@@ -21,15 +29,17 @@ log = logging.getLogger(__name__)
 
 
 class TelegramCommands:
-    def __init__(self, session: BotSession, commands: Commands, admins: Collection[int]) -> None:
+    def __init__(
+        self, session: BotSession, commands: Sequence[CommandSpec], admins: Collection[int]
+    ) -> None:
         self._session = session
-        self._commands = commands
+        self._specs = tuple(commands)
+        self._names = frozenset(spec.name for spec in self._specs)
         self._admins = frozenset(admins)
 
     async def publish(self) -> None:
         commands = [
-            BotCommand(spec.name, (spec.description or spec.name)[:256])
-            for spec in self._commands.specs()
+            BotCommand(spec.name, (spec.description or spec.name)[:256]) for spec in self._specs
         ]
         try:
             await self._session.bot.set_my_commands(commands[:100])
@@ -39,14 +49,14 @@ class TelegramCommands:
     def is_command(self, text: str) -> bool:
         return parse_command_text(text, self._session.username) is not None
 
-    async def maybe_run(self, message: Message, text: str, author: Author) -> bool:
-        """Run ``text`` if it is a command for this bot and answer it; False if it is not."""
+    def command(self, message: Message, text: str, author: Author) -> Command | None:
+        """The ``Command`` event of ``text`` if it is a command for this bot, else None."""
         parsed = parse_command_text(text, self._session.username)
         if parsed is None:
-            return False
+            return None
         name, raw = parsed
         private = message.chat.type == Chat.PRIVATE
-        if self._commands.spec(name) is None and name == "start" and private:
+        if name not in self._names and name == "start" and private:
             name = "help"  # the DM opener: answer with the command list
         # An unknown /foo gets a short answer listing the commands; a command meant for
         # another bot names it (/foo@otherbot), and parse_command_text leaves that alone.
@@ -67,9 +77,11 @@ class TelegramCommands:
             ),
             native_id=NativeId(str(message.message_id)),
         )
-        reply = await self._commands.handle(request)
-        await self._answer(message, reply, private)
-        return True
+
+        async def answer(reply: CommandReply) -> None:
+            await self._answer(message, reply, private)
+
+        return Command(request, answer)
 
     async def _answer(self, message: Message, reply: CommandReply, private: bool) -> None:
         """Show a command's reply; never raises (the command itself already ran)."""

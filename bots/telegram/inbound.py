@@ -50,7 +50,7 @@ _MAX_POLL_OPTIONS: Final = 12
 
 
 class TelegramInbound:
-    """Turns one update into events for the sink (commands are answered on the spot)."""
+    """Turns one update into events for the sink (commands too: the sink answers them)."""
 
     def __init__(
         self,
@@ -132,7 +132,9 @@ class TelegramInbound:
         if author is None:
             return  # bots (including other bridges) are not relayed: no loops
         text = message.text
-        if text is not None and await self._commands.maybe_run(message, text, author):
+        command = self._commands.command(message, text, author) if text is not None else None
+        if command is not None:
+            await self._sink_event(command)
             return
         body = text if text is not None else (message.caption or "")
         entities = message.entities if text is not None else message.caption_entities

@@ -37,7 +37,7 @@ from bots.discord.adapter import DiscordAdapter
 from bots.discord.common import webhook_username
 from bots.discord.ids import DiscordChannelId, discord_channel
 from bots.telegram.ids import TelegramChatId, telegram_chat
-from bridge.commands import CommandReply, CommandRequest, Commands, CommandSpec
+from bridge.commands import Command, CommandReply, CommandRequest, Commands, CommandSpec
 from bridge.nft.safe_fetch import ATTACHMENT_POLICY, loopback_policy
 from tests.fakes.discord import (
     EVERYONE_PERMISSIONS,
@@ -56,11 +56,14 @@ AVATAR = "https://example.org/bob.png"
 class Sink:
     """The router's stand-in: records what the adapter hands over."""
 
-    def __init__(self) -> None:
+    def __init__(self, commands: Commands | None = None) -> None:
         self.events: list[Inbound] = []
+        self._commands = commands
         self._changed = asyncio.Event()
 
     async def __call__(self, event: Inbound) -> None:
+        if isinstance(event, Command) and self._commands is not None:
+            await self._commands.run(event)  # as the relay's sink does
         self.events.append(event)
         self._changed.set()
 
@@ -120,10 +123,11 @@ async def running(
     commands: Commands | None = None,
     **options: Any,
 ) -> AsyncIterator[tuple[DiscordAdapter, Sink]]:
-    sink = sink or Sink()
+    commands = commands or Commands()
+    sink = sink or Sink(commands)
     adapter = DiscordAdapter(
         token=fake.token,
-        commands=commands or Commands(),
+        commands=commands.specs(),
         channels=channels,
         api_base_url=fake.api_base,
         gateway_url=fake.gateway_url,
@@ -761,7 +765,6 @@ async def test_operator_mistakes_are_reported() -> None:
         for token in ("not-the-token", fake.token):
             adapter = DiscordAdapter(
                 token=token,
-                commands=Commands(),
                 channels=[channel.id],
                 api_base_url=fake.api_base,
                 gateway_url=fake.gateway_url,

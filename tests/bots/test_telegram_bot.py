@@ -36,19 +36,22 @@ from bots.base import (
 )
 from bots.telegram.adapter import TelegramAdapter
 from bots.telegram.ids import TelegramChatId, telegram_chat
-from bridge.commands import CommandReply, CommandRequest, Commands, CommandSpec
+from bridge.commands import Command, CommandReply, CommandRequest, Commands, CommandSpec
 from bridge.formatting import utf16_len
 from bridge.nft.safe_fetch import ATTACHMENT_POLICY, FetchPolicy, loopback_policy
 from tests.fakes.telegram import FakeBot, FakeChat, FakeMessage, FakeTelegram, FakeUser
 
 
 class Sink:
-    """Collects inbound events; can be told to fail (the router's store being down)."""
+    """Collects inbound events; can be told to fail (the router's store being down). Commands
+    are run with ``commands``, as the relay's sink runs them, and kept apart in ``commands``."""
 
-    def __init__(self) -> None:
+    def __init__(self, commands: Commands | None = None) -> None:
         self.events: list[Inbound] = []
+        self.commands: list[Command] = []
         self.failures = 0
         self.fail = False
+        self._registry = commands
         self._changed = asyncio.Event()
 
     async def __call__(self, event: Inbound) -> None:
@@ -56,7 +59,12 @@ class Sink:
             self.failures += 1
             self._changed.set()
             raise RuntimeError("store unavailable")
-        self.events.append(event)
+        if isinstance(event, Command):
+            self.commands.append(event)
+            if self._registry is not None:
+                await self._registry.run(event)
+        else:
+            self.events.append(event)
         self._changed.set()
 
     async def wait_for(self, check: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109
@@ -94,7 +102,7 @@ def make_adapter(
 ) -> TelegramAdapter:
     return TelegramAdapter(
         token=bot.token,
-        commands=commands,
+        commands=commands.specs(),
         api_base_url=tg.base_url,
         file_base_url=tg.base_file_url,
         admins=[],
@@ -119,7 +127,7 @@ async def world() -> AsyncIterator[World]:
         group = tg.add_chat("supergroup", "Room", members=[alice], bots=[bot])
         commands = Commands()
         commands.register(CommandSpec("link", "Link a wallet", private_reply=True), _link)
-        sink = Sink()
+        sink = Sink(commands)
         adapter = make_adapter(tg, bot, commands)
         await adapter.start(sink)
         try:
@@ -545,7 +553,6 @@ async def test_a_wrong_token_fails_the_start() -> None:
         real = tg.add_bot("parley_bot")
         adapter = TelegramAdapter(
             token="123:not-a-known-token",
-            commands=Commands(),
             api_base_url=tg.base_url,
             file_base_url=tg.base_file_url,
         )

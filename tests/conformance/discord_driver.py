@@ -17,12 +17,11 @@ from bots.discord.adapter import DiscordAdapter
 from bots.discord.common import REPLY_PREFIX
 from bots.discord.ids import DiscordChannelId, discord_channel
 from bots.discord.text import from_discord
-from bridge.commands import Commands
 from bridge.nft.safe_fetch import loopback_policy
-from tests.conformance.driver import Seen
+from tests.conformance.driver import Answer, Seen, conformance_commands
 from tests.conformance.matrix_driver import FileServer
 from tests.conformance.telegram_driver import MemoryParts
-from tests.fakes.discord import API_PREFIX, FakeChannel, FakeDiscord, FakeUser
+from tests.fakes.discord import API_PREFIX, FakeChannel, FakeDiscord, FakeInteraction, FakeUser
 from tests.matrix.proxy import CuttableProxy
 from tests.matrix.world import Sink
 
@@ -69,7 +68,9 @@ class DiscordDriver:
         self._files = files
         self._cursor = MemoryCursor()
         self._parts = MemoryParts()
-        self.sink = Sink(self.chat)
+        self._interactions: list[FakeInteraction] = []
+        self.commands = conformance_commands()
+        self.sink = Sink(self.chat, self.commands)
         self.adapter = self._new_adapter()
 
     @property
@@ -79,7 +80,7 @@ class DiscordDriver:
     def _new_adapter(self) -> DiscordAdapter:
         return DiscordAdapter(
             token=self.fake.token,
-            commands=Commands(),
+            commands=self.commands.specs(),
             channels=[self.channel.id],
             api_base_url=f"{self._proxy.url}{API_PREFIX}",
             gateway_url=self.fake.gateway_url,
@@ -123,6 +124,19 @@ class DiscordDriver:
     async def send_file(self, name: str, mime: str, data: bytes) -> NativeId:
         sent = self.fake.user_sends(self.channel.id, self.alice, "", attachments=[(name, data)])
         return NativeId(str(sent["id"]))
+
+    async def command(self, name: str, args: str = "") -> None:
+        options = {"text": args} if args else {}
+        interaction = self.fake.user_invokes_command(name, options, self.channel.id, self.alice)
+        self._interactions.append(interaction)
+
+    async def answers(self) -> list[Answer]:
+        return [
+            Answer(response.content, private=response.ephemeral)
+            for interaction in self._interactions
+            for response in interaction.responses
+            if response.content is not None
+        ]
 
     # --- looking ------------------------------------------------------------------------------
 

@@ -9,10 +9,39 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
+from bridge.commands import CommandOption, CommandReply, CommandRequest, Commands, CommandSpec
 from bridge.model import Adapter, ChatRef, NativeId, RichText
 from tests.matrix.world import Sink
+
+SECRET = "the one-time secret"
+
+
+def conformance_commands() -> Commands:
+    """The bridge commands of the adapters under test: ``echo [text]`` answers with its text
+    where it was asked, ``secret`` (declared private) answers privately."""
+    commands = Commands("Parley")
+
+    async def echo(request: CommandRequest) -> CommandReply:
+        return CommandReply(f"echo: {request.raw_args}")
+
+    async def secret(request: CommandRequest) -> CommandReply:
+        return CommandReply(SECRET, private=True)
+
+    text = CommandOption("text", "what to say back", required=False)
+    commands.register(CommandSpec("echo", "Say it back", "[text]", (text,)), echo)
+    commands.register(CommandSpec("secret", "A private answer", private_reply=True), secret)
+    return commands
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The bot's answer to a command, as the person who asked sees it."""
+
+    text: str
+    private: bool
+    """Only they can see it (a private chat, an ephemeral reply)."""
 
 
 @dataclass(frozen=True)
@@ -79,4 +108,19 @@ class Driver(Protocol):
     async def restart(self, while_down: Callable[[], Awaitable[object]] | None = None) -> None:
         """Stop the adapter and start a new one with the same config and sink; ``while_down``
         runs in between (people keep talking while the bridge is away)."""
+        ...
+
+
+@runtime_checkable
+class CommandDriver(Driver, Protocol):
+    """A driver for a platform whose adapter takes bridge commands (see ``conftest.py``)."""
+
+    async def command(self, name: str, args: str = "") -> None:
+        """Give the bridge command ``name`` in the chat, the way the platform's users do (the
+        adapter was made knowing ``conformance_commands()``; its sink runs them)."""
+        ...
+
+    async def answers(self) -> list[Answer]:
+        """The bot's answers to commands the person gave, oldest first: in the chat and in
+        private."""
         ...

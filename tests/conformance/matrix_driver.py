@@ -15,8 +15,9 @@ from mautrix.types import EventID, EventType, RoomID, UserID
 from bots.matrix.adapter import MatrixAdapter
 from bots.matrix.formatting import from_matrix
 from bridge.model import ChatRef, NativeId, RichText
+from bridge.store import kv
 from bridge.web.server import HttpServer
-from tests.conformance.driver import Seen
+from tests.conformance.driver import Answer, Seen, conformance_commands
 from tests.matrix.proxy import CuttableProxy
 from tests.matrix.synapse import Synapse
 from tests.matrix.world import MatrixWorld, Sink, matrix_world
@@ -100,6 +101,28 @@ class MatrixDriver:
             "info": {"mimetype": mime, "size": len(data)},
         }
         return NativeId(await self._send(EventType.ROOM_MESSAGE, content))
+
+    async def command(self, name: str, args: str = "") -> None:
+        await self.say(f"!{name} {args}".rstrip())
+
+    async def answers(self) -> list[Answer]:
+        found = [Answer(text, private=False) for text in await self._notices(self._room)]
+        alice = self.world.alice
+        direct = await kv.get(self.world.store.db, f"matrix.dm.{alice.user_id}")
+        if direct is not None:
+            await alice.client.join_room(RoomID(direct))  # accept the bot's invitation
+            found += [Answer(text, private=True) for text in await self._notices(RoomID(direct))]
+        return found
+
+    async def _notices(self, room: RoomID) -> list[str]:
+        reply = await self._get(Path.v3.rooms[room].messages, dir="b", limit="100")
+        return [
+            str(e["content"].get("body"))
+            for e in reversed(reply["chunk"])
+            if e["type"] == "m.room.message"
+            and e["sender"] == self.world.bot_mxid
+            and e["content"].get("msgtype") == "m.notice"
+        ]
 
     # --- looking --------------------------------------------------------------------------
 
@@ -210,7 +233,8 @@ async def matrix_driver(synapse: Synapse) -> AsyncIterator[MatrixDriver]:
     await proxy.start()
     await files.server.start()
     try:
-        async with matrix_world(synapse, homeserver_url=proxy.url) as world:
+        commands = conformance_commands()
+        async with matrix_world(synapse, commands=commands, homeserver_url=proxy.url) as world:
             yield MatrixDriver(world, proxy, files)
     finally:
         await files.server.stop()

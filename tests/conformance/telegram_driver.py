@@ -13,9 +13,8 @@ from bots.base import ChatRef, NativeId, RichText, Span
 from bots.telegram.adapter import TelegramAdapter
 from bots.telegram.ids import TelegramChatId, telegram_chat
 from bots.telegram.text import from_telegram
-from bridge.commands import Commands
 from bridge.nft.safe_fetch import loopback_policy
-from tests.conformance.driver import Seen
+from tests.conformance.driver import Answer, Seen, conformance_commands
 from tests.conformance.matrix_driver import FileServer
 from tests.fakes.telegram import FakeBot, FakeChat, FakeMessage, FakeTelegram, FakeUser
 from tests.matrix.proxy import CuttableProxy
@@ -59,7 +58,8 @@ class TelegramDriver:
         self._proxy = proxy
         self._files = files
         self._parts = MemoryParts()
-        self.sink = Sink(self.chat)
+        self.commands = conformance_commands()
+        self.sink = Sink(self.chat, self.commands)
         self.adapter = self._new_adapter()
 
     @property
@@ -69,7 +69,7 @@ class TelegramDriver:
     def _new_adapter(self) -> TelegramAdapter:
         return TelegramAdapter(
             token=self.bot.token,
-            commands=Commands(),
+            commands=self.commands.specs(),
             api_base_url=f"{self._proxy.url}/bot",
             file_base_url=f"{self._proxy.url}/file/bot",
             poll_timeout=1,
@@ -120,6 +120,25 @@ class TelegramDriver:
             self.group, self.alice, document=data, file_name=name, mime_type=mime
         )
         return NativeId(str(sent.message_id))
+
+    async def command(self, name: str, args: str = "") -> None:
+        self.tg.user_sends(self.group, self.alice, f"/{name} {args}".rstrip())
+
+    async def answers(self) -> list[Answer]:
+        public = [
+            Answer(m.content, private=False)
+            for m in self.group.messages.values()
+            if m.from_bot and m.reply_to is not None and m.reply_to.content.startswith("/")
+        ]
+        # In the private chat, the answer to the /start that opened it is a reply; a private
+        # answer to a command given in the group is not.
+        dm = self.tg.private_chat(self.alice, self.bot)
+        private = [
+            Answer(m.content, private=True)
+            for m in dm.messages.values()
+            if m.from_bot and m.reply_to is None
+        ]
+        return public + private
 
     # --- looking ------------------------------------------------------------------------------
 
@@ -197,9 +216,13 @@ async def telegram_driver() -> AsyncIterator[TelegramDriver]:
         files = FileServer()
         await proxy.start()
         await files.server.start()
+        # Alice has opened a private chat with the bot, so that it may answer her there.
+        tg.user_starts_bot(alice, bot)
         driver = TelegramDriver(tg, bot, alice, group, proxy, files)
         try:
             await driver.start()
+            # Its answer (the command list) ends the /start: the tests begin after it.
+            await tg.wait_for_sent(chat=tg.private_chat(alice, bot), timeout=20)
             yield driver
         finally:
             await driver.adapter.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -36,7 +37,7 @@ from bridge.model import (
     Span,
     UserId,
 )
-from tests.conformance.driver import Driver
+from tests.conformance.driver import SECRET, Answer, CommandDriver, Driver
 
 KEYS = iter(range(1, 1_000_000))
 
@@ -349,3 +350,39 @@ async def test_restart_catches_up_on_what_was_said_meanwhile(driver: Driver) -> 
     await driver.restart(while_down=talk)
     [event] = await driver.sink.next()
     assert isinstance(event, NewMessage) and event.native_id == said[0]
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+async def _answers(driver: CommandDriver, check: Callable[[list[Answer]], bool]) -> list[Answer]:
+    async with asyncio.timeout(20):
+        while True:
+            answers = await driver.answers()
+            if check(answers):
+                return answers
+            await asyncio.sleep(0.05)
+
+
+@pytest.mark.platform_can("commands")
+async def test_a_command_arrives_as_an_event_and_is_answered_where_asked(driver: Driver) -> None:
+    assert isinstance(driver, CommandDriver)
+    await driver.command("echo", "hello there")
+    await driver.sink.wait_for(lambda: any(c.request.name == "echo" for c in driver.sink.commands))
+    [command] = [c for c in driver.sink.commands if c.request.name == "echo"]
+    request = command.request
+    assert (request.chat, request.raw_args) == (driver.chat, "hello there")
+    assert request.author.platform == driver.chat.platform and request.author.display_name
+    assert not request.is_private
+    # The sink ran it (as the relay's does) and the adapter showed the reply in the chat.
+    answers = await _answers(driver, bool)
+    assert answers == [Answer("echo: hello there", private=False)]
+    assert not driver.sink.events  # a command is not conversation: nothing to relay
+
+
+@pytest.mark.platform_can("commands")
+async def test_a_private_answer_reaches_only_the_one_who_asked(driver: Driver) -> None:
+    assert isinstance(driver, CommandDriver)
+    await driver.command("secret")
+    answers = await _answers(driver, lambda found: Answer(SECRET, private=True) in found)
+    assert not [a for a in answers if not a.private and SECRET in a.text]

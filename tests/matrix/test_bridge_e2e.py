@@ -119,3 +119,28 @@ async def test_telegram_and_matrix_talk_through_the_bridge(
             seen = await tg.wait_for_sent(lambda m: "hello from matrix" in m.content, timeout=20)
             assert "e2e_carol" in seen.content  # the Matrix author's name heads the copy
             assert seen.reply_to is not None and seen.reply_to.content == "hello from telegram"
+
+            # A command is an inbound event like a message: the relay's sink runs it, the
+            # adapter answers as the bot, and nothing of it is relayed to Telegram.
+            await carol.send_message_event(
+                room,
+                EventType.ROOM_MESSAGE,
+                {"msgtype": "m.text", "body": "!rooms"},  # type: ignore[arg-type]
+            )
+
+            def answer(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+                return next(
+                    (
+                        e
+                        for e in events
+                        if e["sender"] == bot_mxid and e["content"].get("msgtype") == "m.notice"
+                    ),
+                    None,
+                )
+
+            async with asyncio.timeout(20):
+                while (notice := answer(await _timeline(carol, room))) is None:  # noqa: ASYNC110
+                    await asyncio.sleep(0.1)
+            assert "main" in notice["content"]["body"]
+            await relay.wait_idle()
+            assert not [m for m in tg.messages(group) if "rooms" in m.content]

@@ -21,7 +21,7 @@ from mautrix.client import ClientAPI
 from mautrix.types import EventType, PaginationDirection, RoomCreatePreset, RoomID, UserID
 
 from bots.matrix.adapter import MatrixAdapter
-from bridge.commands import Commands
+from bridge.commands import Command, Commands
 from bridge.model import ChatId, ChatRef, Inbound
 from bridge.nft.safe_fetch import FetchPolicy
 from bridge.store import Store
@@ -40,24 +40,35 @@ LOOPBACK_POLICY = FetchPolicy(
 class Sink:
     """Collects inbound events; can be told to fail (the store being down).
 
-    With ``chat`` it keeps only that chat's events: the session's one homeserver may still
-    push an earlier test's room to this test's adapter (the router would ignore those).
+    With ``chat`` it keeps only that chat's events (commands excepted: the relay answers them
+    in any chat): the session's one homeserver may still push an earlier test's room to this
+    test's adapter (the router would ignore those).
     """
 
-    def __init__(self, chat: ChatRef | None = None) -> None:
+    def __init__(self, chat: ChatRef | None = None, commands: Commands | None = None) -> None:
         self.chat = chat
         self.events: list[Inbound] = []
+        self.commands: list[Command] = []
+        """Commands, kept apart from the relayed events (and run with ``commands``, as the
+        relay's sink runs them)."""
+        self._registry = commands
         self.fail = False
         self.failures = 0
         self._changed = asyncio.Event()
 
     async def __call__(self, event: Inbound) -> None:
-        if self.chat is not None and event.source != self.chat:
+        if self.chat is not None and event.source != self.chat and not isinstance(event, Command):
             return
         if self.fail:
             self.failures += 1
             self._changed.set()
             raise RuntimeError("store unavailable")
+        if isinstance(event, Command):
+            self.commands.append(event)
+            if self._registry is not None:
+                await self._registry.run(event)
+            self._changed.set()
+            return
         self.events.append(event)
         self._changed.set()
 
@@ -160,7 +171,7 @@ def make_adapter(
         "listen_port": free_port(),
         "bot_localpart": reg.bot_localpart,
         "puppet_prefix": reg.puppet_prefix,
-        "commands": commands,
+        "commands": commands.specs() if commands is not None else (),
         "fetch_policy": LOOPBACK_POLICY,
         "request_timeout": 10.0,
         "health_interval": 0.2,
@@ -180,8 +191,11 @@ async def _store() -> AsyncIterator[Store]:
 
 
 @contextlib.asynccontextmanager
-async def matrix_world(synapse: Synapse, **adapter_options: Any) -> AsyncIterator[MatrixWorld]:
-    """A fresh room (alice is its admin, the bot invited with power 100) and a started adapter."""
+async def matrix_world(
+    synapse: Synapse, *, commands: Commands | None = None, **adapter_options: Any
+) -> AsyncIterator[MatrixWorld]:
+    """A fresh room (alice is its admin, the bot invited with power 100) and a started adapter
+    that knows ``commands`` (default: just the built-in ``help``)."""
     n = next(_numbers)
     user = await asyncio.to_thread(synapse.register_user, f"alice{n}")
     bot = UserID(f"@{synapse.registration.bot_localpart}:{synapse.server_name}")
@@ -202,8 +216,8 @@ async def matrix_world(synapse: Synapse, **adapter_options: Any) -> AsyncIterato
             invitees=[bot],
             power_level_override=powers,
         )
-        commands = Commands("parley")
-        sink = Sink(ChatRef("matrix", ChatId(room)))
+        commands = commands if commands is not None else Commands("parley")
+        sink = Sink(ChatRef("matrix", ChatId(room)), commands)
         adapter = make_adapter(synapse, [room], commands, store=store, **adapter_options)
         human = Human(client, UserID(user.user_id))
         world = MatrixWorld(synapse, session, human, room, sink, adapter, commands, store)
