@@ -15,8 +15,8 @@ import pytest
 from bots.discord.adapter import DiscordAdapter
 from bots.matrix.adapter import MatrixAdapter
 from bots.telegram.adapter import TelegramAdapter
-from bots.waku.adapter import WakuAdapter
 from bots.telegram.ids import TelegramChatId, telegram_chat
+from bots.waku.adapter import WakuAdapter
 from bridge.model import (
     Adapter,
     Capabilities,
