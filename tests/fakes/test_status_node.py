@@ -136,7 +136,9 @@ def chat(**changes: object) -> chat_message_pb2.ChatMessage:
         display_name="Alice Status",
     )
     for name, value in changes.items():
-        setattr(message, name, value)
+        # A callable is evaluated now, not at collection: a clock "5 minutes ahead" written as a
+        # fixed number falls behind status-go's 2-minute margin on a slow run.
+        setattr(message, name, value(now) if callable(value) else value)
     return message
 
 
@@ -145,7 +147,7 @@ def chat(**changes: object) -> chat_message_pb2.ChatMessage:
     [
         ({}, None),
         ({"clock": 0}, "clock can't be 0"),
-        ({"clock": time.time_ns() // 1_000_000 + 300_000}, "clock value too high"),
+        ({"clock": lambda now: now + 300_000}, "clock value too high"),
         ({"timestamp": 0}, "timestamp can't be 0"),
         ({"text": "  "}, "text can't be empty"),
         ({"text": "x" * 4097}, "longer than 4096"),
