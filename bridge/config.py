@@ -553,11 +553,18 @@ def _build_model(
 def settings_model(platforms: Sequence[PlatformConfig] = ()) -> type[Settings]:
     """The ``Settings`` type of a build: the core's sections plus each platform's ``[<name>]``
     section and its keys in ``[[rooms]]``."""
+    own: list[PlatformConfig] = []
     for spec in platforms:
-        if spec.name in Settings.model_fields or spec.name in _SECTION_ALIASES:
+        core = Settings.model_fields.get(spec.name)
+        if core is not None and core.annotation is spec.settings_model:
+            # A platform carried over a core transport (the Status rooms over the bridge's
+            # Waku node) is configured by that transport's own section.
+            continue
+        if core is not None or spec.name in _SECTION_ALIASES:
             raise ValueError(f"platform {spec.name!r} would hide the core's section of that name")
+        own.append(spec)
     return _build_model(
-        tuple((spec.name, spec.settings_model) for spec in platforms),
+        tuple((spec.name, spec.settings_model) for spec in own),
         tuple(spec.room_keys for spec in platforms if spec.room_keys is not None),
     )
 

@@ -244,9 +244,9 @@ def test_a_platform_missing_from_the_build_is_named(tmp_path: Path) -> None:
     found = problems(tmp_path, raw, platforms=PLATFORMS)
     assert found == {
         "echo": "unknown section 'echo' (neither a core section nor a platform of this build: "
-        "telegram, discord, matrix)",
+        "telegram, discord, matrix, waku)",
         "rooms[0].chats": "'echo:lobby': this build has no platform 'echo' "
-        "(platforms: telegram, discord, matrix)",
+        "(platforms: telegram, discord, matrix, waku)",
     }
     # Settings loaded without a platform read its section as its defaults: it is off.
     settings = parse_config({}, base_dir=tmp_path, env={"PARLEY_ECHO_TOKEN": "t"})
