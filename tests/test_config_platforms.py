@@ -212,6 +212,23 @@ def test_its_problems_name_their_keys(tmp_path: Path) -> None:
     }
 
 
+def test_a_chat_is_in_one_room_whichever_key_names_it(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path,
+        {
+            "rooms": [
+                {"name": "a", "telegram_chats": [-100], "waku_chat": "lobby"},
+                {"name": "b", "chats": ["telegram:-100"], "waku_chat": "lobby"},
+            ]
+        },
+        platforms=PLATFORMS,
+    )
+    assert found == {
+        "rooms[1].chats": "telegram:-100 is already in room 'a'",
+        "rooms[1].waku_chat": "chat 'lobby' is already in room 'a'",
+    }
+
+
 def test_its_cross_check_runs_with_the_others(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as failed:
         load(tmp_path, {"waku": {"mode": "nwaku"}}, env={"PARLEY_ECHO_TOKEN": "t"})

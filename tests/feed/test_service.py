@@ -227,11 +227,11 @@ async def test_install_feed_registers_post(tmp_path: Path) -> None:
 def test_the_feed_finds_rooms_as_the_router_does() -> None:
     """A /post from a Status community channel belongs to its room (the feed used to rebuild
     the rooms from waku_chat alone, which a community room does not set)."""
-    from bridge.config import Settings
+    from bridge.config import settings_model
     from bridge.feed.feature import FeedFeature
     from bridge.model import ChatId, ChatRef
 
-    settings = Settings.model_validate(
+    settings = settings_model(PLATFORMS).model_validate(
         {
             "rooms": [
                 {

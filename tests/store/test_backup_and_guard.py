@@ -134,7 +134,7 @@ async def test_backup_while_the_database_is_being_written(tmp_path: Path) -> Non
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bridge.cli",
+            "bots.cli",  # the ``parley`` entry point: the core CLI with the registered platforms
             "backup",
             "--config",
             str(config),
