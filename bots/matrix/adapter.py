@@ -35,7 +35,7 @@ from mautrix.errors import (
 )
 from mautrix.types import EventID, EventType, RoomID, UserID
 
-from bots.matrix.commands import MatrixCommands
+from bots.matrix.commands import POST_ERRORS, MatrixCommands
 from bots.matrix.direct import DirectRooms
 from bots.matrix.events import EventReader, prune_reactions
 from bots.matrix.formatting import HTML_FORMAT, to_matrix
@@ -419,7 +419,7 @@ class MatrixAdapter(Adapter):
             return False
         try:
             await self.say(RoomID(chat_id), text)
-        except (IntentError, MatrixRequestError, MatrixConnectionError, aiohttp.ClientError) as exc:
+        except POST_ERRORS as exc:
             log.warning("could not post in %s: %s", chat_id, exc)
             return False
         return True
@@ -432,7 +432,7 @@ class MatrixAdapter(Adapter):
         try:
             room = await self._direct.room_for(self.bot, user_id)
             await self.say(room, text)
-        except (IntentError, MatrixRequestError, MatrixConnectionError, aiohttp.ClientError) as exc:
+        except POST_ERRORS as exc:
             log.warning("private message to %s not sent: %s", user_id, exc)
             return False
         return True

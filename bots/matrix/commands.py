@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Protocol
+from typing import Final, Protocol
 
 import aiohttp
 from mautrix.errors import IntentError, MatrixConnectionError, MatrixRequestError
@@ -26,7 +26,17 @@ from bridge.commands import (
 )
 from bridge.model import Author, ChatRef, NativeId, RichText
 
-__all__ = ["MatrixCommands"]
+__all__ = ["POST_ERRORS", "MatrixCommands"]
+
+POST_ERRORS: Final = (
+    IntentError,
+    MatrixRequestError,
+    MatrixConnectionError,
+    aiohttp.ClientError,
+    TimeoutError,
+)
+"""What a notice from the bot that cannot be posted raises: the homeserver refuses (the bot is
+not in the room, the user is unknown) or cannot be reached."""
 
 log = logging.getLogger(__name__)
 
@@ -97,5 +107,5 @@ class MatrixCommands:
                 )
         try:
             await self._adapter.say(room, text)
-        except (IntentError, MatrixRequestError, MatrixConnectionError, aiohttp.ClientError) as exc:
+        except POST_ERRORS as exc:
             log.warning("could not answer a command in %s: %s", room, exc)

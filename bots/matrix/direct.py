@@ -59,6 +59,8 @@ class DirectRooms:
             room = await self.known(user_id)
             if room is not None and await _still_there(bot, room, UserID(user_id)):
                 return room
+            # Homeservers accept invites for users that do not exist; a profile they have.
+            await bot.get_profile(UserID(user_id))
             room = await bot.create_room(
                 preset=RoomCreatePreset.TRUSTED_PRIVATE,
                 is_direct=True,

@@ -711,6 +711,22 @@ async def test_slash_commands(world: World) -> None:
         assert deferred.responses[1].content == "done slowly"
 
 
+async def test_a_command_the_sink_cannot_take_is_still_answered(world: World) -> None:
+    fake, channel = world.fake, world.channel
+
+    class Down(Sink):
+        async def __call__(self, event: Inbound) -> None:
+            raise RuntimeError("store unavailable")
+
+    async with running(fake, [channel.id], sink=Down()) as (_adapter, _sink):
+        await fake.wait_for(lambda: fake.requests("PUT /applications/*/guilds/*/commands"))
+        interaction = fake.user_invokes_command("help", {}, channel.id, world.alice)
+        await fake.wait_for(lambda: interaction.responses)
+        # Discord would show "The application did not respond" to someone left unanswered.
+        [response] = interaction.responses
+        assert response.content == "/help failed; try again later."
+
+
 # ---------------------------------------------------------------------- durability
 
 
