@@ -321,6 +321,7 @@ def from_status(text: str) -> RichText:
     size = 0
     at = 0
     paragraph: list[str] = []
+    quoting = False
 
     def flush() -> None:
         nonlocal size
@@ -341,8 +342,11 @@ def from_status(text: str) -> RichText:
             size += len(content) + len(ending)
             at += used
             continue
-        if _QUOTE.match(line):
-            flush()  # a quote is shown verbatim
+        # A quote is shown verbatim; the lines after it belong to it up to an empty line
+        # (quote / terminateBlockquote).
+        quoting = bool(_QUOTE.match(line)) or (quoting and bool(line.strip()))
+        if quoting:
+            flush()
             out.append(line)
             size += len(line)
         else:
@@ -482,11 +486,12 @@ def _render_text(text: str, spans: Sequence[Span], a: int, b: int) -> str:
         if s.kind in _STYLES and max(s.start, a) < min(s.end, b)
     ]
     lines: list[str] = []
+    quoting = False
     for run_line in _by_line(_runs(part, inner)):
-        if run_line and _QUOTE.match(run_line[0].text):
-            lines.append("".join(r.text for r in run_line))  # a quote shows verbatim
-        else:
-            lines.append(_render_line(run_line))
+        raw = "".join(r.text for r in run_line)
+        # A quote shows verbatim, and so do the lines after it up to an empty line.
+        quoting = bool(_QUOTE.match(raw)) or (quoting and bool(raw.strip()))
+        lines.append(raw if quoting else _render_line(run_line))
     return "".join(lines)
 
 

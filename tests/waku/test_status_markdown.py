@@ -156,7 +156,11 @@ def test_emphasis_is_flat_and_ends_where_status_allows() -> None:
 
 def test_quotes_and_code_blocks() -> None:
     # quotePrefix: ">" starts a quote, shown verbatim; fencedCodeBlock: ``` lines.
-    assert from_status("> **not bold** here\nnext").text == "> **not bold** here\nnext"
+    quote = from_status("> **not bold** here\nstill *quoted*\n\n*after*")
+    assert quote.text == "> **not bold** here\nstill *quoted*\n\nafter"
+    assert [s.kind for s in quote.spans] == ["italic"]
+    rich = RichText("> said\nthis\n\nbold", (Span("bold", 9, 11), Span("bold", 13, 17)))
+    assert to_status(rich) == "> said\nthis\n\n**bold**"
     block = from_status("look:\n```python\nx = 1\n```\nafter")
     assert block.text == "look:\nx = 1\nafter"
     assert Span("pre", 6, 11, language="python") in block.spans
