@@ -44,6 +44,7 @@ _ESCAPABLE = "\\`*_{}[]()#+-.!:|&<>~"  # parser/inline.go escapeChars
 _LINK_PREFIXES = ("http://", "https://", "ftp://", "file://", "mailto:")
 _SAFE_LINKS = ("http://", "https://", "ftp://", "mailto://")
 _QUOTE = re.compile(r" {0,3}>")
+_BACKTICKS = re.compile(r"`+")
 
 
 def _is_space(c: str) -> bool:
@@ -194,23 +195,24 @@ def _emphasis(data: str) -> tuple[int, _Node | None]:
     return 0, None
 
 
-def _code_span(data: str) -> tuple[int, _Node | None]:
-    nb = len(data) - len(data.lstrip("`"))
+def _code_span(data: str, offset: int) -> tuple[int, _Node | None]:
+    run = _BACKTICKS.match(data, offset)
+    nb = run.end() - offset if run else 0
     i = 0
-    end = nb
+    end = offset + nb
     while end < len(data) and i < nb:
         i = i + 1 if data[end] == "`" else 0
         end += 1
     if i < nb and end >= len(data):
         return 0, None
-    begin, stop = nb, end - nb
+    begin, stop = offset + nb, end - nb
     while begin < end and data[begin] == " ":
         begin += 1
     while stop > begin and data[stop - 1] == " ":
         stop -= 1
     if begin != stop:
-        return end, _Node(("code",), data[begin:stop])
-    return end, None
+        return end - offset, _Node(("code",), data[begin:stop])
+    return end - offset, None
 
 
 def _unescape(text: str) -> str:
@@ -281,7 +283,7 @@ def _inline(data: str, out: list[str], spans: list[Styled], base: int) -> int:
         if c in "*_~":
             consumed, node = _emphasis(data[end:])
         elif c == "`":
-            consumed, node = _code_span(data[end:])
+            consumed, node = _code_span(data, end)
         elif c == "\\":
             if end + 1 >= n:
                 consumed = 2
