@@ -24,6 +24,7 @@ texts into parts that each fit once rendered.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 from collections.abc import Sequence
@@ -302,22 +303,42 @@ def _inline(data: str, out: list[str], spans: list[Styled], base: int) -> int:
     return length
 
 
-def _fence(lines: list[str], at: int) -> tuple[int, str | None, str] | None:
+_FENCE_OPEN = re.compile(r" {0,3}(`{3,}|~{3,}) *([^\s]*)[ \t]*\n?")
+_FENCE_CLOSE = re.compile(r" {0,3}(`{3,}|~{3,})[ \t]*\n?")
+
+
+def _closers(lines: Sequence[str]) -> dict[str, list[int]]:
+    """Per fence marker, the lines that can close a fenced code block (isFenceLine)."""
+    found: dict[str, list[int]] = {}
+    for k, line in enumerate(lines):
+        match = _FENCE_CLOSE.fullmatch(line)
+        if match is not None:
+            found.setdefault(match.group(1), []).append(k)
+    return found
+
+
+def _fence(
+    lines: Sequence[str], at: int, closers: dict[str, list[int]]
+) -> tuple[int, str | None, str] | None:
     """A fenced code block starting at ``lines[at]``: (lines used, language, content)."""
-    opening = re.fullmatch(r" {0,3}(`{3,}|~{3,}) *([^\s]*)[ \t]*\n?", lines[at])
+    opening = _FENCE_OPEN.fullmatch(lines[at])
     if opening is None:
         return None
-    marker = opening.group(1)
-    for k in range(at + 1, len(lines)):
-        if re.fullmatch(r" {0,3}" + re.escape(marker) + r"[ \t]*\n?", lines[k]):
-            content = "".join(lines[at + 1 : k])
-            return k + 1 - at, opening.group(2) or None, content.removesuffix("\n")
-    return None
+    candidates = closers.get(opening.group(1), [])
+    index = bisect.bisect_right(candidates, at)
+    if index == len(candidates):
+        return None  # never closed: not a code block
+    k = candidates[index]
+    content = "".join(lines[at + 1 : k])
+    return k + 1 - at, opening.group(2) or None, content.removesuffix("\n")
 
 
 def from_status(text: str) -> RichText:
     """What the Status app shows for ``text``, as neutral rich text. Never raises."""
-    lines = text.splitlines(keepends=True)
+    # Lines end at "\n" only, as the parser's do (str.splitlines would cut at \r, \v, ...).
+    pieces = text.split("\n")
+    lines = [piece + "\n" for piece in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else [])
+    closers = _closers(lines)
     out: list[str] = []
     spans: list[Styled] = []
     size = 0
@@ -333,7 +354,7 @@ def from_status(text: str) -> RichText:
 
     while at < len(lines):
         line = lines[at]
-        fence = _fence(lines, at)
+        fence = _fence(lines, at, closers)
         if fence is not None:
             flush()
             used, language, content = fence

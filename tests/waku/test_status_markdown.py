@@ -180,8 +180,12 @@ def test_autolinks_as_status_finds_them() -> None:
 
 
 def test_inbound_never_raises() -> None:
-    for text in ("", "*", "**", "```", "```\n", "\\", "`" * 50, "_*~" * 30, "> ", "http://"):
+    odd = ("", "*", "**", "```", "```\n", "\\", "`" * 50, "_*~" * 30, "> ", "http://")
+    hostile = ("```a\n" * 800, "a\rb\u2028c")  # unclosed fences; line ends Status ignores
+    for text in (*odd, *hostile):
         from_status(text)
+    # Lines end at "\n" only: "\r" does not end the italic run.
+    assert from_status("*a\rb*").spans == (Span("italic", 0, 3),)
 
 
 def test_split_keeps_every_part_within_the_limit_and_its_formatting() -> None:
