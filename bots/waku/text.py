@@ -24,6 +24,7 @@ texts into parts that each fit once rendered.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 from collections.abc import Sequence
@@ -44,6 +45,7 @@ _ESCAPABLE = "\\`*_{}[]()#+-.!:|&<>~"  # parser/inline.go escapeChars
 _LINK_PREFIXES = ("http://", "https://", "ftp://", "file://", "mailto:")
 _SAFE_LINKS = ("http://", "https://", "ftp://", "mailto://")
 _QUOTE = re.compile(r" {0,3}>")
+_BACKTICKS = re.compile(r"`+")
 
 
 def _is_space(c: str) -> bool:
@@ -194,23 +196,24 @@ def _emphasis(data: str) -> tuple[int, _Node | None]:
     return 0, None
 
 
-def _code_span(data: str) -> tuple[int, _Node | None]:
-    nb = len(data) - len(data.lstrip("`"))
+def _code_span(data: str, offset: int) -> tuple[int, _Node | None]:
+    run = _BACKTICKS.match(data, offset)
+    nb = run.end() - offset if run else 0
     i = 0
-    end = nb
+    end = offset + nb
     while end < len(data) and i < nb:
         i = i + 1 if data[end] == "`" else 0
         end += 1
     if i < nb and end >= len(data):
         return 0, None
-    begin, stop = nb, end - nb
+    begin, stop = offset + nb, end - nb
     while begin < end and data[begin] == " ":
         begin += 1
     while stop > begin and data[stop - 1] == " ":
         stop -= 1
     if begin != stop:
-        return end, _Node(("code",), data[begin:stop])
-    return end, None
+        return end - offset, _Node(("code",), data[begin:stop])
+    return end - offset, None
 
 
 def _unescape(text: str) -> str:
@@ -281,7 +284,7 @@ def _inline(data: str, out: list[str], spans: list[Styled], base: int) -> int:
         if c in "*_~":
             consumed, node = _emphasis(data[end:])
         elif c == "`":
-            consumed, node = _code_span(data[end:])
+            consumed, node = _code_span(data, end)
         elif c == "\\":
             if end + 1 >= n:
                 consumed = 2
@@ -300,27 +303,48 @@ def _inline(data: str, out: list[str], spans: list[Styled], base: int) -> int:
     return length
 
 
-def _fence(lines: list[str], at: int) -> tuple[int, str | None, str] | None:
+_FENCE_OPEN = re.compile(r" {0,3}(`{3,}|~{3,}) *([^\s]*)[ \t]*\n?")
+_FENCE_CLOSE = re.compile(r" {0,3}(`{3,}|~{3,})[ \t]*\n?")
+
+
+def _closers(lines: Sequence[str]) -> dict[str, list[int]]:
+    """Per fence marker, the lines that can close a fenced code block (isFenceLine)."""
+    found: dict[str, list[int]] = {}
+    for k, line in enumerate(lines):
+        match = _FENCE_CLOSE.fullmatch(line)
+        if match is not None:
+            found.setdefault(match.group(1), []).append(k)
+    return found
+
+
+def _fence(
+    lines: Sequence[str], at: int, closers: dict[str, list[int]]
+) -> tuple[int, str | None, str] | None:
     """A fenced code block starting at ``lines[at]``: (lines used, language, content)."""
-    opening = re.fullmatch(r" {0,3}(`{3,}|~{3,}) *([^\s]*)[ \t]*\n?", lines[at])
+    opening = _FENCE_OPEN.fullmatch(lines[at])
     if opening is None:
         return None
-    marker = opening.group(1)
-    for k in range(at + 1, len(lines)):
-        if re.fullmatch(r" {0,3}" + re.escape(marker) + r"[ \t]*\n?", lines[k]):
-            content = "".join(lines[at + 1 : k])
-            return k + 1 - at, opening.group(2) or None, content.removesuffix("\n")
-    return None
+    candidates = closers.get(opening.group(1), [])
+    index = bisect.bisect_right(candidates, at)
+    if index == len(candidates):
+        return None  # never closed: not a code block
+    k = candidates[index]
+    content = "".join(lines[at + 1 : k])
+    return k + 1 - at, opening.group(2) or None, content.removesuffix("\n")
 
 
 def from_status(text: str) -> RichText:
     """What the Status app shows for ``text``, as neutral rich text. Never raises."""
-    lines = text.splitlines(keepends=True)
+    # Lines end at "\n" only, as the parser's do (str.splitlines would cut at \r, \v, ...).
+    pieces = text.split("\n")
+    lines = [piece + "\n" for piece in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else [])
+    closers = _closers(lines)
     out: list[str] = []
     spans: list[Styled] = []
     size = 0
     at = 0
     paragraph: list[str] = []
+    quoting = False
 
     def flush() -> None:
         nonlocal size
@@ -330,7 +354,7 @@ def from_status(text: str) -> RichText:
 
     while at < len(lines):
         line = lines[at]
-        fence = _fence(lines, at)
+        fence = _fence(lines, at, closers)
         if fence is not None:
             flush()
             used, language, content = fence
@@ -341,8 +365,11 @@ def from_status(text: str) -> RichText:
             size += len(content) + len(ending)
             at += used
             continue
-        if _QUOTE.match(line):
-            flush()  # a quote is shown verbatim
+        # A quote is shown verbatim; the lines after it belong to it up to an empty line
+        # (quote / terminateBlockquote).
+        quoting = bool(_QUOTE.match(line)) or (quoting and bool(line.strip()))
+        if quoting:
+            flush()
             out.append(line)
             size += len(line)
         else:
@@ -482,11 +509,12 @@ def _render_text(text: str, spans: Sequence[Span], a: int, b: int) -> str:
         if s.kind in _STYLES and max(s.start, a) < min(s.end, b)
     ]
     lines: list[str] = []
+    quoting = False
     for run_line in _by_line(_runs(part, inner)):
-        if run_line and _QUOTE.match(run_line[0].text):
-            lines.append("".join(r.text for r in run_line))  # a quote shows verbatim
-        else:
-            lines.append(_render_line(run_line))
+        raw = "".join(r.text for r in run_line)
+        # A quote shows verbatim, and so do the lines after it up to an empty line.
+        quoting = bool(_QUOTE.match(raw)) or (quoting and bool(raw.strip()))
+        lines.append(raw if quoting else _render_line(run_line))
     return "".join(lines)
 
 

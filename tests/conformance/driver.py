@@ -74,7 +74,9 @@ class Driver(Protocol):
 
     async def say_formatted(self) -> NativeId:
         """Post "bold italic link code", each word formatted as its name says (the link to
-        https://example.org/), written the way the platform's own clients write it."""
+        https://example.org/; where the platform has no labelled links, the URL itself stands
+        for "link": ``test_conformance.formatted``), written the way the platform's own clients
+        write it."""
         ...
 
     async def edit(self, native: NativeId, text: str) -> None: ...

@@ -96,9 +96,15 @@ async def test_text_out_and_in(driver: Driver) -> None:
     assert event.author.platform == driver.chat.platform and event.author.display_name
 
 
+# status-im/markdown, the parser of every Status client, has no [label](url) syntax (its
+# parser/parser.go registers no inline handler for "["): only bare URLs become links.
+PLATFORM_CANNOT_LABEL_LINKS = frozenset({"waku"})
+
+
 def formatted(driver: Driver) -> RichText:
-    """ "bold italic link code", each word formatted as it says (``Driver.say_formatted``). Where
-    the platform's markup has no labelled links (Status), the link's text is its URL."""
+    """The sample ``Driver.say_formatted`` posts: "bold italic link code", each word formatted
+    as it says. Where the platform's markup has no labelled links (Status), the link's text is
+    its URL."""
     if driver.chat.platform in PLATFORM_CANNOT_LABEL_LINKS:
         link = "https://example.org/"
         text = f"bold italic {link} code"
@@ -121,11 +127,6 @@ def formatted(driver: Driver) -> RichText:
             Span("code", 17, 21),
         ),
     )
-
-
-# status-im/markdown, the parser of every Status client, has no [label](url) syntax (its
-# parser/parser.go registers no inline handler for "["): only bare URLs become links.
-PLATFORM_CANNOT_LABEL_LINKS = frozenset({"waku"})
 
 
 @pytest.mark.platform_can("formatting")

@@ -50,7 +50,7 @@ from bridge.status import ChatType, ReactionType
 from bridge.store import Store, kv, waku_messages
 from bridge.waku.embedded import EmbeddedNode
 from bridge.waku.message import WakuMessage, message_hash
-from bridge.waku.node import ReceivedMessage
+from bridge.waku.node import NodeError, ReceivedMessage
 from bridge.waku.rest_client import NwakuRestClient
 from bridge.waku.rest_server import RestServer, create_rest_app
 from crypto.keys import generate_private_key, public_key, to_address
@@ -391,6 +391,48 @@ async def test_long_text_goes_out_in_parts_at_status_gos_limit(
     assert " ".join(parts).replace("**", "").split() == text.split()
     ids = [e.content.bridge_message.messageID for e in envelopes]
     assert ids == ["telegram:-1001:long", "telegram:-1001:long#2", "telegram:-1001:long#3"]
+
+
+class _RefusesOnce(EmbeddedNode):
+    """The embedded node, whose relay refuses one publish (the ``refuse_at``-th)."""
+
+    def __init__(self, store: Store, refuse_at: int) -> None:
+        super().__init__(store)
+        self.publishes = 0
+        self.refuse_at = refuse_at
+
+    async def publish(self, pubsub_topic: str, message: WakuMessage) -> bytes:
+        self.publishes += 1
+        if self.publishes == self.refuse_at:
+            raise NodeError("no peers to relay to")
+        return await super().publish(pubsub_topic, message)
+
+
+async def test_a_retried_long_send_posts_each_part_once(
+    store: Store, make_adapter: AdapterFactory
+) -> None:
+    flaky = _RefusesOnce(store, refuse_at=2)
+    await flaky.start()
+    try:
+        inbox = Inbox()
+        await flaky.subscribe([TOPIC], inbox)
+        adapter = await make_adapter(node=flaky)
+        delivery = outbound(_words(2000), key="retried")
+        with pytest.raises(RetryableError):
+            await adapter.send(delivery)  # the first part went out, the second did not
+        first = await adapter.send(delivery)  # the outbox's retry
+        received = [read_status(r) for r in await inbox.wait_for(3)]
+        await asyncio.sleep(0.1)
+        assert len(inbox.items) == 3
+        assert received[0].message_id_hex == first
+        ids = [r.content.bridge_message.messageID for r in received]
+        assert ids == [
+            "telegram:-1001:retried",
+            "telegram:-1001:retried#2",
+            "telegram:-1001:retried#3",
+        ]
+    finally:
+        await flaky.stop()
 
 
 async def test_runes_not_bytes_decide_a_split(adapter: WakuAdapter, status: Inbox) -> None:

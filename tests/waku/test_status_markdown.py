@@ -156,7 +156,11 @@ def test_emphasis_is_flat_and_ends_where_status_allows() -> None:
 
 def test_quotes_and_code_blocks() -> None:
     # quotePrefix: ">" starts a quote, shown verbatim; fencedCodeBlock: ``` lines.
-    assert from_status("> **not bold** here\nnext").text == "> **not bold** here\nnext"
+    quote = from_status("> **not bold** here\nstill *quoted*\n\n*after*")
+    assert quote.text == "> **not bold** here\nstill *quoted*\n\nafter"
+    assert [s.kind for s in quote.spans] == ["italic"]
+    rich = RichText("> said\nthis\n\nbold", (Span("bold", 9, 11), Span("bold", 13, 17)))
+    assert to_status(rich) == "> said\nthis\n\n**bold**"
     block = from_status("look:\n```python\nx = 1\n```\nafter")
     assert block.text == "look:\nx = 1\nafter"
     assert Span("pre", 6, 11, language="python") in block.spans
@@ -176,8 +180,12 @@ def test_autolinks_as_status_finds_them() -> None:
 
 
 def test_inbound_never_raises() -> None:
-    for text in ("", "*", "**", "```", "```\n", "\\", "`" * 50, "_*~" * 30, "> ", "http://"):
+    odd = ("", "*", "**", "```", "```\n", "\\", "`" * 50, "_*~" * 30, "> ", "http://")
+    hostile = ("```a\n" * 800, "a\rb\u2028c")  # unclosed fences; line ends Status ignores
+    for text in (*odd, *hostile):
         from_status(text)
+    # Lines end at "\n" only: "\r" does not end the italic run.
+    assert from_status("*a\rb*").spans == (Span("italic", 0, 3),)
 
 
 def test_split_keeps_every_part_within_the_limit_and_its_formatting() -> None:
