@@ -185,6 +185,15 @@ def _store_report(phase: str, used: StoreCounters, messages: int, deliveries: in
     )
 
 
+def _cpu_report(phase: str, cpu_s: float, messages: int) -> str:
+    """CPU time of this whole process (all threads) per message: what a busy machine does not
+    change much, unlike the wall-clock figures, so that A/B comparisons can be trusted."""
+    return (
+        f"bridge process CPU during the {phase}: {cpu_s * 1000 / messages:.2f} ms per message "
+        f"({cpu_s:.2f} s for {messages} messages)"
+    )
+
+
 def _freeze_heap(mode: str) -> None:
     """What ``parley run`` should do once started: keep the start-up heap out of the GC."""
     if mode == "freeze":
@@ -221,6 +230,7 @@ async def run(rooms_n: int, messages_n: int, rate: float, gc_mode: str, checkpoi
         # Throughput: many adapters' events at once, spread over the rooms.
         burst = [_message(rooms[i % rooms_n], next(counter)) for i in range(messages_n)]
         at_burst = counters.copy()
+        cpu_burst = time.process_time()
         started = time.perf_counter()
         sem = asyncio.Semaphore(64)
 
@@ -231,11 +241,13 @@ async def run(rooms_n: int, messages_n: int, rate: float, gc_mode: str, checkpoi
         await asyncio.gather(*(feed(m) for m in burst))
         await arrived.until(2 * (len(warm) + len(burst)))
         elapsed = time.perf_counter() - started
+        cpu_burst = time.process_time() - cpu_burst
         print(
             f"throughput: {messages_n / elapsed:,.0f} messages/s "
             f"({2 * messages_n / elapsed:,.0f} deliveries/s), {messages_n} messages, "
             f"{rooms_n} rooms"
         )
+        print(_cpu_report("burst", cpu_burst, messages_n))
         print(_store_report("burst", counters - at_burst, messages_n, 2 * messages_n))
 
         # Latency at a fixed offered rate.
@@ -440,25 +452,30 @@ async def run_fakes(
                 rss_warm = _rss_mb()
 
                 at_burst = counters.copy()
+                cpu_burst = time.process_time()
                 started = time.perf_counter()
                 burst = await inject(messages_n)
                 await arrived(burst)
                 elapsed = time.perf_counter() - started
                 await relay.wait_idle()
+                cpu_burst = time.process_time() - cpu_burst
                 burst_used = counters - at_burst
                 print(
                     f"[fakes] throughput: {messages_n / elapsed:,.0f} messages/s "
                     f"({2 * messages_n / elapsed:,.0f} deliveries/s: Telegram -> Discord + "
                     f"Waku), {messages_n} messages over {rooms_n} rooms"
                 )
+                print("[fakes] " + _cpu_report("burst", cpu_burst, messages_n))
                 print("[fakes] " + _store_report("burst", burst_used, messages_n, 2 * messages_n))
 
                 gcp = _GcPauses()
                 steady_from = len(waku_raw)
                 at_steady = counters.copy()
+                cpu_steady = time.process_time()
                 steady = await inject(int(rate * 5), rate)
                 await arrived(steady)
                 await relay.wait_idle()
+                cpu_steady = time.process_time() - cpu_steady
                 gcp_report = gcp.report()
                 steady_used = counters - at_steady
                 times = await call("/report", {"texts": steady})
@@ -503,6 +520,7 @@ async def run_fakes(
                 + (f" ({len(missing)} Waku copies not decoded)" if missing else "")
             )
         print("[fakes] " + _store_report("latency run", steady_used, len(steady), 2 * len(steady)))
+        print("[fakes] " + _cpu_report("latency run", cpu_steady, len(steady)))
         print("[fakes] " + gcp_report)
         print(
             f"[fakes] bridge process RSS: {rss_end:.0f} MiB at the end, peak {_peak_mb():.0f} MiB, "
