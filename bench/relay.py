@@ -301,6 +301,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=None, help="offered rate (500 / 50)")
     parser.add_argument("--gc", choices=["freeze", "default"], default="freeze")
     parser.add_argument("--checkpoint", choices=["background", "auto"], default="background")
+    parser.add_argument(
+        "--idle", type=float, default=3.0, help="seconds of the idle CPU measure (--fakes)"
+    )
     args = parser.parse_args()
     if args.fakes:
         os.environ.setdefault("PTB_TIMEDELTA", "1")  # as the e2e tests: no deprecation noise
@@ -311,6 +314,7 @@ def main() -> None:
                 args.rate or 50.0,
                 gc_mode=args.gc,
                 checkpoint=args.checkpoint,
+                idle_s=args.idle,
             )
         )
     else:
@@ -323,7 +327,13 @@ def main() -> None:
 
 
 async def run_fakes(
-    rooms_n: int, messages_n: int, rate: float, *, gc_mode: str, checkpoint: str
+    rooms_n: int,
+    messages_n: int,
+    rate: float,
+    *,
+    gc_mode: str,
+    checkpoint: str,
+    idle_s: float = 3.0,
 ) -> None:
     # The fakes run in a process of their own (bench/fakes_server.py); this process is the
     # bridge alone, with the embedded Waku node, like ``parley run``.
@@ -450,6 +460,16 @@ async def run_fakes(
                 await relay.wait_idle()
                 _freeze_heap(gc_mode)
                 rss_warm = _rss_mb()
+
+                # What the bridge spends with nothing to relay (timers, polls, heartbeats):
+                # part of every per-message figure below.
+                cpu_idle = time.process_time()
+                await asyncio.sleep(idle_s)
+                cpu_idle = time.process_time() - cpu_idle
+                print(
+                    f"[fakes] bridge process CPU while idle: {cpu_idle / idle_s * 100:.1f}% of "
+                    f"a core ({cpu_idle:.2f} s in {idle_s:.0f} s)"
+                )
 
                 at_burst = counters.copy()
                 cpu_burst = time.process_time()
