@@ -226,14 +226,15 @@ class DiscordInbound:
         await self._save_cursors()
 
     async def _save_cursors(self) -> None:
-        while self._unsaved and self._cursor is not None:
-            channel_id = next(iter(self._unsaved))
-            del self._unsaved[channel_id]
-            try:
-                await self._cursor.set(channel_id, self._last_id[channel_id])
-            except Exception as exc:
-                # Only a longer catch-up at the next start; a later message tries again.
-                log.warning("Discord cursor of channel %s not stored: %s", channel_id, exc)
+        if not self._unsaved or self._cursor is None:
+            return
+        positions = {channel_id: self._last_id[channel_id] for channel_id in self._unsaved}
+        self._unsaved.clear()
+        try:
+            await self._cursor.set_many(positions)
+        except Exception as exc:
+            # Only a longer catch-up at the next start; a later message tries again.
+            log.warning("Discord cursors of %d channel(s) not stored: %s", len(positions), exc)
 
     async def _deliver(self, event: Inbound) -> None:
         """Hand ``event`` to the sink, trying again while the sink fails (the store is down)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -90,6 +90,10 @@ class MemoryCursor:
 
     async def set(self, channel_id: int, message_id: int) -> None:
         self.seen[channel_id] = message_id
+        self.writes += 1
+
+    async def set_many(self, positions: Mapping[int, int]) -> None:
+        self.seen.update(positions)
         self.writes += 1
 
 
