@@ -9,13 +9,17 @@ the process's peak RSS with 1,000 rooms (3,000 chats) active.
     .venv/bin/python bench/relay.py --fakes [--rooms 1000] [--messages 2000] [--rate 50]
 
 Like ``parley run``, the process freezes its start-up heap out of the cyclic GC
-(``gc.freeze()``) once warm, and the store checkpoints its WAL from a background connection;
-``--gc default`` and ``--checkpoint auto`` measure without either, for comparison. The tail
+(``gc.freeze()``) once warm and spaces out full collections (``bridge.gc_tuning``), and the
+store checkpoints its WAL from a background connection; ``--gc default`` and ``--checkpoint
+auto`` measure without either, for comparison. The tail
 report names the stalls seen (GC pauses) so that a bad p99 can be told from a noisy machine.
 
 Both modes also print the store's round trips to its database thread (``Store.count``) per
 inbound message and per delivery, with statements and commits, for the burst and for the
-latency run: unlike the timings, these do not depend on how busy the machine is.
+latency run: unlike the timings, these do not depend on how busy the machine is. And the
+bridge process's CPU time (all its threads) per message, for the burst and the latency run,
+plus (``--fakes``) what it spends idle: much less sensitive to other jobs on the machine than
+throughput, so the figure to compare changes by (interleaved runs, old and new).
 
 ``--fakes`` runs the whole bridge instead: a real ``Bridge`` wired by ``wire_features`` with
 the embedded Waku node in this process (production timings, outbox pacing off), and
@@ -50,6 +54,7 @@ _ROOT = Path(__file__).resolve().parent.parent
 if sys.path and Path(sys.path[0] or ".").resolve() == _ROOT / "bench":
     sys.path[0] = str(_ROOT)
 
+from bridge.gc_tuning import settle_heap  # noqa: E402
 from bridge.model import (  # noqa: E402
     Adapter,
     Author,
@@ -195,10 +200,10 @@ def _cpu_report(phase: str, cpu_s: float, messages: int) -> str:
 
 
 def _freeze_heap(mode: str) -> None:
-    """What ``parley run`` should do once started: keep the start-up heap out of the GC."""
+    """What ``parley run`` does once started (bridge.gc_tuning): keep the start-up heap out of
+    the GC, and full collections rare."""
     if mode == "freeze":
-        gc.collect()
-        gc.freeze()
+        settle_heap()
 
 
 def _rss_mb() -> float:
