@@ -125,7 +125,7 @@ class OutboxPolicy:
 
 
 _MESSAGE_CACHE = 4096
-_TAKEN = 256
+_READ_MARGIN = 60.0
 
 _NEEDS: dict[DeliveryKind, Feature] = {
     "send": Feature.NONE,
@@ -230,9 +230,12 @@ class _Worker:
     anything the worker cannot account for (a row left for later, a notify without rows, a
     start): the next run reads the table, and an empty read makes it True again."""
     fresh: list[OutboxRow] = field(default_factory=list)
-    taken: OrderedDict[str, None] = field(default_factory=OrderedDict)
-    """Idempotency keys of the rows recently taken, so that a notify arriving after its
-    rows were read from the table cannot hand them over a second time."""
+    read_upto: tuple[int, float] = (0, 0.0)
+    """The highest row id read from the table, and (a minute after) when: a notify may reach
+    the outbox after the worker read (and carried out) its rows, which must not be handed
+    over a second time. Both bounds: a new row has a higher id, unless the newest rows were
+    all pruned (a month without messages), and then it was created long after the read; the
+    minute absorbs a step of the system clock."""
 
 
 _Done = Literal["done"]
@@ -332,7 +335,8 @@ class Outbox:
         else:
             for row in rows:
                 worker = self._worker(row.target)
-                if worker.synced and row.idempotency_key not in worker.taken:
+                read_id, read_at = worker.read_upto
+                if worker.synced and (row.id > read_id or row.created_at > read_at):
                     worker.fresh.append(row)
         for target in targets:
             self._kick(self._worker(target))
@@ -397,9 +401,15 @@ class Outbox:
                     rows, worker.fresh = worker.fresh, []
                 else:
                     worker.fresh.clear()  # the read sees them: committed before notify
+                    read_at = self._clock.now()
                     rows = await outbox_rows.open_rows(
                         self._store.db, worker.target, self._policy.batch
                     )
+                    if rows:
+                        worker.read_upto = (
+                            max(worker.read_upto[0], rows[-1].id),
+                            read_at + _READ_MARGIN,
+                        )
                     if not rows:
                         if worker.wake.is_set():  # a row came during the read
                             continue
@@ -408,9 +418,6 @@ class Outbox:
                         finished = True
                         return
                 for row in rows:
-                    worker.taken[row.idempotency_key] = None
-                    if len(worker.taken) > _TAKEN:
-                        worker.taken.popitem(last=False)
                     try:
                         outcome = await self._process(worker, row)
                     except asyncio.CancelledError:
