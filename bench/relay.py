@@ -9,13 +9,17 @@ the process's peak RSS with 1,000 rooms (3,000 chats) active.
     .venv/bin/python bench/relay.py --fakes [--rooms 1000] [--messages 2000] [--rate 50]
 
 Like ``parley run``, the process freezes its start-up heap out of the cyclic GC
-(``gc.freeze()``) once warm, and the store checkpoints its WAL from a background connection;
-``--gc default`` and ``--checkpoint auto`` measure without either, for comparison. The tail
+(``gc.freeze()``) once warm and spaces out full collections (``bridge.gc_tuning``), and the
+store checkpoints its WAL from a background connection; ``--gc default`` and ``--checkpoint
+auto`` measure without either, for comparison. The tail
 report names the stalls seen (GC pauses) so that a bad p99 can be told from a noisy machine.
 
 Both modes also print the store's round trips to its database thread (``Store.count``) per
 inbound message and per delivery, with statements and commits, for the burst and for the
-latency run: unlike the timings, these do not depend on how busy the machine is.
+latency run: unlike the timings, these do not depend on how busy the machine is. And the
+bridge process's CPU time (all its threads) per message, for the burst and the latency run,
+plus (``--fakes``) what it spends idle: much less sensitive to other jobs on the machine than
+throughput, so the figure to compare changes by (interleaved runs, old and new).
 
 ``--fakes`` runs the whole bridge instead: a real ``Bridge`` wired by ``wire_features`` with
 the embedded Waku node in this process (production timings, outbox pacing off), and
@@ -53,6 +57,7 @@ _ROOT = Path(__file__).resolve().parent.parent
 if sys.path and Path(sys.path[0] or ".").resolve() == _ROOT / "bench":
     sys.path[0] = str(_ROOT)
 
+from bridge.gc_tuning import settle_heap  # noqa: E402
 from bridge.model import (  # noqa: E402
     Adapter,
     Author,
@@ -186,11 +191,20 @@ def _store_report(phase: str, used: StoreCounters, messages: int, deliveries: in
     )
 
 
+def _cpu_report(phase: str, cpu_s: float, messages: int) -> str:
+    """CPU time of this whole process (all threads) per message: what a busy machine does not
+    change much, unlike the wall-clock figures, so that A/B comparisons can be trusted."""
+    return (
+        f"bridge process CPU during the {phase}: {cpu_s * 1000 / messages:.2f} ms per message "
+        f"({cpu_s:.2f} s for {messages} messages)"
+    )
+
+
 def _freeze_heap(mode: str) -> None:
-    """What ``parley run`` should do once started: keep the start-up heap out of the GC."""
+    """What ``parley run`` does once started (bridge.gc_tuning): keep the start-up heap out of
+    the GC, and full collections rare."""
     if mode == "freeze":
-        gc.collect()
-        gc.freeze()
+        settle_heap()
 
 
 def _rss_mb() -> float:
@@ -222,6 +236,7 @@ async def run(rooms_n: int, messages_n: int, rate: float, gc_mode: str, checkpoi
         # Throughput: many adapters' events at once, spread over the rooms.
         burst = [_message(rooms[i % rooms_n], next(counter)) for i in range(messages_n)]
         at_burst = counters.copy()
+        cpu_burst = time.process_time()
         started = time.perf_counter()
         sem = asyncio.Semaphore(64)
 
@@ -232,11 +247,13 @@ async def run(rooms_n: int, messages_n: int, rate: float, gc_mode: str, checkpoi
         await asyncio.gather(*(feed(m) for m in burst))
         await arrived.until(2 * (len(warm) + len(burst)))
         elapsed = time.perf_counter() - started
+        cpu_burst = time.process_time() - cpu_burst
         print(
             f"throughput: {messages_n / elapsed:,.0f} messages/s "
             f"({2 * messages_n / elapsed:,.0f} deliveries/s), {messages_n} messages, "
             f"{rooms_n} rooms"
         )
+        print(_cpu_report("burst", cpu_burst, messages_n))
         print(_store_report("burst", counters - at_burst, messages_n, 2 * messages_n))
 
         # Latency at a fixed offered rate.
@@ -290,6 +307,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=None, help="offered rate (500 / 50)")
     parser.add_argument("--gc", choices=["freeze", "default"], default="freeze")
     parser.add_argument("--checkpoint", choices=["background", "auto"], default="background")
+    parser.add_argument(
+        "--idle", type=float, default=3.0, help="seconds of the idle CPU measure (--fakes)"
+    )
     args = parser.parse_args()
     if args.fakes:
         os.environ.setdefault("PTB_TIMEDELTA", "1")  # as the e2e tests: no deprecation noise
@@ -300,6 +320,7 @@ def main() -> None:
                 args.rate or 50.0,
                 gc_mode=args.gc,
                 checkpoint=args.checkpoint,
+                idle_s=args.idle,
             )
         )
     else:
@@ -312,7 +333,13 @@ def main() -> None:
 
 
 async def run_fakes(
-    rooms_n: int, messages_n: int, rate: float, *, gc_mode: str, checkpoint: str
+    rooms_n: int,
+    messages_n: int,
+    rate: float,
+    *,
+    gc_mode: str,
+    checkpoint: str,
+    idle_s: float = 3.0,
 ) -> None:
     # The fakes run in a process of their own (bench/fakes_server.py); this process is the
     # bridge alone, with the embedded Waku node, like ``parley run``.
@@ -440,26 +467,41 @@ async def run_fakes(
                 _freeze_heap(gc_mode)
                 rss_warm = _rss_mb()
 
+                # What the bridge spends with nothing to relay (timers, polls, heartbeats):
+                # part of every per-message figure below.
+                cpu_idle = time.process_time()
+                await asyncio.sleep(idle_s)
+                cpu_idle = time.process_time() - cpu_idle
+                print(
+                    f"[fakes] bridge process CPU while idle: {cpu_idle / idle_s * 100:.1f}% of "
+                    f"a core ({cpu_idle:.2f} s in {idle_s:.0f} s)"
+                )
+
                 at_burst = counters.copy()
+                cpu_burst = time.process_time()
                 started = time.perf_counter()
                 burst = await inject(messages_n)
                 await arrived(burst)
                 elapsed = time.perf_counter() - started
                 await relay.wait_idle()
+                cpu_burst = time.process_time() - cpu_burst
                 burst_used = counters - at_burst
                 print(
                     f"[fakes] throughput: {messages_n / elapsed:,.0f} messages/s "
                     f"({2 * messages_n / elapsed:,.0f} deliveries/s: Telegram -> Discord + "
                     f"Waku), {messages_n} messages over {rooms_n} rooms"
                 )
+                print("[fakes] " + _cpu_report("burst", cpu_burst, messages_n))
                 print("[fakes] " + _store_report("burst", burst_used, messages_n, 2 * messages_n))
 
                 gcp = _GcPauses()
                 steady_from = len(waku_raw)
                 at_steady = counters.copy()
+                cpu_steady = time.process_time()
                 steady = await inject(int(rate * 5), rate)
                 await arrived(steady)
                 await relay.wait_idle()
+                cpu_steady = time.process_time() - cpu_steady
                 gcp_report = gcp.report()
                 steady_used = counters - at_steady
                 times = await call("/report", {"texts": steady})
@@ -504,6 +546,7 @@ async def run_fakes(
                 + (f" ({len(missing)} Waku copies not decoded)" if missing else "")
             )
         print("[fakes] " + _store_report("latency run", steady_used, len(steady), 2 * len(steady)))
+        print("[fakes] " + _cpu_report("latency run", cpu_steady, len(steady)))
         print("[fakes] " + gcp_report)
         print(
             f"[fakes] bridge process RSS: {rss_end:.0f} MiB at the end, peak {_peak_mb():.0f} MiB, "

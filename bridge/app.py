@@ -14,7 +14,6 @@ root, re-exported here) is where ``parley run`` does that; features see the brid
 from __future__ import annotations
 
 import asyncio
-import gc
 import inspect
 import json
 import logging
@@ -25,6 +24,7 @@ from typing import IO
 
 from bridge.compose import wire_features
 from bridge.config import Settings
+from bridge.gc_tuning import settle_heap
 from bridge.host import Component, ComponentFactory, HealthResult
 from bridge.metrics import Metrics, metrics_route
 from bridge.store import Store
@@ -326,11 +326,7 @@ async def run_bridge(
     bridge = Bridge(settings, identity_key)
     wire(bridge)
     async with bridge:
-        # Everything imported and built at start lives as long as the process: moving it out
-        # of the collector's generations keeps later collections short (they showed as the
-        # bridge's latency spikes in bench/relay.py).
-        gc.collect()
-        gc.freeze()
+        settle_heap()
         if on_ready is not None:
             on_ready(bridge)
         await stop.wait()

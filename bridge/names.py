@@ -19,6 +19,7 @@ written, and it cannot hide a letter there.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from typing import Final
 
@@ -105,6 +106,18 @@ def clean_name(name: str, limit: int | None = None) -> str:
     May return "" (a name made only of invisible characters or marks); the caller picks the
     fallback ("someone", the user id ...).
     """
+    if len(name) > _MEMO_MAX_LENGTH:
+        return _clean_name(name, limit)
+    # The same few authors' names are cleaned several times for every relayed message, a
+    # character at a time: remembered (short names only, so that the memo stays small).
+    return _clean_name_memo(name, limit)
+
+
+def _clean_name(name: str, limit: int | None) -> str:
     # Marks first, then the cleaning: a mark hidden behind a zero-width character must go too,
     # and removing a mark must not leave two spaces behind.
     return clean_text(_without_marks(clean_text(name)), limit)
+
+
+_MEMO_MAX_LENGTH: Final = 128
+_clean_name_memo = functools.lru_cache(maxsize=4096)(_clean_name)

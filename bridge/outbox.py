@@ -125,6 +125,7 @@ class OutboxPolicy:
 
 
 _MESSAGE_CACHE = 4096
+_READ_MARGIN = 60.0
 
 _NEEDS: dict[DeliveryKind, Feature] = {
     "send": Feature.NONE,
@@ -223,6 +224,18 @@ class _Worker:
     task: asyncio.Task[None] | None = None
     waiting: bool = False
     until: float | None = None  # the end of a timed wait; None = until woken
+    synced: bool = False
+    """Every open row of the target is in ``fresh`` (or in the worker's hands): the rows
+    the router hands over are taken from memory instead of being read back. False after
+    anything the worker cannot account for (a row left for later, a notify without rows, a
+    start): the next run reads the table, and an empty read makes it True again."""
+    fresh: list[OutboxRow] = field(default_factory=list)
+    read_upto: tuple[int, float] = (0, 0.0)
+    """The highest row id read from the table, and (a minute after) when: a notify may reach
+    the outbox after the worker read (and carried out) its rows, which must not be handed
+    over a second time. Both bounds: a new row has a higher id, unless the newest rows were
+    all pruned (a month without messages), and then it was created long after the read; the
+    minute absorbs a step of the system clock."""
 
 
 _Done = Literal["done"]
@@ -258,6 +271,7 @@ class Outbox:
         self._workers: dict[ChatRef, _Worker] = {}
         self._changed = asyncio.Event()
         self._running = False
+        self._started = False  # the open targets are known: new workers start synced
         self._open = 0
         self._pruner: asyncio.Task[None] | None = None
 
@@ -275,13 +289,17 @@ class Outbox:
         self._open = await outbox_rows.count_open(self._store.db)
         self._report_depth()
         for target in await outbox_rows.open_targets(self._store.db):
-            self._kick(self._worker(target))
+            worker = self._worker(target)
+            worker.synced = False
+            self._kick(worker)
+        self._started = True
         if self._policy.retention is not None:
             self._pruner = asyncio.create_task(self._prune_loop(), name="outbox-prune")
 
     async def stop(self) -> None:
         """Stop the workers; an attempt cut short stays ``sending`` and is recovered later."""
         self._running = False
+        self._started = False
         tasks = [w.task for w in self._workers.values() if w.task is not None]
         if self._pruner is not None:
             tasks.append(self._pruner)
@@ -293,9 +311,16 @@ class Outbox:
         self._pruner = None
         await self._journal.wait_closed()
 
-    def notify(self, targets: Sequence[ChatRef], message: StoredMessage | None = None, /) -> None:
+    def notify(
+        self,
+        targets: Sequence[ChatRef],
+        message: StoredMessage | None = None,
+        rows: Sequence[OutboxRow] | None = None,
+        /,
+    ) -> None:
         """New rows were committed for these targets (one entry per row); ``message``, when
-        given, is the message they deliver as stored (the workers then do not read it)."""
+        given, is the message they deliver as stored, and ``rows`` the rows as stored (the
+        workers then read neither)."""
         if not self._running:
             return
         if message is not None and message.id not in self._messages:
@@ -304,6 +329,15 @@ class Outbox:
             self._cache(message.id, known)
         self._open += len(targets)
         self._report_depth()
+        if rows is None:
+            for target in targets:
+                self._worker(target).synced = False
+        else:
+            for row in rows:
+                worker = self._worker(row.target)
+                read_id, read_at = worker.read_upto
+                if worker.synced and (row.id > read_id or row.created_at > read_at):
+                    worker.fresh.append(row)
         for target in targets:
             self._kick(self._worker(target))
 
@@ -334,7 +368,7 @@ class Outbox:
         if worker is None:
             pace = self._pacing.get(target.platform)
             bucket = None if pace is None else _Bucket(pace, self._clock.now())
-            worker = _Worker(target, bucket)
+            worker = _Worker(target, bucket, synced=self._started)
             self._workers[target] = worker
         return worker
 
@@ -355,16 +389,34 @@ class Outbox:
         """Deliver the target's rows until none is left, then end: a worker with nothing to
         do has no task (thousands of idle targets would otherwise each keep a task and its
         waiters alive, and make every full garbage collection longer)."""
+        finished = False
         try:
             while True:
                 worker.wake.clear()
-                rows = await outbox_rows.open_rows(
-                    self._store.db, worker.target, self._policy.batch
-                )
-                if not rows:
-                    if worker.wake.is_set():  # a row came during the read
-                        continue
-                    return
+                if worker.synced:
+                    # The router handed over every row there is: no read.
+                    if not worker.fresh:
+                        finished = True
+                        return
+                    rows, worker.fresh = worker.fresh, []
+                else:
+                    worker.fresh.clear()  # the read sees them: committed before notify
+                    read_at = self._clock.now()
+                    rows = await outbox_rows.open_rows(
+                        self._store.db, worker.target, self._policy.batch
+                    )
+                    if rows:
+                        worker.read_upto = (
+                            max(worker.read_upto[0], rows[-1].id),
+                            read_at + _READ_MARGIN,
+                        )
+                    if not rows:
+                        if worker.wake.is_set():  # a row came during the read
+                            continue
+                        # Nothing open, and rows committed from now on come with notify.
+                        worker.synced = True
+                        finished = True
+                        return
                 for row in rows:
                     try:
                         outcome = await self._process(worker, row)
@@ -375,14 +427,13 @@ class Outbox:
                         log.exception("outbox worker for %s: row %d", worker.target, row.id)
                         outcome = self._clock.now() + self._policy.disconnected_poll
                     if outcome != "done":
+                        # This row and those after it stay in the table: read them again.
+                        worker.synced = False
                         await self._wait(worker, outcome)
                         break
-                else:
-                    if len(rows) < self._policy.batch and not worker.wake.is_set():
-                        # That was the whole queue, and no row came since (notify would have
-                        # set wake): skip the empty read.
-                        return
         finally:
+            if not finished:
+                worker.synced = False  # rows taken from memory may be left undone
             # No await between the last look at ``wake`` and here: a notify either came
             # before (and was seen) or comes after (and starts a new task).
             worker.task = None

@@ -12,6 +12,8 @@ fetched again in the background at the author's next message, which keeps the ol
 meanwhile. A first fetch is waited for at most ``first_wait`` seconds so that relaying is never
 held up; what comes later serves the next message. The images are bounded to ``max_bytes`` in
 total (the least recently used go first, and their accounts are fetched again when needed).
+The account -> photo rows are asked for every message, so they are kept in memory too
+(:mod:`bridge.store.lookup_cache`) until a fetch or the byte bound changes them.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Protocol
+from typing import Protocol, cast
 
 import aiosqlite
 from aiohttp import web
@@ -31,6 +33,7 @@ from bridge.host import Enricher, Host, Traffic
 from bridge.model import Author, Platform
 from bridge.nft.image import ImageError, normalise_avatar
 from bridge.store import Store
+from bridge.store.lookup_cache import MISS, LookupCache, cache_of
 from bridge.store.messages import platform_of
 from bridge.web.app import RouteRegistrar
 from bridge.web.hashed_png import png_by_hash
@@ -82,15 +85,25 @@ class ProfilePhotos:
         if author.avatar_url or author.is_bot or self._source(author.platform) is None:
             return author
         key = (author.platform, str(author.user_id))
-        rows = list(
-            await self._store().db.execute_fetchall(
-                "SELECT sha256, fetched_at FROM profile_photos WHERE platform = ? AND user_id = ?",
-                key,
+        db = self._store().db
+        cache = _cache(db)
+        known = cache.get(key)
+        if known is MISS:
+            # Asked for every message, changed a few times a day: the row is cached until
+            # _refetch or _bound change it.
+            began = cache.begin()
+            rows = list(
+                await db.execute_fetchall(
+                    "SELECT sha256, fetched_at FROM profile_photos"
+                    " WHERE platform = ? AND user_id = ?",
+                    key,
+                )
             )
-        )
+            known = (rows[0][0], float(rows[0][1])) if rows else None
+            cache.fill(key, known, began)
         sha: str | None = None
-        if rows:
-            sha, fetched_at = rows[0][0], float(rows[0][1])
+        if known is not None:
+            sha, fetched_at = known
             if fetched_at + self._refresh <= self._clock():
                 self._fetch(key)  # in the background; the old photo serves meanwhile
         else:
@@ -138,6 +151,7 @@ class ProfilePhotos:
                 sha, png = avatar.sha256, avatar.png
         now = self._clock()
         async with self._store().transaction() as db:
+            _cache(db).invalidate(key)
             if sha is not None:
                 await db.execute(
                     "INSERT INTO profile_photo_images(sha256, png, used_at) VALUES (?, ?, ?)"
@@ -163,6 +177,8 @@ class ProfilePhotos:
             total += int(size)
             if total > self._max_bytes:
                 gone.append(sha)
+        if gone:
+            _cache(db).invalidate()
         for sha in gone:
             await db.execute("DELETE FROM profile_photo_images WHERE sha256 = ?", (sha,))
             await db.execute(
@@ -188,6 +204,14 @@ class ProfilePhotos:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+_Row = tuple[str | None, float] | None
+"""An account's profile_photos row (sha256, fetched_at), None when it has none."""
+
+
+def _cache(db: aiosqlite.Connection) -> LookupCache[tuple[str, str], _Row]:
+    return cast("LookupCache[tuple[str, str], _Row]", cache_of(db, "profile_photos"))
 
 
 def photo_routes(image: Callable[[str], Awaitable[bytes | None]]) -> RouteRegistrar:

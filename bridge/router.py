@@ -36,7 +36,7 @@ from bridge.model import (
 from bridge.store import Store, messages, outbox_rows, reactions
 from bridge.store.group_commit import GroupCommit
 from bridge.store.messages import StoredMessage
-from bridge.store.outbox_rows import NewRow
+from bridge.store.outbox_rows import NewRow, OutboxRow
 
 __all__ = [
     "SYSTEM_USER_ID",
@@ -57,11 +57,16 @@ ANNOUNCE_PREFIX = "announce:"
 
 
 class Notify(Protocol):
-    """The outbox's wake-up call: the target of every row just committed (one entry per row)
-    and, for a new message, the message as stored (so that its deliveries need not read it)."""
+    """The outbox's wake-up call: the target of every row just committed (one entry per row),
+    for a new message the message as stored, and the rows themselves (so that their
+    deliveries need not read either back)."""
 
     def __call__(
-        self, targets: Sequence[ChatRef], message: StoredMessage | None = None, /
+        self,
+        targets: Sequence[ChatRef],
+        message: StoredMessage | None = None,
+        rows: Sequence[OutboxRow] | None = None,
+        /,
     ) -> None: ...
 
 
@@ -197,15 +202,15 @@ class Router:
             case NewMessage():
                 if not await self._within_flood_limit(room, event):
                     return
-                targets, created = await self._writes.run(lambda db: self._new(db, room, event))
+                rows, created = await self._writes.run(lambda db: self._new(db, room, event))
             case EditMessage() | DeleteMessage():
-                targets, changed = await self._writes.run(lambda db: self._change(db, event))
+                rows, changed = await self._writes.run(lambda db: self._change(db, event))
                 if isinstance(event, DeleteMessage):
                     deleted = changed
             case Reaction():
-                targets = await self._writes.run(lambda db: self._react(db, event))
-        if targets and self._notify is not None:
-            self._notify(targets, created)
+                rows = await self._writes.run(lambda db: self._react(db, event))
+        if rows and self._notify is not None:
+            self._notify([row.target for row in rows], created, rows)
         if self._observers and (created is not None or deleted is not None):
             await self._tell_observers(created, deleted)
 
@@ -261,24 +266,24 @@ class Router:
             timestamp=datetime.fromtimestamp(self._clock(), UTC),
         )
 
-        async def write(db: aiosqlite.Connection) -> StoredMessage:
+        async def write(db: aiosqlite.Connection) -> tuple[StoredMessage, list[OutboxRow]]:
             stored = await messages.insert_new(
                 db, room.name, event, None, self._clock(), check_known=False
             )
             assert stored is not None
-            await outbox_rows.insert(db, [NewRow(stored.id, chat, "send")], self._clock())
-            return stored
+            rows = await outbox_rows.insert(db, [NewRow(stored.id, chat, "send")], self._clock())
+            return stored, rows
 
-        stored = await self._writes.run(write)
+        stored, rows = await self._writes.run(write)
         if self._notify is not None:
-            self._notify([chat], stored)
+            self._notify([chat], stored, rows)
         return stored.id
 
     # The three writers below run inside a (shared) transaction: see GroupCommit.
 
     async def _new(
         self, db: aiosqlite.Connection, room: Room, event: NewMessage
-    ) -> tuple[list[ChatRef], StoredMessage | None]:
+    ) -> tuple[list[OutboxRow], StoredMessage | None]:
         targets = [chat for chat in room.members if chat != event.source]
         parent = None
         if event.reply_to is not None:
@@ -289,14 +294,14 @@ class Router:
         stored = await messages.insert_new(db, room.name, event, parent, self._clock())
         if stored is None:
             return [], None
-        await outbox_rows.insert(
+        rows = await outbox_rows.insert(
             db, [NewRow(stored.id, chat, "send") for chat in targets], self._clock()
         )
-        return targets, stored
+        return rows, stored
 
     async def _change(
         self, db: aiosqlite.Connection, event: EditMessage | DeleteMessage
-    ) -> tuple[list[ChatRef], MessageId | None]:
+    ) -> tuple[list[OutboxRow], MessageId | None]:
         hit = await messages.lookup_native(db, event.source, event.native_id)
         # Only the author's own message changes; a change to a copy is the bridge's echo.
         if hit is None or not hit.origin:
@@ -313,14 +318,14 @@ class Router:
             for chat in await outbox_rows.followup_targets(db, hit.message_id)
             if chat != event.source
         ]
-        await outbox_rows.insert(
+        rows = await outbox_rows.insert(
             db,
             [NewRow(hit.message_id, chat, kind, payload) for chat in targets],
             self._clock(),
         )
-        return targets, hit.message_id
+        return rows, hit.message_id
 
-    async def _react(self, db: aiosqlite.Connection, event: Reaction) -> list[ChatRef]:
+    async def _react(self, db: aiosqlite.Connection, event: Reaction) -> list[OutboxRow]:
         hit = await messages.lookup_native(db, event.source, event.native_id)
         if hit is None:
             return []
@@ -341,5 +346,4 @@ class Router:
             present = any(emoji == event.emoji for emoji, _ in counts)
             payload = outbox_rows.encode_react(event.emoji, present, event.author, counts)
             rows.append(NewRow(hit.message_id, chat, "react", payload))
-        await outbox_rows.insert(db, rows, self._clock())
-        return targets
+        return await outbox_rows.insert(db, rows, self._clock())

@@ -175,9 +175,11 @@ def decode_payload_v1(plaintext: bytes) -> Decoded:
 # --- symmetric: AES-256-GCM, wire = ciphertext‖tag‖iv -----------------------------------------
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=4096)
 def _aesgcm(key: bytes) -> AESGCM:
-    # Cached because key schedule setup dominates for small messages and keys are long-lived.
+    # Cached because key schedule setup dominates for small messages and keys are long-lived;
+    # one key per bridged chat, so room for thousands (256 made a bridge of 1,000 rooms set
+    # up a key schedule for nearly every message).
     if len(key) != SYMMETRIC_KEY_SIZE:
         raise InvalidKeyError(f"symmetric key must be {SYMMETRIC_KEY_SIZE} bytes, got {len(key)}")
     return AESGCM(key)

@@ -17,6 +17,7 @@ from bridge.model import (
     DeliveryKind,
     EditMessage,
     Feature,
+    MessageId,
     NativeId,
     PermanentError,
     Platform,
@@ -25,7 +26,8 @@ from bridge.model import (
 )
 from bridge.outbox import Outbox, OutboxPolicy, Pace
 from bridge.router import Room, Router
-from bridge.store import Store, messages
+from bridge.store import Store, messages, outbox_rows
+from bridge.store.outbox_rows import NewRow
 from tests.fakes.relay_adapter import (
     DC,
     TG,
@@ -354,3 +356,38 @@ async def test_kill_9_loses_nothing_and_delivers_exactly_once(tmp_path: Path) ->
         hit = await messages.lookup_native(store.db, target, NativeId(e["native_id"]))
         assert hit is not None and not hit.origin
     await store.close()
+
+
+async def test_rows_handed_over_by_the_router_are_not_read_back(relay: Relay) -> None:
+    await relay.handle(new_message(TG, "0", "warm"))
+    await relay.settle()
+    counters = await relay.store.count()
+    statements: list[str] = []
+    await relay.store.db.set_trace_callback(statements.append)
+    for i in range(1, 4):
+        await relay.handle(new_message(TG, str(i), f"m{i}"))
+    await relay.settle()
+    assert texts(relay) == ["warm", "m1", "m2", "m3"]
+    assert counters.round_trips > 0
+    assert not [s for s in statements if s.startswith("SELECT") and "relay_outbox" in s]
+
+
+async def test_a_late_notify_for_rows_already_read_delivers_nothing_twice(relay: Relay) -> None:
+    # A notify may reach the outbox after its worker read (and delivered) the same rows from
+    # the table: the router's coroutine resumes after the commit, the worker may run first.
+    await relay.handle(new_message(TG, "0", "warm"))
+    await relay.settle()
+    stored = await messages.get(relay.store.db, MessageId(1))
+    assert stored is not None
+    async with relay.store.transaction() as db:
+        rows = await outbox_rows.insert(db, [NewRow(stored.id, DC, "send")], relay.clock.now())
+    relay.outbox.notify([DC])  # without the rows: the worker reads them
+    await relay.settle()
+    assert texts(relay) == ["warm", "warm"]
+    relay.outbox.notify([DC], None, rows)  # the same rows, late
+    await relay.settle()
+    assert texts(relay) == ["warm", "warm"]
+    # ... and rows handed over afterwards still go out.
+    await relay.handle(new_message(TG, "1", "after"))
+    await relay.settle()
+    assert texts(relay) == ["warm", "warm", "after"]

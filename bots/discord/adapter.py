@@ -251,6 +251,7 @@ class DiscordAdapter(Adapter):
         # The connection task may have failed already (bad token): nothing to report at stop.
         with contextlib.suppress(Exception):
             await cancel_and_wait(task)
+        await self.inbound.save_cursors()
 
     def is_connected(self) -> bool:
         client = self.state.client

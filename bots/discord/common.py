@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final, Protocol
@@ -71,6 +71,8 @@ class HistoryCursor(Protocol):
     async def get(self, channel_id: int) -> int | None: ...
 
     async def set(self, channel_id: int, message_id: int) -> None: ...
+
+    async def set_many(self, positions: Mapping[int, int]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,12 +47,20 @@ from bots.discord.state import DiscordState
 from bots.discord.text import from_discord
 from bridge.formatting import MentionKind, MentionResolver
 from bridge.names import clean_text
+from bridge.tasks import cancel_and_wait
 
 __all__ = ["DiscordInbound"]
 
 log = logging.getLogger(__name__)
 
 _SINK_RETRY_MAX: Final = 5.0
+# The cursor passing messages that relay nothing (chiefly the echoes of our own webhook
+# copies, one per message relayed into Discord) is written at most this late, or after this
+# many such messages in a channel: a write per echo was a store round trip per delivery, and
+# all that a lagging cursor costs is re-reading (and dropping again) those messages at a
+# restart, a few of them against the catch-up limit.
+CURSOR_DELAY: Final = 2.0
+CURSOR_MAX_UNSAVED: Final = 32
 
 
 class DiscordInbound:
@@ -77,6 +85,8 @@ class DiscordInbound:
         self.sink: InboundSink | None = None
         self._last_id: dict[int, int] = {}
         self._handled: collections.OrderedDict[int, None] = collections.OrderedDict()
+        self._unsaved: dict[int, int] = {}  # channel -> messages past its stored cursor
+        self._saver: asyncio.Task[None] | None = None
 
     async def catch_up(self, client: discord.Client, channel_id: int, channel: Any) -> None:
         """Feed the sink what was said while the adapter was away (the router de-duplicates)."""
@@ -182,13 +192,49 @@ class DiscordInbound:
         self._handled[message.id] = None
         while len(self._handled) > MAX_REMEMBERED:
             self._handled.popitem(last=False)
-        await self._advance(channel_id, message.id)
+        await self._advance(channel_id, message.id, relayed=event is not None)
 
-    async def _advance(self, channel_id: int, message_id: int) -> None:
-        if message_id > self._last_id.get(channel_id, 0):
-            self._last_id[channel_id] = message_id
-            if self._cursor is not None:
-                await self._cursor.set(channel_id, message_id)
+    async def _advance(self, channel_id: int, message_id: int, *, relayed: bool = True) -> None:
+        if message_id <= self._last_id.get(channel_id, 0):
+            return
+        self._last_id[channel_id] = message_id
+        if self._cursor is None:
+            return
+        if not relayed:
+            unsaved = self._unsaved.get(channel_id, 0) + 1
+            if unsaved < CURSOR_MAX_UNSAVED:
+                self._unsaved[channel_id] = unsaved
+                if self._saver is None or self._saver.done():
+                    self._saver = asyncio.create_task(self._save_later(), name="discord-cursor")
+                return
+        self._unsaved.pop(channel_id, None)
+        await self._cursor.set(channel_id, message_id)
+
+    def newest_seen(self, channel_id: int) -> int | None:
+        """The id of the newest message handled in the channel (stored in the cursor or not)."""
+        return self._last_id.get(channel_id)
+
+    async def save_cursors(self) -> None:
+        """At stop: store the cursors that lag behind the messages seen."""
+        saver, self._saver = self._saver, None
+        if saver is not None and saver is not asyncio.current_task():
+            await cancel_and_wait(saver)
+        await self._save_cursors()
+
+    async def _save_later(self) -> None:
+        await asyncio.sleep(CURSOR_DELAY)
+        await self._save_cursors()
+
+    async def _save_cursors(self) -> None:
+        if not self._unsaved or self._cursor is None:
+            return
+        positions = {channel_id: self._last_id[channel_id] for channel_id in self._unsaved}
+        self._unsaved.clear()
+        try:
+            await self._cursor.set_many(positions)
+        except Exception as exc:
+            # Only a longer catch-up at the next start; a later message tries again.
+            log.warning("Discord cursors of %d channel(s) not stored: %s", len(positions), exc)
 
     async def _deliver(self, event: Inbound) -> None:
         """Hand ``event`` to the sink, trying again while the sink fails (the store is down)

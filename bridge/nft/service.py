@@ -161,8 +161,8 @@ class AvatarService:
 
     async def avatar_url_for(self, platform: str, user_id: str) -> str | None:
         """The URL of the account's verified avatar, or None."""
-        record = await self.get(platform, user_id)
-        return None if record is None else self.image_url(record.image_sha256)
+        sha = await avatar_store.image_of(self._store().db, platform, user_id)
+        return None if sha is None else self.image_url(sha)
 
     async def enrich(self, author: Author) -> Author:
         """``author`` as the bridge's records show them: with the verified avatar and

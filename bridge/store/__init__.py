@@ -29,6 +29,7 @@ from typing import Any
 import aiosqlite
 
 from bridge.datadir import create_private_file
+from bridge.store import lookup_cache
 from bridge.tasks import cancel_and_wait
 
 __all__ = [
@@ -326,6 +327,7 @@ class Store:
     async def _rollback(self) -> None:
         # After SQLITE_FULL or an I/O error SQLite may already have rolled back by itself; a
         # second ROLLBACK would fail and hide the error that matters.
+        lookup_cache.rolled_back(self.db)
         if self.db.in_transaction:
             await self.db.execute("ROLLBACK")
 

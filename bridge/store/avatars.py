@@ -5,20 +5,26 @@ was last verified, and which stored image to show. Images are content-addressed;
 avatar uses any more is deleted with the last record that named it.
 
 Like the other store modules, the functions take a connection: ``store.db`` for reads, the one
-yielded by ``store.transaction()`` for writes; none commits.
+yielded by ``store.transaction()`` for writes; none commits. ``image_of`` (asked for every
+relayed message) answers from the connection's lookup cache, which ``put`` and ``remove``
+invalidate.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import aiosqlite
+
+from bridge.store.lookup_cache import MISS, LookupCache, cache_of
 
 __all__ = [
     "AvatarRecord",
     "due",
     "get",
     "image",
+    "image_of",
     "put",
     "remove",
     "touch",
@@ -58,6 +64,7 @@ async def put(
     db: aiosqlite.Connection, record: AvatarRecord, png: bytes, source_format: str
 ) -> None:
     """Store the image (once per hash) and make ``record`` the account's avatar."""
+    _cache(db).invalidate((record.platform, record.user_id))
     previous = await get(db, record.platform, record.user_id)
     await db.execute(
         "INSERT OR IGNORE INTO avatar_images (sha256, png, source_format, created_at)"
@@ -96,8 +103,23 @@ async def get(db: aiosqlite.Connection, platform: str, user_id: str) -> AvatarRe
     return None if row is None else _record(row)
 
 
+async def image_of(db: aiosqlite.Connection, platform: str, user_id: str) -> str | None:
+    """The image hash of the account's avatar, or None when it has none."""
+    cache = _cache(db)
+    key = (platform, user_id)
+    known = cache.get(key)
+    if known is not MISS:
+        return known
+    began = cache.begin()
+    record = await get(db, platform, user_id)
+    sha = None if record is None else record.image_sha256
+    cache.fill(key, sha, began)
+    return sha
+
+
 async def remove(db: aiosqlite.Connection, platform: str, user_id: str) -> AvatarRecord | None:
     """Drop the account's avatar (and its image if nobody else shows it); returns what it was."""
+    _cache(db).invalidate((platform, user_id))
     previous = await get(db, platform, user_id)
     if previous is None:
         return None
@@ -140,3 +162,7 @@ async def _collect(db: aiosqlite.Connection, sha256: str) -> None:
         " AND NOT EXISTS (SELECT 1 FROM avatars WHERE image_sha256 = ?)",
         (sha256, sha256),
     )
+
+
+def _cache(db: aiosqlite.Connection) -> LookupCache[tuple[str, str], str | None]:
+    return cast("LookupCache[tuple[str, str], str | None]", cache_of(db, "avatars"))

@@ -7,7 +7,7 @@ platform package names it after itself).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from bridge.store import Store, kv
 
@@ -33,3 +33,10 @@ class KvCursor:
         # BEGIN and COMMIT on top of every statement (WAL with synchronous=NORMAL: no fsync
         # per commit to share).
         await kv.write(self._store(), self._key(chat_id), position)
+
+    async def set_many(self, positions: Mapping[int, int]) -> None:
+        """Several chats' positions in one transaction (a lagging cursor's catch-up write)."""
+        if not positions:
+            return
+        async with self._store().transaction() as db:
+            await kv.set_many(db, {self._key(c): p for c, p in positions.items()})

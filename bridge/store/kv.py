@@ -7,6 +7,7 @@ connection: ``store.db`` for reads, the one yielded by ``store.transaction()`` f
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import aiosqlite
@@ -14,7 +15,7 @@ import aiosqlite
 if TYPE_CHECKING:
     from bridge.store import Store
 
-__all__ = ["delete", "get", "get_int", "prune", "set", "write"]
+__all__ = ["delete", "get", "get_int", "prune", "set", "set_many", "write"]
 
 _SET = (
     "INSERT INTO kv(key, value, updated_at) VALUES (?, ?, unixepoch())"
@@ -41,6 +42,10 @@ async def get_int(db: aiosqlite.Connection, key: str) -> int | None:
 
 async def set(db: aiosqlite.Connection, key: str, value: str | int) -> None:
     await db.execute(_SET, (key, str(value)))
+
+
+async def set_many(db: aiosqlite.Connection, values: Mapping[str, str | int]) -> None:
+    await db.executemany(_SET, [(key, str(value)) for key, value in values.items()])
 
 
 async def write(store: Store, key: str, value: str | int) -> None:

@@ -149,12 +149,21 @@ def _row(r: Any) -> OutboxRow:
     )
 
 
-async def insert(db: aiosqlite.Connection, rows: Sequence[NewRow], now: float) -> None:
-    await db.executemany(
-        "INSERT INTO relay_outbox(message_id, target_platform, target_chat, kind, payload,"
-        " created_at, next_attempt_at, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
+# Rows per INSERT statement: 8 parameters each, well under SQLite's 32,766.
+_INSERT_CHUNK = 500
+
+
+async def insert(db: aiosqlite.Connection, rows: Sequence[NewRow], now: float) -> list[OutboxRow]:
+    """Add ``rows``; returns them as stored, in id (delivery) order, so that the outbox can
+    take them without reading them back."""
+    stored: list[OutboxRow] = []
+    for start in range(0, len(rows), _INSERT_CHUNK):
+        chunk = rows[start : start + _INSERT_CHUNK]
+        # One statement with RETURNING: one round trip, like executemany, and the ids.
+        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+        params: list[Any] = []
+        for r in chunk:
+            params += (
                 r.message_id,
                 r.target.platform,
                 r.target.chat_id,
@@ -164,9 +173,15 @@ async def insert(db: aiosqlite.Connection, rows: Sequence[NewRow], now: float) -
                 now,
                 new_key(),
             )
-            for r in rows
-        ],
-    )
+        sql = (
+            "INSERT INTO relay_outbox(message_id, target_platform, target_chat, kind, payload,"  # noqa: S608 - placeholders and constant columns only
+            f" created_at, next_attempt_at, idempotency_key) VALUES {values}"
+            f" RETURNING {_COLUMNS}"
+        )
+        returned = await db.execute_fetchall(sql, params)
+        stored += (_row(r) for r in returned)
+    stored.sort(key=lambda row: row.id)
+    return stored
 
 
 async def get(db: aiosqlite.Connection, row_id: int) -> OutboxRow | None:

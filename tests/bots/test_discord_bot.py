@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -86,12 +86,18 @@ class Sink:
 class MemoryCursor:
     def __init__(self) -> None:
         self.seen: dict[int, int] = {}
+        self.writes = 0
 
     async def get(self, channel_id: int) -> int | None:
         return self.seen.get(channel_id)
 
     async def set(self, channel_id: int, message_id: int) -> None:
         self.seen[channel_id] = message_id
+        self.writes += 1
+
+    async def set_many(self, positions: Mapping[int, int]) -> None:
+        self.seen.update(positions)
+        self.writes += 1
 
 
 @dataclass
@@ -772,6 +778,38 @@ async def test_catch_up_after_a_restart(world: World) -> None:
             "after",
         ]
         assert cursor.seen[channel.id] > int(copy)
+
+
+async def test_the_cursor_is_not_written_for_each_echo_of_our_copies(world: World) -> None:
+    fake, channel = world.fake, world.channel
+    cursor = MemoryCursor()
+    hook = fake.add_webhook(channel.id)
+    hooks = {channel.id: (hook.id, hook.token)}
+    async with running(fake, [channel.id], history_cursor=cursor, webhooks=hooks) as (
+        adapter,
+        sink,
+    ):
+        await fake.wait_for(lambda: cursor.seen)
+        first = cursor.writes
+        for i in range(5):
+            await adapter.send(outbound(channel, f"copy {i}", key=f"d{i}"))
+        fake.user_sends(channel.id, world.alice, "said by a person")
+        await sink.message("said by a person")
+        # The person's message is stored at once, and it covers the echoes before it.
+        assert cursor.writes == first + 1
+        last = max(int(m["id"]) for m in fake.messages(channel.id))
+        assert cursor.seen[channel.id] == last
+        # Echoes after it: stored a little later, once for all of them.
+        copies = [
+            await adapter.send(outbound(channel, f"later {i}", key=f"l{i}")) for i in range(3)
+        ]
+        await fake.wait_for(lambda: cursor.seen[channel.id] == int(copies[-1]), TIMEOUT)
+        assert cursor.writes == first + 2
+        copy = await adapter.send(outbound(channel, "just before stopping", key="s"))
+        await fake.wait_for(lambda: adapter.inbound.newest_seen(channel.id) == int(copy))
+        assert cursor.seen[channel.id] < int(copy)
+    # ... and at stop, without waiting.
+    assert cursor.seen[channel.id] == int(copy)
 
 
 async def test_operator_mistakes_are_reported() -> None:

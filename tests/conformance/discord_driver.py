@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 
 import aiohttp
 import discord.gateway
@@ -50,6 +50,9 @@ class MemoryCursor:
 
     async def set(self, channel_id: int, message_id: int) -> None:
         self.seen[channel_id] = message_id
+
+    async def set_many(self, positions: Mapping[int, int]) -> None:
+        self.seen.update(positions)
 
 
 class DiscordDriver:

@@ -80,3 +80,13 @@ async def test_a_cursor_write_is_one_round_trip_committed_at_once(tmp_path: Path
         assert not store.db.in_transaction
     finally:
         await store.close()
+
+
+async def test_cursor_positions_of_several_chats_in_one_write(store: Store) -> None:
+    cursor = KvCursor(lambda: store, "many")
+    counters = await store.count()
+    await cursor.set_many({1: 10, 2: 20})
+    assert counters.transactions == 1
+    assert (await cursor.get(1), await cursor.get(2)) == (10, 20)
+    await cursor.set_many({2: 21})
+    assert (await cursor.get(1), await cursor.get(2)) == (10, 21)

@@ -1,0 +1,96 @@
+"""Per-connection caches of small per-account lookups the relay makes for every message.
+
+Every relayed message asks the store who its author is (verified NFT avatar, profile photo):
+one round trip to the database thread each, for rows that change a few times a day. A
+:class:`LookupCache` keeps those answers in memory, bounded (least recently used go first),
+tied to the connection that the writes go through, so that the store module that writes a
+table also invalidates its cache, whoever calls it.
+
+A read fills the cache only when nothing could have made its answer stale meanwhile: no
+invalidation of the cache since the read began (``begin()`` / ``fill()``), no transaction
+open on the connection when the answer arrives (the read may have seen uncommitted rows), and
+no rollback since (``rolled_back``, called by ``Store`` before it rolls back). A refused fill
+costs nothing but the next message's read.
+"""
+
+from __future__ import annotations
+
+import enum
+import weakref
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Generic, TypeVar
+
+import aiosqlite
+
+__all__ = ["MISS", "LookupCache", "Miss", "cache_of", "rolled_back"]
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+MAX_ENTRIES = 10_000
+
+
+class Miss(enum.Enum):
+    MISS = enum.auto()
+
+
+MISS = Miss.MISS
+
+
+class LookupCache(Generic[K, V]):
+    def __init__(self, db: aiosqlite.Connection, max_entries: int = MAX_ENTRIES) -> None:
+        self._db = db
+        self._max = max_entries
+        self._entries: OrderedDict[K, V] = OrderedDict()
+        self._generation = 0
+
+    def get(self, key: K) -> V | Miss:
+        value = self._entries.get(key, MISS)
+        if value is not MISS:
+            self._entries.move_to_end(key)
+        return value
+
+    def begin(self) -> int:
+        """Call before the read whose answer will be ``fill``-ed."""
+        return self._generation
+
+    def fill(self, key: K, value: V, began: int) -> None:
+        if began != self._generation or self._db.in_transaction:
+            return
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+
+    def invalidate(self, key: K | None = None) -> None:
+        """Forget ``key`` (every key when None); reads under way do not fill."""
+        self._generation += 1
+        if key is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+_caches: weakref.WeakKeyDictionary[aiosqlite.Connection, dict[str, LookupCache[object, object]]]
+_caches = weakref.WeakKeyDictionary()
+
+
+def cache_of(db: aiosqlite.Connection, name: str) -> LookupCache[object, object]:
+    """The cache called ``name`` of connection ``db`` (made on first use)."""
+    named = _caches.get(db)
+    if named is None:
+        named = _caches[db] = {}
+    cache = named.get(name)
+    if cache is None:
+        cache = named[name] = LookupCache(db)
+    return cache
+
+
+def rolled_back(db: aiosqlite.Connection) -> None:
+    """Before a rollback on ``db``: what reads saw inside the transaction may be undone."""
+    for cache in _caches.get(db, {}).values():
+        cache.invalidate()
