@@ -880,25 +880,7 @@ def _cross_checks(settings: Settings, platforms: Sequence[PlatformConfig]) -> li
                 problems.append(
                     (f"{at}.{listed.key}", f"{listed.label} is already in room {owner!r}")
                 )
-        match = _PUBSUB_TOPIC.match(room.waku_pubsub_topic)
-        if match is not None:
-            cluster, shard = int(match.group(1)), int(match.group(2))
-            if cluster != waku.cluster_id:
-                problems.append(
-                    (
-                        f"{at}.waku_pubsub_topic",
-                        f"cluster {cluster} differs from waku.cluster_id {waku.cluster_id}",
-                    )
-                )
-            elif shard not in waku.shards:
-                problems.append(
-                    (
-                        f"{at}.waku_pubsub_topic",
-                        f"shard {shard} is not in waku.shards {waku.shards}",
-                    )
-                )
-        if room.waku_key is not None and room.waku_chat is None:
-            problems.append((f"{at}.waku_key", "needs waku_chat (the room's name on Waku)"))
+        problems += _waku_room_checks(room, at, waku)
         problems += _status_checks(room, at, communities, waku)
     if communities:
         problem = display_name_problem(settings.bridge.name)
@@ -906,29 +888,49 @@ def _cross_checks(settings: Settings, platforms: Sequence[PlatformConfig]) -> li
             problems.append(
                 ("bridge.name", f"is the bridge's Status display name in communities: {problem}")
             )
-    for index, room_name in enumerate(settings.feed.auto_post_rooms):
-        if room_name not in names:
-            problems.append(
-                (
-                    f"feed.auto_post_rooms[{index}]",
-                    f"no room named {room_name!r}{_suggest(room_name, list(names))}",
-                )
-            )
+    problems += _room_names_known(settings.feed.auto_post_rooms, "feed.auto_post_rooms", names)
     if settings.feed.anchor != "none" and settings.chain.feed_contract is None:
         problems.append(
             ("chain.feed_contract", f"required when feed.anchor is {settings.feed.anchor!r}")
         )
     if settings.feed.anchor != "none" and settings.chain.rpc_url is None:
         problems.append(("chain.rpc_url", f"required when feed.anchor is {settings.feed.anchor!r}"))
-    for index, room_name in enumerate(settings.points.rooms):
-        if room_name not in names:
+    problems += _room_names_known(settings.points.rooms, "points.rooms", names)
+    return problems
+
+
+def _waku_room_checks(room: RoomSettings, at: str, waku: WakuSettings) -> list[Problem]:
+    """A room's own Waku topic must be one the node serves, and its key needs a chat."""
+    problems: list[Problem] = []
+    match = _PUBSUB_TOPIC.match(room.waku_pubsub_topic)
+    if match is not None:
+        cluster, shard = int(match.group(1)), int(match.group(2))
+        if cluster != waku.cluster_id:
             problems.append(
                 (
-                    f"points.rooms[{index}]",
-                    f"no room named {room_name!r}{_suggest(room_name, list(names))}",
+                    f"{at}.waku_pubsub_topic",
+                    f"cluster {cluster} differs from waku.cluster_id {waku.cluster_id}",
                 )
             )
+        elif shard not in waku.shards:
+            problems.append(
+                (
+                    f"{at}.waku_pubsub_topic",
+                    f"shard {shard} is not in waku.shards {waku.shards}",
+                )
+            )
+    if room.waku_key is not None and room.waku_chat is None:
+        problems.append((f"{at}.waku_key", "needs waku_chat (the room's name on Waku)"))
     return problems
+
+
+def _room_names_known(room_names: Sequence[str], key: str, names: dict[str, int]) -> list[Problem]:
+    """Each of ``room_names`` (the list at ``key``) names a room."""
+    return [
+        (f"{key}[{index}]", f"no room named {room_name!r}{_suggest(room_name, list(names))}")
+        for index, room_name in enumerate(room_names)
+        if room_name not in names
+    ]
 
 
 def _status_checks(

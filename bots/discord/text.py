@@ -11,7 +11,7 @@ import datetime as _dt
 import itertools
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final, Literal
 
 from bridge.formatting import (
@@ -207,65 +207,74 @@ def to_discord(rt: RichText) -> str:
 
 def _to_discord(text: str, raw: Sequence[Styled]) -> str:
     spans = normalize(text, raw, trim_styles=True, code_splits=_code_breaks_style)
-    tokens: list[_Token] = []
-    idx = 0
+    renderer = _DiscordRenderer(text, spans)
+    renderer.walk(0, len(text))
+    return _assemble(renderer.tokens)
 
-    def walk(lo: int, hi: int) -> None:
-        nonlocal idx
+
+class _DiscordRenderer:
+    """Walks the sorted, nested spans once, turning text and spans into tokens."""
+
+    def __init__(self, text: str, spans: Sequence[Styled]) -> None:
+        self.text = text
+        self.spans = spans
+        self.tokens: list[_Token] = []
+        self.idx = 0  # the next span to emit
+
+    def walk(self, lo: int, hi: int) -> None:
         pos = lo
-        while idx < len(spans) and spans[idx].start < hi:
-            s = spans[idx]
-            idx += 1
+        while self.idx < len(self.spans) and self.spans[self.idx].start < hi:
+            s = self.spans[self.idx]
+            self.idx += 1
             if s.start > pos:
-                tokens.extend(_escape_tokens(text, pos, s.start))
-            emit(s)
+                self.tokens.extend(_escape_tokens(self.text, pos, s.start))
+            self.emit(s)
             pos = s.end
         if hi > pos:
-            tokens.extend(_escape_tokens(text, pos, hi))
+            self.tokens.extend(_escape_tokens(self.text, pos, hi))
 
-    def skip_children(s: Styled) -> None:
-        nonlocal idx
-        while idx < len(spans) and spans[idx].start < s.end:
-            idx += 1
+    def skip_children(self, s: Styled) -> None:
+        while self.idx < len(self.spans) and self.spans[self.idx].start < s.end:
+            self.idx += 1
 
-    def emit(s: Styled) -> None:
-        body = text[s.start : s.end]
+    def emit(self, s: Styled) -> None:
+        body = self.text[s.start : s.end]
         if s.kind == "code":
-            tokens.append(("code", _discord_code(body)))
+            self.tokens.append(("code", _discord_code(body)))
             return
         if s.kind == "pre":
             if body.strip("\n"):
-                tokens.append(("code", _discord_pre(body, s.language)))
+                self.tokens.append(("code", _discord_pre(body, s.language)))
             else:  # Discord cannot show an empty code block
-                tokens.extend(_escape_tokens(text, s.start, s.end))
+                self.tokens.extend(_escape_tokens(self.text, s.start, s.end))
             return
         if s.kind == "link":
-            url = s.url or ""
-            is_web = re.match(r"https?://[^\s]", url, re.IGNORECASE) is not None
-            if is_web and body == url and _URL_RE.fullmatch(url) is not None:
-                skip_children(s)  # a bare URL renders as itself
-                tokens.append(("url", neutralize_mentions(url)))
-                return
-            if is_web and not any(c in body for c in "[]\n"):
-                tokens.append(("open", "["))
-                walk(s.start, s.end)
-                tokens.append(("close", f"]({_encode_url(url)})"))
-                return
-            walk(s.start, s.end)
-            if url.startswith("tg://") or url == body:
-                return
-            if is_web:
-                tokens.append(("text", f" (<{_encode_url(url)}>)"))
-            else:
-                tokens.append(("text", " (" + escape_discord(url) + ")"))
+            self.emit_link(s, body)
             return
         mark = _DISCORD_MARK[s.kind]
-        tokens.append(("open", mark))
-        walk(s.start, s.end)
-        tokens.append(("close", mark))
+        self.tokens.append(("open", mark))
+        self.walk(s.start, s.end)
+        self.tokens.append(("close", mark))
 
-    walk(0, len(text))
-    return _assemble(tokens)
+    def emit_link(self, s: Styled, body: str) -> None:
+        url = s.url or ""
+        is_web = re.match(r"https?://[^\s]", url, re.IGNORECASE) is not None
+        if is_web and body == url and _URL_RE.fullmatch(url) is not None:
+            self.skip_children(s)  # a bare URL renders as itself
+            self.tokens.append(("url", neutralize_mentions(url)))
+            return
+        if is_web and not any(c in body for c in "[]\n"):
+            self.tokens.append(("open", "["))
+            self.walk(s.start, s.end)
+            self.tokens.append(("close", f"]({_encode_url(url)})"))
+            return
+        self.walk(s.start, s.end)
+        if url.startswith("tg://") or url == body:
+            return
+        if is_web:
+            self.tokens.append(("text", f" (<{_encode_url(url)}>)"))
+        else:
+            self.tokens.append(("text", " (" + escape_discord(url) + ")"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -328,114 +337,123 @@ class _DiscordParser:
         pos = 0
         n = len(src)
         while pos < n:
-            ch = src[pos]
-            m: re.Match[str] | None
-            if ch == "\\":
-                m = _R_ESCAPE.match(src, pos)
-                if m:
-                    self.add(m.group(1))
-                    pos = m.end()
-                    continue
-            elif ch == "`":
-                m = _R_CODEBLOCK.match(src, pos)
-                if m:
-                    start = self.length
-                    self.add(m.group(2))
-                    self.spans.append(Styled(start, self.length, "pre", None, m.group(1)))
-                    pos = m.end()
-                    continue
-                m = _R_INLINECODE.match(src, pos)
-                if m:
-                    body = m.group(2)
-                    if body.startswith(" ") and body.lstrip(" ").startswith("`"):
-                        body = body[1:]
-                    if body.endswith(" ") and body.rstrip(" ").endswith("`"):
-                        body = body[:-1]
-                    start = self.length
-                    self.add(body)
-                    if self.length > start:
-                        self.spans.append(Styled(start, self.length, "code"))
-                    pos = m.end()
-                    continue
-            elif ch == "[":
-                m = _R_MASKED.match(src, pos)
-                if m:
-                    self.styled("link", m.group(1), url=m.group(2))
-                    pos = m.end()
-                    continue
-            elif ch == "<":
-                if m := _R_AUTOLINK.match(src, pos):
-                    start = self.length
-                    self.add(m.group(1))
-                    self.spans.append(Styled(start, self.length, "link", m.group(1)))
-                elif m := _R_USER.match(src, pos):
-                    self.mention("user", m.group(1), "@")
-                elif m := _R_ROLE.match(src, pos):
-                    self.mention("role", m.group(1), "@")
-                elif m := _R_CHANNEL.match(src, pos):
-                    self.mention("channel", m.group(1), "#")
-                elif m := _R_EMOJI.match(src, pos):
-                    self.add(f":{m.group(1)}:")
-                elif m := _R_SLASH.match(src, pos):
-                    self.add("/" + m.group(1))
-                elif m := _R_TIMESTAMP.match(src, pos):
-                    self.add(_format_timestamp(int(m.group(1))) or m.group(0))
-                if m:
-                    pos = m.end()
-                    continue
-            elif ch in "hH":
-                m = _URL_RE.match(src, pos)
-                if m:
-                    start = self.length
-                    self.add(m.group(0))
-                    self.spans.append(Styled(start, self.length, "link", m.group(0)))
-                    pos = m.end()
-                    continue
-            elif ch == "#":
-                if self.depth == 0 and (pos == 0 or src[pos - 1] == "\n"):
-                    m = _R_HEADING.match(src, pos)
-                    if m:
-                        self.styled("bold", m.group(2))
-                        pos = m.end()
-                        continue
-            elif ch == "*":
-                m = _R_STRONG.match(src, pos)
-                if m:
-                    self.styled("bold", m.group(1))
-                    pos = m.end()
-                    continue
-                m = _R_EM.match(src, pos)
-                if m:
-                    self.styled("italic", m.group(2))
-                    pos = m.end()
-                    continue
-            elif ch == "_":
-                m = _R_UNDERLINE.match(src, pos)
-                if m:
-                    self.styled("underline", m.group(1))
-                    pos = m.end()
-                    continue
-                m = _R_EM.match(src, pos)
-                if m:
-                    self.styled("italic", m.group(1))
-                    pos = m.end()
-                    continue
-            elif ch == "~":
-                m = _R_STRIKE.match(src, pos)
-                if m:
-                    self.styled("strike", m.group(1))
-                    pos = m.end()
-                    continue
-            elif ch == "|":
-                m = _R_SPOILER.match(src, pos)
-                if m:
-                    self.styled("spoiler", m.group(1))
-                    pos = m.end()
-                    continue
-            m = _R_TEXT.match(src, pos)
-            assert m is not None  # [\s\S] always matches
-            self.add(m.group(0))
-            pos = m.end()
+            step = _PARSE_STEPS.get(src[pos])
+            end = step(self, src, pos) if step is not None else None
+            if end is None:
+                m = _R_TEXT.match(src, pos)
+                assert m is not None  # [\s\S] always matches
+                self.add(m.group(0))
+                end = m.end()
+            pos = end
+
+    # Each step parses the markup starting at ``src[pos]``: the index after it, or None when
+    # there is none there (the character is then literal text).
+
+    def _escape(self, src: str, pos: int) -> int | None:
+        m = _R_ESCAPE.match(src, pos)
+        if m is None:
+            return None
+        self.add(m.group(1))
+        return m.end()
+
+    def _backtick(self, src: str, pos: int) -> int | None:
+        m = _R_CODEBLOCK.match(src, pos)
+        if m:
+            start = self.length
+            self.add(m.group(2))
+            self.spans.append(Styled(start, self.length, "pre", None, m.group(1)))
+            return m.end()
+        m = _R_INLINECODE.match(src, pos)
+        if m is None:
+            return None
+        body = m.group(2)
+        if body.startswith(" ") and body.lstrip(" ").startswith("`"):
+            body = body[1:]
+        if body.endswith(" ") and body.rstrip(" ").endswith("`"):
+            body = body[:-1]
+        start = self.length
+        self.add(body)
+        if self.length > start:
+            self.spans.append(Styled(start, self.length, "code"))
+        return m.end()
+
+    def _masked_link(self, src: str, pos: int) -> int | None:
+        m = _R_MASKED.match(src, pos)
+        if m is None:
+            return None
+        self.styled("link", m.group(1), url=m.group(2))
+        return m.end()
+
+    def _angle(self, src: str, pos: int) -> int | None:
+        if m := _R_AUTOLINK.match(src, pos):
+            start = self.length
+            self.add(m.group(1))
+            self.spans.append(Styled(start, self.length, "link", m.group(1)))
+        elif m := _R_USER.match(src, pos):
+            self.mention("user", m.group(1), "@")
+        elif m := _R_ROLE.match(src, pos):
+            self.mention("role", m.group(1), "@")
+        elif m := _R_CHANNEL.match(src, pos):
+            self.mention("channel", m.group(1), "#")
+        elif m := _R_EMOJI.match(src, pos):
+            self.add(f":{m.group(1)}:")
+        elif m := _R_SLASH.match(src, pos):
+            self.add("/" + m.group(1))
+        elif m := _R_TIMESTAMP.match(src, pos):
+            self.add(_format_timestamp(int(m.group(1))) or m.group(0))
+        return m.end() if m else None
+
+    def _bare_url(self, src: str, pos: int) -> int | None:
+        m = _URL_RE.match(src, pos)
+        if m is None:
+            return None
+        start = self.length
+        self.add(m.group(0))
+        self.spans.append(Styled(start, self.length, "link", m.group(0)))
+        return m.end()
+
+    def _heading(self, src: str, pos: int) -> int | None:
+        if self.depth != 0 or not (pos == 0 or src[pos - 1] == "\n"):
+            return None
+        return self._styled_match(_R_HEADING, 2, "bold", src, pos)
+
+    def _star(self, src: str, pos: int) -> int | None:
+        end = self._styled_match(_R_STRONG, 1, "bold", src, pos)
+        return end if end is not None else self._styled_match(_R_EM, 2, "italic", src, pos)
+
+    def _underscore(self, src: str, pos: int) -> int | None:
+        end = self._styled_match(_R_UNDERLINE, 1, "underline", src, pos)
+        return end if end is not None else self._styled_match(_R_EM, 1, "italic", src, pos)
+
+    def _tilde(self, src: str, pos: int) -> int | None:
+        return self._styled_match(_R_STRIKE, 1, "strike", src, pos)
+
+    def _bar(self, src: str, pos: int) -> int | None:
+        return self._styled_match(_R_SPOILER, 1, "spoiler", src, pos)
+
+    def _styled_match(
+        self, pattern: re.Pattern[str], group: int, kind: str, src: str, pos: int
+    ) -> int | None:
+        m = pattern.match(src, pos)
+        if m is None:
+            return None
+        self.styled(kind, m.group(group))
+        return m.end()
+
+
+_PARSE_STEPS: Final[dict[str, Callable[[_DiscordParser, str, int], int | None]]] = {
+    "\\": _DiscordParser._escape,
+    "`": _DiscordParser._backtick,
+    "[": _DiscordParser._masked_link,
+    "<": _DiscordParser._angle,
+    "h": _DiscordParser._bare_url,
+    "H": _DiscordParser._bare_url,
+    "#": _DiscordParser._heading,
+    "*": _DiscordParser._star,
+    "_": _DiscordParser._underscore,
+    "~": _DiscordParser._tilde,
+    "|": _DiscordParser._bar,
+}
 
 
 def _format_timestamp(seconds: int) -> str | None:

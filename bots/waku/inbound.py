@@ -137,18 +137,11 @@ class Receiver:
         if message.version != 1 or len(message.payload) > MAX_MESSAGE_SIZE:
             self._drop("malformed", received)
             return None
-        decoded: Decoded | None = None
-        key_used = b""
-        for key in dict.fromkeys(key for _, key in listeners):
-            try:
-                decoded = decrypt_symmetric(message.payload, key)
-            except DecryptionError:
-                continue
-            key_used = key
-            break
-        if decoded is None:
+        opened = self._open(message.payload, [key for _, key in listeners])
+        if opened is None:
             self._drop("undecryptable", received)
             return None
+        decoded, key_used = opened
         if decoded.signer is None:
             self._drop("unsigned", received)  # status-go drops these too
             return None
@@ -199,6 +192,16 @@ class Receiver:
             self._drop(event, received)
             return None
         return event
+
+    @staticmethod
+    def _open(payload: bytes, keys: list[bytes]) -> tuple[Decoded, bytes] | None:
+        """The payload decrypted with the first of ``keys`` that opens it, and that key."""
+        for key in dict.fromkeys(keys):
+            try:
+                return decrypt_symmetric(payload, key), key
+            except DecryptionError:
+                continue
+        return None
 
     async def _to_event(
         self,

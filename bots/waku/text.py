@@ -78,41 +78,50 @@ def _find_emph_char(data: str, c: str) -> int:
         if data[i] == c:
             return i
         if data[i] == "`":
-            tmp = 0
-            i += 1
-            while i < n and data[i] != "`":
-                if tmp == 0 and data[i] == c:
-                    tmp = i
-                i += 1
+            i, tmp = _scan_for(data, i + 1, "`", c)
             if i >= n:
                 return tmp
             i += 1
         else:  # "["
-            tmp = 0
-            i += 1
-            while i < n and data[i] != "]":
-                if tmp == 0 and data[i] == c:
-                    tmp = i
-                i += 1
-            i += 1
-            while i < n and data[i] in " \n":
-                i += 1
-            if i >= n:
-                return tmp
-            if data[i] != "[" and data[i] != "(":
-                if tmp > 0:
-                    return tmp
-                continue
-            cc = data[i]
-            i += 1
-            while i < n and data[i] != cc:
-                if tmp == 0 and data[i] == c:
-                    return i
-                i += 1
-            if i >= n:
-                return tmp
-            i += 1
+            i, found = _skip_link(data, i, c)
+            if found is not None:
+                return found
     return 0
+
+
+def _scan_for(data: str, i: int, end: str, c: str) -> tuple[int, int]:
+    """From ``i`` to the next ``end`` (or the data's end): its index, and the first ``c`` on
+    the way (0 if none)."""
+    tmp = 0
+    n = len(data)
+    while i < n and data[i] != end:
+        if tmp == 0 and data[i] == c:
+            tmp = i
+        i += 1
+    return i, tmp
+
+
+def _skip_link(data: str, i: int, c: str) -> tuple[int, int | None]:
+    """helperFindEmphChar's link case, from the ``[`` at ``i``: where to scan on, and the
+    answer when this link decides it."""
+    n = len(data)
+    i, tmp = _scan_for(data, i + 1, "]", c)
+    i += 1
+    while i < n and data[i] in " \n":
+        i += 1
+    if i >= n:
+        return i, tmp
+    if data[i] != "[" and data[i] != "(":
+        return i, (tmp if tmp > 0 else None)
+    cc = data[i]
+    i += 1
+    while i < n and data[i] != cc:
+        if tmp == 0 and data[i] == c:
+            return i, i
+        i += 1
+    if i >= n:
+        return i, tmp
+    return i + 1, None
 
 
 def _emph1(data: str, c: str) -> tuple[int, _Node | None]:

@@ -336,7 +336,16 @@ def _require_autosharding(node: EmbeddedNode, prefix: str = "") -> None:
 
 
 def _routes(max_topics: int) -> list[web.RouteDef]:
-    # --- relay, static sharding ---------------------------------------------------------
+    return [
+        *_relay_routes(max_topics),
+        *_auto_routes(max_topics),
+        *_store_routes(),
+        *_info_routes(),
+    ]
+
+
+def _relay_routes(max_topics: int) -> list[web.RouteDef]:
+    """Relay, static sharding."""
 
     async def subscribe(request: web.Request) -> web.Response:
         topics = await _read_topics(request, max_topics)
@@ -376,7 +385,17 @@ def _routes(max_topics: int) -> list[web.RouteDef]:
             return _text(f"Invalid content body, could not decode: {exc}", 400)
         return await _publish(node, topic, message)
 
-    # --- relay, autosharding ------------------------------------------------------------
+    return [
+        web.post("/relay/v1/subscriptions", subscribe),
+        web.delete("/relay/v1/subscriptions", unsubscribe),
+        # {topic:.+}: accept the URL-encoded form and, leniently, a raw "/waku/2/…" too.
+        web.get("/relay/v1/messages/{topic:.+}", get_messages),
+        web.post("/relay/v1/messages/{topic:.+}", post_message),
+    ]
+
+
+def _auto_routes(max_topics: int) -> list[web.RouteDef]:
+    """Relay, autosharding."""
 
     async def auto_subscribe(request: web.Request) -> web.Response:
         _require_autosharding(request.app[_NODE])
@@ -419,7 +438,16 @@ def _routes(max_topics: int) -> list[web.RouteDef]:
             return _text(f"Failed to publish. {exc}", 400)
         return await _publish(node, topic, message)
 
-    # --- store v3 -----------------------------------------------------------------------
+    return [
+        web.post("/relay/v1/auto/subscriptions", auto_subscribe),
+        web.delete("/relay/v1/auto/subscriptions", auto_unsubscribe),
+        web.post("/relay/v1/auto/messages", auto_post_message),
+        web.get("/relay/v1/auto/messages/{topic:.+}", auto_get_messages),
+    ]
+
+
+def _store_routes() -> list[web.RouteDef]:
+    """Store v3."""
 
     async def store_query(request: web.Request) -> web.Response:
         params = {key: request.query.getone(key) for key in request.query}
@@ -437,7 +465,11 @@ def _routes(max_topics: int) -> list[web.RouteDef]:
             return _text(f"error in handleSelfStoreRequest: {exc}", 500)
         return _json(store_response_to_json(page, uuid.uuid4().hex))
 
-    # --- health and info ----------------------------------------------------------------
+    return [web.get("/store/v3/messages", store_query)]
+
+
+def _info_routes() -> list[web.RouteDef]:
+    """Health and info."""
 
     async def health(request: web.Request) -> web.Response:
         node = request.app[_NODE]
@@ -458,16 +490,6 @@ def _routes(max_topics: int) -> list[web.RouteDef]:
         return _text(request.app[_VERSION])
 
     return [
-        web.post("/relay/v1/subscriptions", subscribe),
-        web.delete("/relay/v1/subscriptions", unsubscribe),
-        # {topic:.+}: accept the URL-encoded form and, leniently, a raw "/waku/2/…" too.
-        web.get("/relay/v1/messages/{topic:.+}", get_messages),
-        web.post("/relay/v1/messages/{topic:.+}", post_message),
-        web.post("/relay/v1/auto/subscriptions", auto_subscribe),
-        web.delete("/relay/v1/auto/subscriptions", auto_unsubscribe),
-        web.post("/relay/v1/auto/messages", auto_post_message),
-        web.get("/relay/v1/auto/messages/{topic:.+}", auto_get_messages),
-        web.get("/store/v3/messages", store_query),
         web.get("/health", health),
         web.get("/info", info),
         web.get("/debug/v1/info", info),

@@ -283,18 +283,12 @@ def _validate_clock(clock: int, whisper_timestamp_ms: int) -> None:
 
 
 def validate_received_chat_message(message: Any, whisper_timestamp_ms: int) -> None:
-    """message_validator.go ValidateReceivedChatMessage."""
+    """message_validator.go ValidateReceivedChatMessage (its checks in its order)."""
     ct = ChatMessage.ContentType
     _validate_clock(message.clock, whisper_timestamp_ms)
     if message.timestamp == 0:
         raise StatusDrop("timestamp can't be 0")
-    if message.content_type not in (ct.DISCORD_MESSAGE, ct.BRIDGE_MESSAGE) and (
-        message.content_type != ct.IMAGE or message.text != ""
-    ):
-        if message.text.strip() == "":
-            raise StatusDrop("text can't be empty")
-        if len(message.text) > _MAX_CHAT_TEXT:
-            raise StatusDrop(f"text shouldn't be longer than {_MAX_CHAT_TEXT}")
+    _validate_chat_text(message)
     if message.chat_id == "":
         raise StatusDrop("chatId can't be empty")
     if message.message_type in (
@@ -307,15 +301,44 @@ def validate_received_chat_message(message: Any, whisper_timestamp_ms: int) -> N
     if message.content_type == ct.TRANSACTION_COMMAND:
         raise StatusDrop("can't receive request address for transaction from others")
     if message.content_type == ct.BRIDGE_MESSAGE:
-        if message.WhichOneof("payload") != "bridge_message":
-            raise StatusDrop("no bridge message content")
-        bridged = message.bridge_message
-        if not bridged.userName:
-            raise StatusDrop("no username")
-        if not bridged.bridgeName:
-            raise StatusDrop("no bridge name")
-        if not bridged.content:
-            raise StatusDrop("no bridge message content text")
+        _validate_bridge_message(message)
+    _validate_media(message)
+    if message.content_type in (
+        ct.SYSTEM_MESSAGE_CONTENT_PRIVATE_GROUP,
+        ct.SYSTEM_MESSAGE_MUTUAL_EVENT_SENT,
+        ct.SYSTEM_MESSAGE_MUTUAL_EVENT_ACCEPTED,
+        ct.SYSTEM_MESSAGE_MUTUAL_EVENT_REMOVED,
+    ):
+        raise StatusDrop("system message content type not allowed")
+    validate_display_name(message.display_name)
+
+
+def _validate_chat_text(message: Any) -> None:
+    ct = ChatMessage.ContentType
+    if message.content_type not in (ct.DISCORD_MESSAGE, ct.BRIDGE_MESSAGE) and (
+        message.content_type != ct.IMAGE or message.text != ""
+    ):
+        if message.text.strip() == "":
+            raise StatusDrop("text can't be empty")
+        if len(message.text) > _MAX_CHAT_TEXT:
+            raise StatusDrop(f"text shouldn't be longer than {_MAX_CHAT_TEXT}")
+
+
+def _validate_bridge_message(message: Any) -> None:
+    if message.WhichOneof("payload") != "bridge_message":
+        raise StatusDrop("no bridge message content")
+    bridged = message.bridge_message
+    if not bridged.userName:
+        raise StatusDrop("no username")
+    if not bridged.bridgeName:
+        raise StatusDrop("no bridge name")
+    if not bridged.content:
+        raise StatusDrop("no bridge message content text")
+
+
+def _validate_media(message: Any) -> None:
+    """The sticker, image and audio checks, in ValidateReceivedChatMessage's order."""
+    ct = ChatMessage.ContentType
     if message.content_type == ct.STICKER and (
         message.WhichOneof("payload") != "sticker" or not message.sticker.hash
     ):
@@ -335,14 +358,6 @@ def validate_received_chat_message(message: Any, whisper_timestamp_ms: int) -> N
         and message.audio.type == chat_message_pb2.AudioMessage.UNKNOWN_AUDIO_TYPE
     ):
         raise StatusDrop("audio type unknown")
-    if message.content_type in (
-        ct.SYSTEM_MESSAGE_CONTENT_PRIVATE_GROUP,
-        ct.SYSTEM_MESSAGE_MUTUAL_EVENT_SENT,
-        ct.SYSTEM_MESSAGE_MUTUAL_EVENT_ACCEPTED,
-        ct.SYSTEM_MESSAGE_MUTUAL_EVENT_REMOVED,
-    ):
-        raise StatusDrop("system message content type not allowed")
-    validate_display_name(message.display_name)
 
 
 def validate_received_emoji_reaction(reaction: Any, whisper_timestamp_ms: int) -> None:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import Any
 
@@ -196,163 +197,203 @@ def parse_html(text: str) -> tuple[str, list[Entity]]:
 _MDV2_RESERVED = set("_*[]()~`>#+-=|{}.!")
 
 
+_MDV2_UNCLOSED = {
+    "bold": "Bold",
+    "italic": "Italic",
+    "underline": "Underline",
+    "strikethrough": "Strikethrough",
+    "spoiler": "Spoiler",
+    "text_link": "TextUrl",
+}
+
+
 def parse_markdown_v2(text: str) -> tuple[str, list[Entity]]:
-    out = _Builder()
-    stack: list[tuple[str, int, int]] = []  # (entity type, utf16 start, source index)
-    i = 0
-    n = len(text)
-    line_start = True
-    quote_start: int | None = None
+    return _MarkdownV2(text).parse()
 
-    def byte_at(index: int) -> int:
-        return len(text[:index].encode("utf-8"))
 
-    def toggle(kind: str, index: int) -> None:
-        for k in range(len(stack) - 1, -1, -1):
-            if stack[k][0] == kind:
-                _, start, _ = stack.pop(k)
-                out.entity(kind, start)
-                return
-        stack.append((kind, out.pos, index))
+class _MarkdownV2:
+    """One pass over the text; each character that starts markup has its own step."""
 
-    while i < n:
-        c = text[i]
-        if line_start and c == ">":
-            if quote_start is None:
-                quote_start = out.pos
-            i += 1
-            line_start = False
-            continue
-        if line_start and quote_start is not None:
-            out.entity("blockquote", quote_start)
-            quote_start = None
-        line_start = False
-        if c == "\\":
-            if i + 1 >= n or not 0 < ord(text[i + 1]) < 127:
-                raise EntityParseError(f"Character '\\' is reserved at byte offset {byte_at(i)}")
-            out.add(text[i + 1])
-            i += 2
-            continue
-        if c == "\n":
-            out.add(c)
-            line_start = True
-            i += 1
-            continue
-        if c == "`":
-            is_pre = text.startswith("```", i)
-            start_index = i
-            i += 3 if is_pre else 1
-            language = ""
-            if is_pre:
-                newline = text.find("\n", i)
-                first = text[i:newline] if newline >= 0 else ""
-                if newline >= 0 and first and re.fullmatch(r"[^\s`\\]+", first):
-                    language = first
-                    i = newline + 1
-                elif newline >= 0 and not first:
-                    i = newline + 1
-            start = out.pos
-            closed = False
-            while i < n:
-                ch = text[i]
-                if ch == "\\" and i + 1 < n and text[i + 1] in "`\\":
-                    out.add(text[i + 1])
-                    i += 2
-                    continue
-                if ch == "`":
-                    if is_pre and text.startswith("```", i):
-                        i += 3
-                        closed = True
-                        break
-                    if not is_pre:
-                        i += 1
-                        closed = True
-                        break
-                out.add(ch)
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.n = len(text)
+        self.out = _Builder()
+        self.stack: list[tuple[str, int, int]] = []  # (entity type, utf16 start, source index)
+        self.line_start = True
+        self.quote_start: int | None = None
+
+    def parse(self) -> tuple[str, list[Entity]]:
+        i = 0
+        while i < self.n:
+            c = self.text[i]
+            if self.line_start and c == ">":
+                if self.quote_start is None:
+                    self.quote_start = self.out.pos
                 i += 1
-            if not closed:
-                kind = "pre" if is_pre else "code"
-                raise EntityParseError(
-                    f"Can't find end of {kind.capitalize()} entity at byte offset "
-                    f"{byte_at(start_index)}"
-                )
-            if is_pre:
-                if language:
-                    out.entity("pre", start, language=language)
-                else:
-                    out.entity("pre", start)
-            else:
-                out.entity("code", start)
-            continue
-        if c == "*":
-            toggle("bold", i)
-            i += 1
-            continue
-        if c == "_":
-            if text.startswith("__", i):
-                toggle("underline", i)
-                i += 2
-            else:
-                toggle("italic", i)
-                i += 1
-            continue
-        if c == "~":
-            toggle("strikethrough", i)
-            i += 1
-            continue
-        if c == "|" and text.startswith("||", i):
-            toggle("spoiler", i)
-            i += 2
-            continue
-        if c == "[":
-            stack.append(("text_link", out.pos, i))
-            i += 1
-            continue
-        if c == "]" and any(kind == "text_link" for kind, _, _ in stack):
-            if not text.startswith("](", i):
-                raise EntityParseError(
-                    f"Can't find end of a URL at byte offset {byte_at(i)}: expected '(' after ']'"
-                )
-            j = i + 2
-            url_parts: list[str] = []
-            while j < n and text[j] != ")":
-                if text[j] == "\\" and j + 1 < n:
-                    url_parts.append(text[j + 1])
-                    j += 2
-                    continue
-                url_parts.append(text[j])
-                j += 1
-            if j >= n:
-                raise EntityParseError(f"Can't find end of a URL at byte offset {byte_at(i)}")
-            for k in range(len(stack) - 1, -1, -1):
-                if stack[k][0] == "text_link":
-                    _, start, _ = stack.pop(k)
-                    out.entity("text_link", start, url="".join(url_parts))
-                    break
-            i = j + 1
-            continue
+                self.line_start = False
+                continue
+            if self.line_start and self.quote_start is not None:
+                self.out.entity("blockquote", self.quote_start)
+                self.quote_start = None
+            self.line_start = False
+            i = self._step(c, i)
+        if self.quote_start is not None:
+            self.out.entity("blockquote", self.quote_start)
+        if self.stack:
+            kind, _, index = self.stack[-1]
+            raise EntityParseError(
+                f"Can't find end of {_MDV2_UNCLOSED.get(kind, kind)} entity at byte offset "
+                f"{self.byte_at(index)}"
+            )
+        return self.out.result()
+
+    def byte_at(self, index: int) -> int:
+        return len(self.text[:index].encode("utf-8"))
+
+    def _step(self, c: str, i: int) -> int:
+        """Consume the markup or character at ``i``; the index after it."""
+        step = _MDV2_STEPS.get(c)
+        end = step(self, i) if step is not None else None
+        if end is not None:
+            return end
         if c in _MDV2_RESERVED:
             raise EntityParseError(
                 f"Character '{c}' is reserved and must be escaped with the preceding '\\'"
             )
-        out.add(c)
-        i += 1
-    if quote_start is not None:
-        out.entity("blockquote", quote_start)
-    if stack:
-        kind, _, index = stack[-1]
-        names = {
-            "bold": "Bold",
-            "italic": "Italic",
-            "underline": "Underline",
-            "strikethrough": "Strikethrough",
-            "spoiler": "Spoiler",
-            "text_link": "TextUrl",
-        }
-        raise EntityParseError(
-            f"Can't find end of {names.get(kind, kind)} entity at byte offset {byte_at(index)}"
-        )
-    return out.result()
+        self.out.add(c)
+        return i + 1
+
+    def _toggle(self, kind: str, index: int) -> None:
+        for k in range(len(self.stack) - 1, -1, -1):
+            if self.stack[k][0] == kind:
+                _, start, _ = self.stack.pop(k)
+                self.out.entity(kind, start)
+                return
+        self.stack.append((kind, self.out.pos, index))
+
+    def _escape(self, i: int) -> int:
+        text = self.text
+        if i + 1 >= self.n or not 0 < ord(text[i + 1]) < 127:
+            raise EntityParseError(f"Character '\\' is reserved at byte offset {self.byte_at(i)}")
+        self.out.add(text[i + 1])
+        return i + 2
+
+    def _newline(self, i: int) -> int:
+        self.out.add("\n")
+        self.line_start = True
+        return i + 1
+
+    def _code(self, i: int) -> int:
+        is_pre = self.text.startswith("```", i)
+        start_index = i
+        i, language = self._pre_language(i + 3) if is_pre else (i + 1, "")
+        start = self.out.pos
+        i = self._code_body(i, is_pre)
+        if i < 0:
+            kind = "pre" if is_pre else "code"
+            raise EntityParseError(
+                f"Can't find end of {kind.capitalize()} entity at byte offset "
+                f"{self.byte_at(start_index)}"
+            )
+        if not is_pre:
+            self.out.entity("code", start)
+        elif language:
+            self.out.entity("pre", start, language=language)
+        else:
+            self.out.entity("pre", start)
+        return i
+
+    def _pre_language(self, i: int) -> tuple[int, str]:
+        """After an opening ```: where the block's text starts, and its language if named."""
+        text = self.text
+        newline = text.find("\n", i)
+        first = text[i:newline] if newline >= 0 else ""
+        if newline >= 0 and first and re.fullmatch(r"[^\s`\\]+", first):
+            return newline + 1, first
+        if newline >= 0 and not first:
+            return newline + 1, ""
+        return i, ""
+
+    def _code_body(self, i: int, is_pre: bool) -> int:
+        """Copy code text up to its closing backtick(s); the index after them, or -1."""
+        text, n = self.text, self.n
+        while i < n:
+            ch = text[i]
+            if ch == "\\" and i + 1 < n and text[i + 1] in "`\\":
+                self.out.add(text[i + 1])
+                i += 2
+                continue
+            if ch == "`" and is_pre and text.startswith("```", i):
+                return i + 3
+            if ch == "`" and not is_pre:
+                return i + 1
+            self.out.add(ch)
+            i += 1
+        return -1
+
+    def _bold(self, i: int) -> int:
+        self._toggle("bold", i)
+        return i + 1
+
+    def _underscore(self, i: int) -> int:
+        if self.text.startswith("__", i):
+            self._toggle("underline", i)
+            return i + 2
+        self._toggle("italic", i)
+        return i + 1
+
+    def _strike(self, i: int) -> int:
+        self._toggle("strikethrough", i)
+        return i + 1
+
+    def _spoiler(self, i: int) -> int | None:
+        if not self.text.startswith("||", i):
+            return None
+        self._toggle("spoiler", i)
+        return i + 2
+
+    def _open_link(self, i: int) -> int:
+        self.stack.append(("text_link", self.out.pos, i))
+        return i + 1
+
+    def _close_link(self, i: int) -> int | None:
+        if not any(kind == "text_link" for kind, _, _ in self.stack):
+            return None
+        text, n = self.text, self.n
+        if not text.startswith("](", i):
+            raise EntityParseError(
+                f"Can't find end of a URL at byte offset {self.byte_at(i)}: expected '(' after ']'"
+            )
+        j = i + 2
+        url_parts: list[str] = []
+        while j < n and text[j] != ")":
+            if text[j] == "\\" and j + 1 < n:
+                url_parts.append(text[j + 1])
+                j += 2
+                continue
+            url_parts.append(text[j])
+            j += 1
+        if j >= n:
+            raise EntityParseError(f"Can't find end of a URL at byte offset {self.byte_at(i)}")
+        for k in range(len(self.stack) - 1, -1, -1):
+            if self.stack[k][0] == "text_link":
+                _, start, _ = self.stack.pop(k)
+                self.out.entity("text_link", start, url="".join(url_parts))
+                break
+        return j + 1
+
+
+_MDV2_STEPS: dict[str, Callable[[_MarkdownV2, int], int | None]] = {
+    "\\": _MarkdownV2._escape,
+    "\n": _MarkdownV2._newline,
+    "`": _MarkdownV2._code,
+    "*": _MarkdownV2._bold,
+    "_": _MarkdownV2._underscore,
+    "~": _MarkdownV2._strike,
+    "|": _MarkdownV2._spoiler,
+    "[": _MarkdownV2._open_link,
+    "]": _MarkdownV2._close_link,
+}
 
 
 # ---------------------------------------------------------------------------- legacy Markdown
