@@ -54,8 +54,11 @@ class StoredParts:
                 return None
         return None
 
-    async def put(self, chat: str, native_id: str, layout: Any, parts: Sequence[str] = ()) -> None:
-        """Record ``layout``; ``parts`` (the later parts' ids) then lead to ``native_id``."""
+    async def put(
+        self, chat: str, native_id: str, layout: Any, parts: Sequence[str] | None = None
+    ) -> None:
+        """Record ``layout``; ``parts`` (the later parts' ids), when given, then lead to
+        ``native_id`` instead of the parts given before."""
         raw = json.dumps(layout, separators=(",", ":"))
         if len(raw) > MAX_LAYOUT:
             return  # an edit then reaches the parts remembered in memory only
@@ -66,6 +69,8 @@ class StoredParts:
                 " VALUES (?, ?, ?, ?, ?)",
                 (self._platform, chat, native_id, raw, now),
             )
+            if parts is None:
+                return
             # An edit may have dropped parts: they no longer lead here.
             await db.execute(
                 "DELETE FROM relay_part_ids WHERE platform = ? AND chat = ? AND native_id = ?",
