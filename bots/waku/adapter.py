@@ -31,7 +31,11 @@ Choices worth knowing (also in the README):
   blocks, bare URLs; a labelled link as ``label (url)``) and comes in from it.
 - Text longer than status-go's 4096 runes goes out as several Status messages, like Telegram
   and Discord; the first is the copy's id (replies, reactions), and edits and deletes reach
-  every part (their ids are kept in ``relay_parts``, so after a restart too).
+  every part (their ids are kept in ``relay_parts``, so after a restart too). A reply or
+  reaction from Status to any part is to the whole message. Each part is recorded (id, clock,
+  timestamp) before it is published, so a send cut short by a crash is finished after the
+  restart with every part posted once: the part in doubt goes out again as the same signed
+  message, which status-go skips if it has it.
 - Files are not carried to Waku; each attachment becomes a line ``[photo: name] url``.
 - Status applies an edit only when its signer wrote the target, and a delete also from a
   community's owner, admins and token masters; the adapter does the same for the platforms,
@@ -292,5 +296,7 @@ class WakuAdapter(Adapter):
         await self._outbound.react(delivery)
 
     async def recover(self, delivery: OutboundMessage) -> NativeId | None:
-        """Find our copy of ``delivery`` in the node's history by its BridgeMessage.messageID."""
+        """Find our copy of ``delivery``: by its recorded parts when it is several messages
+        (``None`` while one may be missing: ``send`` finishes it), else in the node's history
+        by its BridgeMessage.messageID."""
         return await self._outbound.recover(delivery)

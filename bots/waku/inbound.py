@@ -51,6 +51,7 @@ from bridge.status import (
 )
 from bridge.status.names import valid_display_name
 from bridge.store import messages
+from bridge.store.parts import StoredParts
 from bridge.waku.message import MAX_MESSAGE_SIZE
 from bridge.waku.node import ReceivedMessage
 from crypto.keys import to_address
@@ -74,6 +75,8 @@ class Receiver:
         self._directory = directory
         self._history = history
         self._names: OrderedDict[bytes, str] = OrderedDict()
+        # The later parts of the bridge's long copies lead to the copy (its first part).
+        self._parts = StoredParts(lambda: state.store, "waku")
 
     async def on_message(self, received: ReceivedMessage) -> None:
         """The node's handler for live messages."""
@@ -224,6 +227,8 @@ class Receiver:
             if text is None:
                 return "no_text"
             reply = content.response_to if STATUS_ID.fullmatch(content.response_to) else None
+            if reply is not None:
+                reply = await self._whole(room, reply)
             return NewMessage(
                 source=room.ref,
                 native_id=native_id,
@@ -238,26 +243,33 @@ class Receiver:
                 return "unsupported"
             return Reaction(
                 source=room.ref,
-                native_id=NativeId(content.target_id),
+                native_id=NativeId(await self._whole(room, content.target_id)),
                 emoji=emoji,
                 added=not content.retracted,
                 author=self._author(signer, None),
             )
-        if not await self._wrote(room, content.target_id, signer) and not (
+        target = await self._whole(room, content.target_id)
+        if not await self._wrote(room, target, signer) and not (
             # status-go lets the community's owner, admins and token masters delete anyone's
             # message for everyone (handleDeleteMessage); edits stay the author's.
-            isinstance(content, DeleteMessageFields)
-            and await self._moderates(room, content.target_id, signer)
+            isinstance(content, DeleteMessageFields) and await self._moderates(room, target, signer)
         ):
             return "not_author"
         if isinstance(content, EditMessageFields):
             return EditMessage(
                 source=room.ref,
-                native_id=NativeId(content.target_id),
+                native_id=NativeId(target),
                 text=from_status(content.text),
                 timestamp=self._datetime(waku_ms or now_ms, now_ms),
             )
-        return DeleteMessage(source=room.ref, native_id=NativeId(content.target_id))
+        return DeleteMessage(source=room.ref, native_id=NativeId(target))
+
+    async def _whole(self, room: Room, target_id: str) -> str:
+        """The message ``target_id`` is part of: a reply or reaction to any part of the
+        bridge's long copy is to the whole relayed message (the router knows its first part)."""
+        if not STATUS_ID.fullmatch(target_id):
+            return target_id
+        return await self._parts.owner(room.ref.chat_id, target_id) or target_id
 
     @staticmethod
     def _inbound_text(content: ChatMessageFields) -> str | None:

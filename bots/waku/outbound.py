@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 
 from bots.waku.catch_up import HISTORY_PAGE, CatchUp
 from bots.waku.rooms import AdapterState, Room, RoomDirectory, clock_key
@@ -78,6 +79,8 @@ _MAX_PARTS = 16
 platform sends as one message); the rest is cut off with a notice."""
 _MEMORY = 1024
 """Deliveries whose finished parts are remembered in memory while their last parts retry."""
+_SENDING = "sending:"
+"""``relay_parts`` key prefix of a multi-part send's progress, under its BridgeMessage id."""
 
 
 def bridge_message_id(delivery: OutboundMessage) -> str:
@@ -89,6 +92,42 @@ def bridge_message_id(delivery: OutboundMessage) -> str:
 def _part_id(first: str, index: int) -> str:
     """``BridgeMessage.messageID`` of a later part: the first part's, numbered."""
     return first if index == 0 else bounded_id(f"{first}#{index + 1}")
+
+
+@dataclass
+class _Progress:
+    """A multi-part send so far: each part's Status id, clock and timestamp (ms), recorded
+    durably before the part is published. Rebuilt from the same clock and timestamp, a part is
+    the same signed message with the same Status id (RFC 6979 signatures), and status-go skips
+    a message id it already has (protocol/messenger.go handleRetrievedMessages, "Don't process
+    duplicates": messageExists): publishing the last recorded part again is harmless, so a
+    resumed send repeats it and never posts a part twice or leaves one out."""
+
+    parts: list[tuple[str, int, int]] = field(default_factory=list)
+    done: bool = False
+
+    def layout(self) -> dict[str, object]:
+        return {"parts": [list(p) for p in self.parts], "done": self.done}
+
+    @classmethod
+    def of(cls, layout: object) -> _Progress | None:
+        if not isinstance(layout, dict) or not isinstance(layout.get("parts"), list):
+            return None
+        parts: list[tuple[str, int, int]] = []
+        for part in layout["parts"]:
+            if not (
+                isinstance(part, list)
+                and len(part) == 3
+                and isinstance(part[0], str)
+                and STATUS_ID.fullmatch(part[0])
+                and all(isinstance(n, int) and n > 0 for n in part[1:])
+            ):
+                return None
+            parts.append((part[0], part[1], part[2]))
+        return cls(parts, layout.get("done") is True) if parts else None
+
+
+_Record = Callable[[str, int, int], Awaitable[None]]
 
 
 class Publisher:
@@ -113,8 +152,8 @@ class Publisher:
         # A copy in several Status messages: their ids under the first one's (relay_parts), so
         # that edits and deletes reach every part, after a restart too.
         self._parts = StoredParts(lambda: store, "waku")
-        # BridgeMessage.messageID -> the ids of the parts an unfinished send published.
-        self._sending: OrderedDict[str, list[str]] = OrderedDict()
+        # BridgeMessage.messageID -> the parts an unfinished send recorded (also in the store).
+        self._sending: OrderedDict[str, _Progress] = OrderedDict()
 
     @staticmethod
     def _contents(text: RichText, attachments: Sequence[Attachment] = ()) -> list[str]:
@@ -161,36 +200,89 @@ class Publisher:
 
     async def send(self, delivery: OutboundMessage) -> NativeId:
         """Post the copy; text longer than Status takes goes out in several messages, like
-        Telegram's and Discord's. The first one is the copy's id (replies, reactions); a retry
-        skips the parts an earlier attempt posted."""
+        Telegram's and Discord's. The first one is the copy's id (replies, reactions). Each
+        part is recorded before it is published (``_Progress``): a retry, after a refused
+        publish or a crash, skips the parts known to be out and repeats the one in doubt."""
         room = await self._directory.room(delivery.target)
         first = bridge_message_id(delivery)
         reply_to = delivery.reply_to or ""
         response_to = reply_to if STATUS_ID.fullmatch(reply_to) else ""
         contents = self._contents(delivery.text, delivery.attachments)
-        posted = self._sending.get(first, [])
-        for index, content in enumerate(contents[len(posted) :], start=len(posted)):
-            posted.append(
+        progress = self._sending.get(first)
+        if len(contents) == 1 and progress is None:
+            # One message: no progress to record (recover finds it in the node's store).
+            return NativeId(
                 await self._post(
                     room,
                     delivery.source.platform,
                     delivery.author,
-                    content,
-                    _part_id(first, index),
-                    response_to if index == 0 else "",
+                    contents[0],
+                    first,
+                    response_to,
                 )
             )
-            self._sending[first] = posted
+        if progress is None:
+            progress = await self._progress(room, first) or _Progress()
+        if not progress.done:
+            await self._send_parts(room, delivery, first, response_to, contents, progress)
+        self._sending.pop(first, None)
+        return NativeId(progress.parts[0][0])
+
+    async def _send_parts(
+        self,
+        room: Room,
+        delivery: OutboundMessage,
+        first: str,
+        response_to: str,
+        contents: list[str],
+        progress: _Progress,
+    ) -> None:
+        chat = room.ref.chat_id
+
+        async def record(status_id: str, clock: int, timestamp_ms: int) -> None:
+            attempt = _Progress([*progress.parts, (status_id, clock, timestamp_ms)])
+            try:
+                await self._parts.put(chat, _SENDING + first, attempt.layout())
+            except Exception as exc:
+                # Unrecorded, a part must not go out: after a crash it would go out twice.
+                raise RetryableError(f"cannot record the part of {first}: {exc}") from exc
+            progress.parts = attempt.parts
+            self._sending[first] = progress
+            self._sending.move_to_end(first)
             while len(self._sending) > _MEMORY:
                 self._sending.popitem(last=False)
-        self._sending.pop(first, None)
-        if len(posted) > 1:
-            await self._remember(room, posted)
-        return NativeId(posted[0])
+
+        # Every part recorded before the last one was published before it was recorded.
+        for index in range(max(0, len(progress.parts) - 1), len(contents)):
+            recorded = progress.parts[index] if index < len(progress.parts) else None
+            await self._post(
+                room,
+                delivery.source.platform,
+                delivery.author,
+                contents[index],
+                _part_id(first, index),
+                response_to if index == 0 else "",
+                replay=None if recorded is None else recorded[1:],
+                record=None if recorded is not None else record,
+            )
+        ids = [part[0] for part in progress.parts]
+        await self._remember(room, ids)
+        progress.done = True
+        try:
+            await self._parts.put(chat, _SENDING + first, progress.layout())
+        except Exception:
+            # Not fatal: a recovery then repeats the last part, which Status already has.
+            log.exception("Waku: could not record that %s went out", first)
+
+    async def _progress(self, room: Room, first: str) -> _Progress | None:
+        try:
+            return _Progress.of(await self._parts.get(room.ref.chat_id, _SENDING + first))
+        except Exception as exc:
+            raise RetryableError(f"cannot read the progress of {first}: {exc}") from exc
 
     async def _remember(self, room: Room, ids: list[str]) -> None:
         try:
-            await self._parts.put(room.ref.chat_id, ids[0], ids)
+            await self._parts.put(room.ref.chat_id, ids[0], ids, ids[1:])
         except Exception:
             log.exception("Waku: could not record the parts of %s", ids[0])
 
@@ -202,6 +294,9 @@ class Publisher:
         content: str,
         message_id: str,
         response_to: str,
+        *,
+        replay: tuple[int, int] | None = None,
+        record: _Record | None = None,
     ) -> str:
         bridge = BridgeMessageFields(
             bridge_name=clean(platform, MAX_NAME),
@@ -223,7 +318,9 @@ class Publisher:
                 display_name=self._bridge_name,
             )
 
-        return await self._publish(room, AppMessageType.CHAT_MESSAGE, build)
+        return await self._publish(
+            room, AppMessageType.CHAT_MESSAGE, build, replay=replay, record=record
+        )
 
     async def edit(self, delivery: OutboundEdit) -> None:
         """Rewrite every part of the copy: parts the new text no longer needs are deleted, and
@@ -307,9 +404,17 @@ class Publisher:
         await self._publish(room, AppMessageType.EMOJI_REACTION, build)
 
     async def _publish(
-        self, room: Room, message_type: AppMessageType, build: Callable[[int, int], bytes]
+        self,
+        room: Room,
+        message_type: AppMessageType,
+        build: Callable[[int, int], bytes],
+        *,
+        replay: tuple[int, int] | None = None,
+        record: _Record | None = None,
     ) -> str:
-        """Sign, encrypt and publish one Status message; returns its Status id."""
+        """Sign, encrypt and publish one Status message; returns its Status id. ``replay``
+        (clock, timestamp ms) builds a recorded message again; ``record`` is awaited with the
+        new message's id, clock and timestamp before it is published."""
         key = self._state.key
         sds = None
         if self._state.communities is not None and room.config.community is not None:
@@ -329,6 +434,8 @@ class Publisher:
             now_ns = self._state.clock()
             now_ms = now_ns // NS_PER_MS
             clock = next_clock(room.last_clock, now_ms)
+            if replay is not None:
+                clock, now_ms = replay
             try:
                 inner = build(clock, now_ms)
                 out = build_status_payload(inner, message_type, key, self._installation_id)
@@ -357,11 +464,17 @@ class Publisher:
             size = len(message.encode())
             if size > _MAX_PUBLISH_SIZE:
                 raise PermanentError(f"the Waku message would be {size} bytes")
-            # Persisted (committed) before publishing: a crash after the publish must never
-            # reuse a clock. One self-committing statement: a single round trip, fewer than
-            # even a shared group commit's BEGIN + statement + COMMIT.
-            await kv.write(self._store, clock_key(room), clock)
-            room.last_clock = clock
+            if replay is None:
+                # Persisted (committed) before publishing: a crash after the publish must never
+                # reuse a clock. One self-committing statement: a single round trip, fewer
+                # than even a shared group commit's BEGIN + statement + COMMIT.
+                await kv.write(self._store, clock_key(room), clock)
+                room.last_clock = clock
+                if record is not None:
+                    await record(message_id_hex(out.message_id), clock, now_ms)
+            else:
+                # Its clock was persisted when it was recorded.
+                room.last_clock = max(room.last_clock, clock)
             for index, copy in enumerate(copies):
                 digest = message_hash(room.config.pubsub_topic, copy)
                 # Our echo may come back before publish returns; known hashes are skipped.
@@ -378,9 +491,17 @@ class Publisher:
             return message_id_hex(out.message_id)
 
     async def recover(self, delivery: OutboundMessage) -> NativeId | None:
-        """Find our copy of ``delivery`` in the node's history by its BridgeMessage.messageID."""
+        """Find our copy of ``delivery``: a multi-part send by its recorded progress (none while
+        a part may be missing: ``send`` then finishes it), one message in the node's history by
+        its BridgeMessage.messageID."""
         room = await self._directory.room(delivery.target)
         wanted = bridge_message_id(delivery)
+        progress = await self._progress(room, wanted)
+        if progress is not None:
+            if progress.done:
+                return NativeId(progress.parts[0][0])
+            self._sending[wanted] = progress
+            return None
         sent_ns = int(delivery.sent_at.timestamp() * NS_PER_S)
         query = HistoryQuery(
             pubsub_topic=room.config.pubsub_topic,

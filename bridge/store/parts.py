@@ -2,14 +2,16 @@
 
 An adapter that posts one relayed message as several platform messages records how it did
 (``layout``: JSON of its own making) under the copy's native id, and reads it back when an edit
-or delete comes, after a restart too. ``StoredParts`` is the handle an adapter gets.
+or delete comes, after a restart too. ``StoredParts`` is the handle an adapter gets. The ids of
+the later parts can point back at the copy (``owner``, migration 0125), for what the platform's
+users aim at a part.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import aiosqlite
@@ -52,16 +54,44 @@ class StoredParts:
                 return None
         return None
 
-    async def put(self, chat: str, native_id: str, layout: Any) -> None:
+    async def put(
+        self, chat: str, native_id: str, layout: Any, parts: Sequence[str] | None = None
+    ) -> None:
+        """Record ``layout``; ``parts`` (the later parts' ids), when given, then lead to
+        ``native_id`` instead of the parts given before."""
         raw = json.dumps(layout, separators=(",", ":"))
         if len(raw) > MAX_LAYOUT:
             return  # an edit then reaches the parts remembered in memory only
+        now = time.time()
         async with self._store().transaction() as db:
             await db.execute(
                 "INSERT OR REPLACE INTO relay_parts(platform, chat, native_id, layout, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (self._platform, chat, native_id, raw, time.time()),
+                (self._platform, chat, native_id, raw, now),
             )
+            if parts is None:
+                return
+            # An edit may have dropped parts: they no longer lead here.
+            await db.execute(
+                "DELETE FROM relay_part_ids WHERE platform = ? AND chat = ? AND native_id = ?",
+                (self._platform, chat, native_id),
+            )
+            if parts:
+                await db.executemany(
+                    "INSERT OR REPLACE INTO relay_part_ids"
+                    "(platform, chat, part_id, native_id, created_at) VALUES (?, ?, ?, ?, ?)",
+                    [(self._platform, chat, part, native_id, now) for part in parts],
+                )
+
+    async def owner(self, chat: str, part_id: str) -> str | None:
+        """The copy whose later part ``part_id`` is, if it is one."""
+        rows = await self._store().db.execute_fetchall(
+            "SELECT native_id FROM relay_part_ids WHERE platform = ? AND chat = ? AND part_id = ?",
+            (self._platform, chat, part_id),
+        )
+        for row in rows:
+            return str(row[0])
+        return None
 
     async def forget(self, chat: str, native_id: str) -> None:
         async with self._store().transaction() as db:
@@ -69,8 +99,14 @@ class StoredParts:
                 "DELETE FROM relay_parts WHERE platform = ? AND chat = ? AND native_id = ?",
                 (self._platform, chat, native_id),
             )
+            await db.execute(
+                "DELETE FROM relay_part_ids WHERE platform = ? AND chat = ? AND native_id = ?",
+                (self._platform, chat, native_id),
+            )
 
 
 async def prune(db: aiosqlite.Connection, before: float) -> None:
     cur = await db.execute("DELETE FROM relay_parts WHERE created_at < ?", (before,))
+    await cur.close()
+    cur = await db.execute("DELETE FROM relay_part_ids WHERE created_at < ?", (before,))
     await cur.close()

@@ -23,6 +23,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bots.registry import PLATFORMS
 from bridge.config import parse_config
 from bridge.status import chat_key, chat_topic, parse_status_payload
@@ -42,7 +44,9 @@ TOTAL = 200
 KILL_AFTER = 60
 
 
-async def _start_child(config: Path) -> asyncio.subprocess.Process:
+async def _start_child(
+    config: Path, env: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -50,7 +54,7 @@ async def _start_child(config: Path) -> asyncio.subprocess.Process:
         str(config),
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
-        env={**os.environ, "PTB_TIMEDELTA": "1"},
+        env={**os.environ, "PTB_TIMEDELTA": "1", **(env or {})},
     )
     assert child.stdout is not None
     async with asyncio.timeout(60):
@@ -183,3 +187,100 @@ async def test_kill_9_in_the_middle_of_a_burst(tmp_path: Path) -> None:
         assert list(dict.fromkeys(t for t in waku if t in texts)) == texts
         # Nothing came back to Telegram (no echo loops through the restart).
         assert [m for m in tg.sent_messages(group) if "burst" in m.content] == []
+
+
+async def _waku_parts(store_path: Path, pubsub_topic: str) -> list[tuple[str, str, str]]:
+    """(Status message id, BridgeMessage.messageID, content) of every bridged message the
+    room's archive holds, in order, repeats included."""
+    store = await Store.open(store_path)
+    node = EmbeddedNode(store)
+    found: list[tuple[str, str, str]] = []
+    try:
+        query = HistoryQuery(
+            pubsub_topic=pubsub_topic, content_topics=[chat_topic(WAKU_CHAT)], page_size=100
+        )
+        while True:
+            page = await node.query(query)
+            for received in page.messages:
+                plain = decrypt_symmetric(received.message.payload, chat_key(WAKU_CHAT))
+                envelope = parse_status_payload(plain.payload, None)
+                bridged = getattr(envelope.content, "bridge", None)
+                if bridged is not None:
+                    found.append((envelope.message_id_hex, bridged.message_id, bridged.content))
+            if page.cursor is None:
+                break
+            query = HistoryQuery(
+                pubsub_topic=pubsub_topic,
+                content_topics=[chat_topic(WAKU_CHAT)],
+                cursor=page.cursor,
+                page_size=100,
+            )
+    finally:
+        await store.close()
+    return found
+
+
+@pytest.mark.parametrize("kill_at", [1, 2])
+async def test_kill_9_between_the_parts_of_a_long_status_message(
+    tmp_path: Path, kill_at: int
+) -> None:
+    """A Telegram text of 3,999 characters is over status-go's 4,096 runes once its asterisks
+    are escaped for Status: two Status messages. The bridge dies as it publishes the first
+    (recorded, not out) or the second (the first out); after the restart both parts are in the
+    room, each once as status-go counts them (by message id: a part published again after the
+    crash is the same signed message, which status-go skips)."""
+    async with FakeTelegram() as tg:
+        bot = tg.add_bot("parley_bot")
+        alice = tg.add_user("Alice", username="alice_tg")
+        group = tg.add_chat("supergroup", "Room", members=[alice], bots=[bot])
+        web_port = free_port()
+        raw: dict[str, Any] = {
+            "bridge": {"name": "parley", "data_dir": str(tmp_path / "data"), "flood_burst": 0},
+            "waku": {"rest_host": "127.0.0.1", "rest_port": free_port()},
+            "web": {
+                "host": "127.0.0.1",
+                "port": web_port,
+                "public_url": f"http://127.0.0.1:{web_port}",
+            },
+            "telegram": {
+                "token": bot.token,
+                "api_base_url": tg.base_url,
+                "file_base_url": tg.base_file_url,
+            },
+            "rooms": [{"name": "main", "telegram_chats": [group.id], "waku_chat": WAKU_CHAT}],
+        }
+        config = tmp_path / "crash.json"
+        config.write_text(
+            json.dumps({"config": raw, "identity_key": generate_private_key().hex()}), "utf-8"
+        )
+        settings = parse_config(raw, base_dir=tmp_path, env={}, platforms=PLATFORMS)
+        text = " ".join(["a*b"] * 1000)
+        assert len(text) < 4096  # Telegram takes it as one message
+
+        child = await _start_child(config, {"PARLEY_TEST_KILL_AT_PUBLISH": str(kill_at)})
+        try:
+            tg.user_sends(group, alice, text)
+            async with asyncio.timeout(60):
+                await child.wait()
+            assert child.returncode == -signal.SIGKILL
+            child = await _start_child(config)
+            async with asyncio.timeout(60):
+                while _open_rows(settings.store_path):  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+        finally:
+            if child.returncode is None:
+                child.send_signal(signal.SIGTERM)
+                async with asyncio.timeout(30):
+                    await child.wait()
+
+        published = await _waku_parts(settings.store_path, settings.rooms[0].waku_pubsub_topic)
+        # status-go keeps the first of each message id (protocol/messenger.go,
+        # handleRetrievedMessages: "Don't process duplicates").
+        kept: dict[str, tuple[str, str]] = {}
+        for status_id, bridged, content in published:
+            kept.setdefault(status_id, (bridged, content))
+        parts = list(kept.values())
+        assert len(parts) == 2 and parts[1][0] == parts[0][0] + "#2", published
+        joined = " ".join(content for _, content in parts)
+        assert joined.replace("\\*", "*").split() == text.split()
+        assert [m for m in tg.sent_messages(group) if "a*b" in m.content] == []

@@ -53,3 +53,21 @@ async def test_parts_are_kept_per_platform_chat_and_copy_and_pruned(store: Store
     async with store.transaction() as db:
         await parts.prune(db, time.time() + 1)
     assert await discord.get("5", "9") is None
+
+
+async def test_later_parts_lead_to_their_copy_until_dropped_forgotten_or_pruned(
+    store: Store,
+) -> None:
+    waku = StoredParts(lambda: store, "waku")
+    await waku.put("room", "0xa", ["0xa", "0xb", "0xc"], ["0xb", "0xc"])
+    assert await waku.owner("room", "0xc") == "0xa"
+    assert await waku.owner("other-room", "0xc") is None
+    assert await StoredParts(lambda: store, "telegram").owner("room", "0xc") is None
+    await waku.put("room", "0xa", ["0xa", "0xb"], ["0xb"])  # an edit dropped the last part
+    assert await waku.owner("room", "0xc") is None and await waku.owner("room", "0xb") == "0xa"
+    await waku.forget("room", "0xa")
+    assert await waku.owner("room", "0xb") is None
+    await waku.put("room", "0xd", ["0xd", "0xe"], ["0xe"])
+    async with store.transaction() as db:
+        await parts.prune(db, time.time() + 1)
+    assert await waku.owner("room", "0xe") is None

@@ -435,6 +435,121 @@ async def test_a_retried_long_send_posts_each_part_once(
         await flaky.stop()
 
 
+class _DiesAt(EmbeddedNode):
+    """The embedded node, where the bridge process "dies" at the ``die_at``-th publish: just
+    before the message is out, or just after. The send never returns (its task is then
+    cancelled, and a new adapter on the same store takes over, as after a kill -9)."""
+
+    def __init__(self, store: Store, die_at: int, after: bool) -> None:
+        super().__init__(store)
+        self.publishes = 0
+        self.die_at = die_at
+        self.after = after
+        self.died = asyncio.Event()
+
+    async def publish(self, pubsub_topic: str, message: WakuMessage) -> bytes:
+        self.publishes += 1
+        if self.publishes != self.die_at:
+            return await super().publish(pubsub_topic, message)
+        if self.after:
+            await super().publish(pubsub_topic, message)
+        self.died.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+def status_go_view(received: list[ReceivedMessage]) -> list[Read]:
+    """What a status-go client keeps: a message id it already has is skipped
+    (protocol/messenger.go handleRetrievedMessages, "Don't process duplicates")."""
+    kept: dict[str, Read] = {}
+    for message in received:
+        read = read_status(message)
+        kept.setdefault(read.message_id_hex, read)
+    return list(kept.values())
+
+
+@pytest.mark.parametrize(
+    ("die_at", "after"),
+    [(1, False), (1, True), (2, False), (2, True), (3, False), (3, True)],
+)
+async def test_a_long_send_cut_short_by_a_crash_posts_each_part_once(
+    store: Store, make_adapter: AdapterFactory, die_at: int, after: bool
+) -> None:
+    node = _DiesAt(store, die_at, after)
+    await node.start()
+    try:
+        inbox = Inbox()
+        await node.subscribe([TOPIC], inbox)
+        delivery = outbound(_words(2000), key="crashed")  # three parts
+        dying = await make_adapter(node=node)
+        sending = asyncio.create_task(dying.send(delivery))
+        async with asyncio.timeout(10):
+            await node.died.wait()
+        sending.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await sending
+        node.die_at = 0
+
+        # The outbox after a restart: it asks the adapter before sending again.
+        restarted = await make_adapter(node=node)
+        native = await restarted.recover(delivery)
+        if native is None:
+            native = await restarted.send(delivery)
+        assert await restarted.recover(delivery) == native
+
+        await inbox.wait_for(3)
+        await asyncio.sleep(0.1)
+        kept = status_go_view(inbox.items)
+        ids = [r.content.bridge_message.messageID for r in kept]
+        assert ids == [
+            "telegram:-1001:crashed",
+            "telegram:-1001:crashed#2",
+            "telegram:-1001:crashed#3",
+        ]
+        assert kept[0].message_id_hex == native
+        parts = [r.content.bridge_message.content for r in kept]
+        assert " ".join(parts).replace("**", "").split() == _words(2000).split()
+        now = now_ms()
+        for read in kept:
+            sg.validate_received_chat_message(read.content, now)
+    finally:
+        await node.stop()
+
+
+async def test_replies_and_reactions_to_any_part_reach_the_whole_message(
+    adapter: WakuAdapter, node: EmbeddedNode, status: Inbox, sink: Sink
+) -> None:
+    first = await adapter.send(outbound(_words(2000), key="long"))
+    sent = [read_status(r).message_id_hex for r in await status.wait_for(3)]
+    assert sent[0] == first
+
+    reply, _ = status_waku_message(
+        chat_message("agreed", display_name="Alice", response_to=sent[2])
+    )
+    reaction = sg_emoji.EmojiReaction(
+        clock=now_ms(),
+        chat_id=CHAT,
+        message_id=sent[1],
+        message_type=sg_enums.COMMUNITY_CHAT,
+        type=sg_emoji.EmojiReaction.LOVE,
+    ).SerializeToString()
+    react, _ = status_waku_message(reaction, AppType.EMOJI_REACTION)
+    await node.publish(TOPIC, reply)
+    await node.publish(TOPIC, react)
+    answered, reacted = await sink.wait_for(2)
+    assert isinstance(answered, NewMessage) and answered.reply_to == first
+    assert isinstance(reacted, Reaction) and reacted.native_id == first
+
+    # After an edit made it one message, its dropped parts lead nowhere.
+    await adapter.edit(OutboundEdit(WAKU, "e", first, "main", TELEGRAM, AUTHOR, RichText("short")))
+    again, _ = status_waku_message(
+        chat_message("still?", display_name="Alice", response_to=sent[2])
+    )
+    await node.publish(TOPIC, again)
+    (*_, late) = await sink.wait_for(3)
+    assert isinstance(late, NewMessage) and late.reply_to == sent[2]
+
+
 async def test_runes_not_bytes_decide_a_split(adapter: WakuAdapter, status: Inbox) -> None:
     def plain(text: str, key: str) -> OutboundMessage:
         return dataclasses.replace(outbound(key=key), text=RichText(text))
