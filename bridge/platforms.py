@@ -24,7 +24,10 @@ if TYPE_CHECKING:
     from bridge.config import Problem, RawHook, RoomKeys, Settings
     from bridge.metrics import Metrics
     from bridge.outbox import Pace
-    from bridge.store import Store
+    from bridge.store.origins import StoredOrigins
+    from bridge.store.parts import StoredParts
+    from bridge.store.platform_kv import PlatformKv
+    from bridge.store.status_communities import StoredCommunities
     from bridge.waku.node import WakuNode
 
 __all__ = ["PlatformContext", "PlatformSpec", "TextConverter"]
@@ -42,8 +45,18 @@ class PlatformContext:
     """The platform's chats in the rooms (config and ``/room join``) when the relay started."""
     public_url: str
     """The bridge's public web URL (verified NFT avatars are served under ``/avatars/``)."""
-    store: Store
-    """The bridge's store; a platform keeps its own records in ``kv`` under its name."""
+    kv: PlatformKv
+    """The platform's own durable key-value records, under its name (``<platform>.<key>``
+    rows of the store's ``kv`` table). The store itself is not handed out: what the router
+    owns is reached only through the read-only or platform-bound views below."""
+    parts: StoredParts
+    """How the platform's multi-message copies were laid out (its ``relay_parts`` rows)."""
+    origins: StoredOrigins
+    """The originals people wrote in the platform's chats, read-only (catch-up compares them
+    with a chat's history; an edit's or delete's target has its author)."""
+    community_records: StoredCommunities
+    """The Status communities' rows, for the Waku transport's ``Communities`` that a platform
+    carried over ``node`` runs (``bridge/waku/community.py``)."""
     options: Mapping[str, Any] = field(default_factory=dict)
     """Test-only knobs from ``RelayTuning.platform_options`` (timeouts, fetch policies)."""
     node: WakuNode | None = None

@@ -47,6 +47,10 @@ from bridge.platforms import PlatformContext, PlatformSpec
 from bridge.relay_notifier import RelayNotifier
 from bridge.router import Room, Router, RouterObserver, rooms_from_settings
 from bridge.store import rooms as room_store
+from bridge.store.origins import StoredOrigins
+from bridge.store.parts import StoredParts
+from bridge.store.platform_kv import PlatformKv
+from bridge.store.status_communities import StoredCommunities
 from bridge.tasks import cancel_and_wait
 from bridge.web.app import ComponentStatus
 
@@ -310,12 +314,16 @@ class Relay:
         return self.index.pacing()
 
     def _make_from_spec(self, spec: PlatformSpec) -> Adapter:
+        store = self.bridge.store
         context = PlatformContext(
             settings=self.settings,
             commands=tuple(self.commands.specs()),
             chats=[ChatId(c) for c in self._chats(spec.name)],
             public_url=self.settings.web.public_url,
-            store=self.bridge.store,
+            kv=PlatformKv(store, spec.name),
+            parts=StoredParts(lambda: store, spec.name),
+            origins=StoredOrigins(lambda: store, spec.name),
+            community_records=StoredCommunities(store),
             options=self.tuning.platform_options.get(spec.name, {}),
             node=self.bridge.node,
             identity_key=self.bridge.identity_key,

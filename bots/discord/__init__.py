@@ -75,14 +75,10 @@ async def _probe(settings: Settings, http: aiohttp.ClientSession) -> tuple[bool,
 
 def _factory(context: PlatformContext) -> Adapter:
     from bots.discord.adapter import DiscordAdapter
-    from bridge.store.cursors import KvCursor
-    from bridge.store.origins import StoredOrigins
-    from bridge.store.parts import StoredParts
 
     settings = context.settings
     dc = settings.section(DiscordSettings)
     assert dc.token is not None
-    store = context.store
     webhooks = {
         hook.channel: (hook.id, hook.token.get_secret_value())
         for room in settings.rooms
@@ -96,9 +92,9 @@ def _factory(context: PlatformContext) -> Adapter:
         api_base_url=dc.api_base_url,
         gateway_url=dc.gateway_url,
         admins=dc.admins,
-        history_cursor=KvCursor(lambda: store, "discord.cursor"),
-        parts=StoredParts(lambda: store, "discord"),
-        known=StoredOrigins(lambda: store),
+        history_cursor=context.kv.cursor("cursor"),  # discord.cursor.<channel>
+        parts=context.parts,
+        known=context.origins,
         **context.options,
     )
 

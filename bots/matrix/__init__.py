@@ -77,7 +77,7 @@ def _factory(context: PlatformContext) -> Adapter:
         admins=matrix.admins,
         commands=context.commands,
         own_avatar_prefix=f"{context.public_url}/avatars/",
-        store=context.store,
+        kv=context.kv,
         **context.options,
     )
 

@@ -63,7 +63,7 @@ from bridge.model import (
     RichText,
 )
 from bridge.nft.safe_fetch import DEFAULT_POLICY, FetchPolicy
-from bridge.store import Store
+from bridge.store.platform_kv import PlatformKv
 from bridge.tasks import cancel_and_wait
 
 __all__ = ["MAX_TEXT", "MatrixAdapter"]
@@ -109,7 +109,7 @@ class MatrixAdapter(Adapter):
         max_attachment_bytes: int = 20 * 1024 * 1024,
         request_timeout: float = 30.0,
         health_interval: float = 5.0,
-        store: Store | None = None,
+        kv: PlatformKv | None = None,
     ) -> None:
         self._homeserver = homeserver_url.rstrip("/")
         self._server_name = server_name
@@ -131,10 +131,10 @@ class MatrixAdapter(Adapter):
             timeout=request_timeout,
         )
         self._health_interval = health_interval
-        self._store = store
+        self._kv = kv
         self._admins = frozenset(admins)
         self._commands = MatrixCommands(self, commands, self._admins)
-        self._direct = DirectRooms(store)
+        self._direct = DirectRooms(kv)
         self._listen_port = listen_port
         self._listener = TransactionListener(hs_token, self._on_events, listen_host, listen_port)
         self._session: aiohttp.ClientSession | None = None
@@ -196,11 +196,11 @@ class MatrixAdapter(Adapter):
             commands=self._commands,
             admins=self._admins,
             max_attachment_bytes=self._max_attachment,
-            store=self._store,
+            kv=self._kv,
         )
         try:
-            if self._store is not None:
-                await prune_reactions(self._store)
+            if self._kv is not None:
+                await prune_reactions(self._kv)
             await self._listener.start()
             await self._check_homeserver()
         except BaseException:

@@ -2,7 +2,7 @@
 
 Matrix has no private channel to a user outside a room, so the bot creates a room with
 ``is_direct`` (clients list it under "People") and invites the person once; the room is
-remembered in the store's ``kv`` (``matrix.dm.<user>``) and reused after restarts. A room the
+remembered in the platform's kv (``matrix.dm.<user>``) and reused after restarts. A room the
 person has left (or the bot was removed from) is replaced by a new one.
 """
 
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Final
 from mautrix.errors import MatrixRequestError
 from mautrix.types import EventType, Membership, RoomCreatePreset, RoomID, UserID
 
-from bridge.store import Store, kv
+from bridge.store.platform_kv import PlatformKv
 
 if TYPE_CHECKING:
     from mautrix.appservice import IntentAPI
@@ -25,7 +25,7 @@ __all__ = ["DirectRooms"]
 
 log = logging.getLogger(__name__)
 
-_KEY: Final = "matrix.dm."
+_KEY: Final = "dm."  # under the platform's namespace: matrix.dm.<user>
 _USER_ID: Final = re.compile(r"^@[a-z0-9._=\-/+]{1,255}:[A-Za-z0-9.:\-\[\]]{1,255}$")
 _CACHE: Final = 10_000
 _STILL_THERE: Final = frozenset({Membership.JOIN, Membership.INVITE})
@@ -34,8 +34,8 @@ _STILL_THERE: Final = frozenset({Membership.JOIN, Membership.INVITE})
 class DirectRooms:
     """Each person's direct room with the bot: found, checked, or made on first use."""
 
-    def __init__(self, store: Store | None) -> None:
-        self._store = store
+    def __init__(self, kv: PlatformKv | None) -> None:
+        self._kv = kv
         self._rooms: dict[str, RoomID] = {}
         """Known rooms (all of them when there is no store: the bridge then forgets them)."""
         self._lock = asyncio.Lock()
@@ -47,8 +47,8 @@ class DirectRooms:
     async def known(self, user_id: str) -> RoomID | None:
         """The direct room remembered for ``user_id``, unchecked (None: none yet)."""
         room = self._rooms.get(user_id)
-        if room is None and self._store is not None:
-            raw = await kv.get(self._store.db, _KEY + user_id)
+        if room is None and self._kv is not None:
+            raw = await self._kv.get(_KEY + user_id)
             room = RoomID(raw) if raw else None
         return room
 
@@ -70,8 +70,8 @@ class DirectRooms:
             if len(self._rooms) >= _CACHE:
                 self._rooms.pop(next(iter(self._rooms)))
             self._rooms[user_id] = room
-            if self._store is not None:
-                await kv.write(self._store, _KEY + user_id, str(room))
+            if self._kv is not None:
+                await self._kv.set(_KEY + user_id, str(room))
             return room
 
 

@@ -34,7 +34,7 @@ from bridge.model import (
     RichText,
     UserId,
 )
-from bridge.store import Store, kv
+from bridge.store.platform_kv import KvLimitError, PlatformKv
 
 if TYPE_CHECKING:
     from mautrix.appservice import IntentAPI
@@ -72,7 +72,7 @@ _KIND: Final[dict[str, AttachmentKind]] = {
 }
 _MXC: Final = re.compile(r"^mxc://([A-Za-z0-9.:\-\[\]]{1,255})/([A-Za-z0-9_\-]{1,255})$")
 _CACHE = 10_000
-_REACTION_KEY = "matrix.reaction."
+_REACTION_KEY = "reaction."  # under the platform's namespace: matrix.reaction.<event>
 # Un-reacting weeks later is rare; the records would otherwise grow with every reaction.
 REACTION_RETENTION = 30 * 86400.0
 _MAX_KEY = 64  # a reaction key is one emoji (or a short text); longer is not a reaction
@@ -88,7 +88,7 @@ class EventReader:
         commands: MatrixCommands,
         admins: frozenset[str],
         max_attachment_bytes: int,
-        store: Store | None = None,
+        kv: PlatformKv | None = None,
     ) -> None:
         self._adapter = adapter
         self._sink = sink
@@ -96,7 +96,7 @@ class EventReader:
         self._commands = commands
         self._admins = admins
         self._max_attachment = max_attachment_bytes
-        self._store = store
+        self._kv = kv
         self._names: OrderedDict[tuple[str, str], str] = OrderedDict()
         # reaction event -> (the message it annotates, its key): a redaction of it is an
         # un-react. Also kept in the store, so that an un-react after a restart is one.
@@ -249,15 +249,17 @@ class EventReader:
         if not isinstance(target, str) or not isinstance(key, str) or not 0 < len(key) <= _MAX_KEY:
             return
         _remember(self._reactions, event_id, (target, key))
-        if self._store is not None:
-            async with self._store.transaction() as db:
-                await kv.set(db, f"{_REACTION_KEY}{event_id}", json.dumps([target, key]))
+        if self._kv is not None:
+            try:
+                await self._kv.set(f"{_REACTION_KEY}{event_id}", json.dumps([target, key]))
+            except KvLimitError as exc:  # no homeserver makes such ids: remembered in memory
+                log.warning("matrix reaction %.64s not kept across restarts: %s", event_id, exc)
         author = await self._author(room, sender)
         await self._sink(Reaction(chat, NativeId(target), key, True, author))
 
     async def _redaction(self, chat: ChatRef, room: str, sender: str, redacts: str) -> None:
         reaction = self._reactions.pop(redacts, None)
-        if reaction is None and self._store is not None:
+        if reaction is None and self._kv is not None:
             reaction = await self._stored_reaction(redacts)
         if reaction is not None:
             author = await self._author(room, sender)
@@ -266,13 +268,15 @@ class EventReader:
         await self._sink(DeleteMessage(chat, NativeId(redacts)))
 
     async def _stored_reaction(self, event_id: str) -> tuple[str, str] | None:
-        assert self._store is not None
+        assert self._kv is not None
         key = f"{_REACTION_KEY}{event_id}"
-        raw = await kv.get(self._store.db, key)
+        try:
+            raw = await self._kv.get(key)
+        except KvLimitError:
+            return None  # never stored
         if raw is None:
             return None
-        async with self._store.transaction() as db:
-            await kv.delete(db, key)
+        await self._kv.delete(key)
         try:
             target, emoji = json.loads(raw)
         except (ValueError, TypeError):
@@ -280,9 +284,8 @@ class EventReader:
         return (str(target), str(emoji))
 
 
-async def prune_reactions(store: Store) -> None:
-    async with store.transaction() as db:
-        await kv.prune(db, _REACTION_KEY, REACTION_RETENTION)
+async def prune_reactions(kv: PlatformKv) -> None:
+    await kv.prune(_REACTION_KEY, REACTION_RETENTION)
 
 
 def _timestamp(event: dict[str, Any]) -> datetime:

@@ -59,18 +59,16 @@ async def _probe(settings: Settings, http: aiohttp.ClientSession) -> tuple[bool,
 
 def _factory(context: PlatformContext) -> Adapter:
     from bots.telegram.adapter import TelegramAdapter
-    from bridge.store.parts import StoredParts
 
     tg = context.settings.section(TelegramSettings)
     assert tg.token is not None
-    store = context.store
     return TelegramAdapter(
         token=tg.token.get_secret_value(),
         commands=context.commands,
         api_base_url=tg.api_base_url,
         file_base_url=tg.file_base_url,
         admins=tg.admins,
-        parts=StoredParts(lambda: store, "telegram"),
+        parts=context.parts,
         **context.options,
     )
 

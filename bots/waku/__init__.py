@@ -90,7 +90,10 @@ def _factory(context: PlatformContext) -> Adapter:
 
     adapter = WakuAdapter(
         node=context.node,
-        store=context.store,
+        kv=context.kv,
+        parts=context.parts,
+        origins=context.origins,
+        community_records=context.community_records,
         identity_key=context.identity_key,
         rooms=room_configs(context.settings),
         bridge_name=context.settings.bridge.name,

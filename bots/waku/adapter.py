@@ -42,8 +42,9 @@ Choices worth knowing (also in the README):
   checking the target's author in the router's id map.
 - Status offers six reactions; other emoji are not relayed to Waku.
 - Lamport clocks (per chat) and the last Waku timestamp seen (per content topic) live in the
-  store's ``kv`` table, so clocks keep increasing across restarts and a restart catches up on
-  what was published meanwhile (store v3 query, from last seen minus a margin).
+  platform's namespaced kv (``waku.clock.<chat>``, ``waku.last_seen.<topic>``), so clocks keep
+  increasing across restarts and a restart catches up on what was published meanwhile
+  (store v3 query, from last seen minus a margin).
 """
 
 from __future__ import annotations
@@ -82,7 +83,10 @@ from bridge.model import (
     Platform,
 )
 from bridge.status import MAX_TEXT_LENGTH
-from bridge.store import Store
+from bridge.store.origins import StoredOrigins
+from bridge.store.parts import StoredParts
+from bridge.store.platform_kv import PlatformKv
+from bridge.store.status_communities import StoredCommunities
 from bridge.tasks import cancel_and_wait
 from bridge.waku.community import Communities
 from bridge.waku.node import WakuNode
@@ -114,7 +118,10 @@ class WakuAdapter(Adapter):
         self,
         *,
         node: WakuNode,
-        store: Store,
+        kv: PlatformKv,
+        parts: StoredParts,
+        origins: StoredOrigins,
+        community_records: StoredCommunities | None = None,
         identity_key: bytes,
         rooms: Mapping[str, WakuRoomConfig],
         bridge_name: str = "parley",
@@ -133,12 +140,15 @@ class WakuAdapter(Adapter):
         minus ``catch_up_margin`` seconds, at most ``max_catch_up`` seconds back and
         ``max_catch_up_pages`` store pages per content topic. ``clock`` returns Unix ns.
         ``on_stat`` lets the app mirror ``stats`` into its metrics without polling them.
+        ``kv``, ``parts``, ``origins`` and ``community_records`` are the only parts of the
+        store it reaches (``PlatformContext``); community rooms need ``community_records``.
         """
         self._node = node
         public = public_key(identity_key)
         self._state = AdapterState(
             node=node,
-            store=store,
+            kv=kv,
+            origins=origins,
             key=identity_key,
             public=public,
             clock=clock,
@@ -152,12 +162,12 @@ class WakuAdapter(Adapter):
             max_catch_up_ns=int(max_catch_up * NS_PER_S),
             max_pages=max_catch_up_pages,
         )
-        self._inbound = Receiver(self._state, self._rooms, self._history)
+        self._inbound = Receiver(self._state, self._rooms, self._history, parts)
         self._outbound = Publisher(
             self._state,
             self._rooms,
             self._history,
-            store=store,
+            parts=parts,
             bridge_name=clean(bridge_name, MAX_NAME) or "parley",
             installation_id=installation_id or derive_installation_id(public),
         )
@@ -172,9 +182,11 @@ class WakuAdapter(Adapter):
         }
         self.communities: Communities | None = None
         if community_rooms:
+            if community_records is None:
+                raise ValueError("community rooms need the store's community records")
             self.communities = Communities(
                 node=node,
-                store=store,
+                records=community_records,
                 identity_key=identity_key,
                 # Validated at config time against status-go's display-name rule.
                 display_name=bridge_name.strip(),

@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 
 from bots.waku.rooms import AdapterState, RoomDirectory, seen_key
 from bots.waku.status_format import NS_PER_S
-from bridge.store import kv
 from bridge.waku.message import WakuMessage
 from bridge.waku.node import HistoryQuery, NodeError, ReceivedMessage
 
@@ -61,7 +60,7 @@ class CatchUp:
             return
         if not force and now - seen.flushed_at < _SEEN_FLUSH_NS:
             return
-        await kv.write(self._state.store, seen_key(content_topic), seen.value)
+        await self._state.kv.set(seen_key(content_topic), seen.value)
         seen.flushed = seen.value
         seen.flushed_at = now
 

@@ -50,7 +50,6 @@ from bridge.status import (
     parse_status_payload,
 )
 from bridge.status.names import valid_display_name
-from bridge.store import messages
 from bridge.store.parts import StoredParts
 from bridge.waku.message import MAX_MESSAGE_SIZE
 from bridge.waku.node import ReceivedMessage
@@ -70,13 +69,15 @@ _SINK_RETRY_MAX = 2.0
 class Receiver:
     """Turns the node's messages into the router's neutral events."""
 
-    def __init__(self, state: AdapterState, directory: RoomDirectory, history: CatchUp) -> None:
+    def __init__(
+        self, state: AdapterState, directory: RoomDirectory, history: CatchUp, parts: StoredParts
+    ) -> None:
         self._state = state
         self._directory = directory
         self._history = history
         self._names: OrderedDict[bytes, str] = OrderedDict()
         # The later parts of the bridge's long copies lead to the copy (its first part).
-        self._parts = StoredParts(lambda: state.store, "waku")
+        self._parts = parts
 
     async def on_message(self, received: ReceivedMessage) -> None:
         """The node's handler for live messages."""
@@ -286,12 +287,8 @@ class Receiver:
         only from the author; anyone else's must not reach the platforms either."""
         if not STATUS_ID.fullmatch(target_id):
             return False
-        db = self._state.store.db
-        hit = await messages.lookup_native(db, room.ref, NativeId(target_id))
-        if hit is None or not hit.origin:
-            return False
-        stored = await messages.get(db, hit.message_id)
-        return stored is not None and stored.author.user_id == "0x" + signer.hex()
+        author = await self._state.origins.author_of(room.ref, NativeId(target_id))
+        return author == "0x" + signer.hex()
 
     async def _moderates(self, room: Room, target_id: str, signer: bytes) -> bool:
         """May ``signer`` delete ``target_id`` (a Status member's message relayed from this
@@ -302,10 +299,9 @@ class Receiver:
             return False
         if not STATUS_ID.fullmatch(target_id):
             return False
-        hit = await messages.lookup_native(self._state.store.db, room.ref, NativeId(target_id))
         # Only messages that came from Status: a moderator's delete of the bridge's own copy
         # of a Telegram or Discord message does not delete the original there.
-        return hit is not None and hit.origin
+        return await self._state.origins.author_of(room.ref, NativeId(target_id)) is not None
 
     def _author(self, signer: bytes, content: ChatMessageFields | None) -> Author:
         address = to_address(signer)

@@ -58,7 +58,6 @@ from bridge.status import (
     next_clock,
     parse_status_payload,
 )
-from bridge.store import Store, kv
 from bridge.store.parts import StoredParts
 from bridge.waku.message import WakuMessage, message_hash
 from bridge.waku.node import HistoryQuery, NodeError
@@ -139,19 +138,18 @@ class Publisher:
         directory: RoomDirectory,
         history: CatchUp,
         *,
-        store: Store,
+        parts: StoredParts,
         bridge_name: str,
         installation_id: str,
     ) -> None:
         self._state = state
         self._directory = directory
         self._history = history
-        self._store = store
         self._bridge_name = bridge_name
         self._installation_id = installation_id
         # A copy in several Status messages: their ids under the first one's (relay_parts), so
         # that edits and deletes reach every part, after a restart too.
-        self._parts = StoredParts(lambda: store, "waku")
+        self._parts = parts
         # BridgeMessage.messageID -> the parts an unfinished send recorded (also in the store).
         self._sending: OrderedDict[str, _Progress] = OrderedDict()
 
@@ -468,7 +466,7 @@ class Publisher:
                 # Persisted (committed) before publishing: a crash after the publish must never
                 # reuse a clock. One self-committing statement: a single round trip, fewer
                 # than even a shared group commit's BEGIN + statement + COMMIT.
-                await kv.write(self._store, clock_key(room), clock)
+                await self._state.kv.set(clock_key(room), clock)
                 room.last_clock = clock
                 if record is not None:
                     await record(message_id_hex(out.message_id), clock, now_ms)

@@ -20,7 +20,8 @@ from bridge.status import (
     legacy_channel_chat_id,
     universal_chat_id,
 )
-from bridge.store import Store, kv
+from bridge.store.origins import StoredOrigins
+from bridge.store.platform_kv import PlatformKv
 from bridge.waku.community import Communities, CommunityRoom
 from bridge.waku.node import WakuNode
 
@@ -116,7 +117,8 @@ class AdapterState:
     """What the adapter's inbound, outbound and catch-up parts share."""
 
     node: WakuNode
-    store: Store
+    kv: PlatformKv  # the platform's own records (clocks, positions)
+    origins: StoredOrigins  # who wrote a message an edit or delete names
     key: bytes  # the bridge's identity key
     public: bytes
     clock: Callable[[], int]  # Unix ns
@@ -192,7 +194,7 @@ class RoomDirectory:
                     send_key=pairs[0][1],
                     listen=tuple(pairs),
                 )
-                room.last_clock = await kv.get_int(self._state.store.db, clock_key(room)) or 0
+                room.last_clock = await self._state.kv.get_int(clock_key(room)) or 0
                 rooms[room.ref.chat_id] = room
                 for content_topic, key in room.listen:
                     await self._listen(room, content_topic, key)
@@ -203,9 +205,7 @@ class RoomDirectory:
         self.by_topic.setdefault(content_topic, []).append((room, key))
         if content_topic not in self.seen:
             seen = Seen(room.config.pubsub_topic)
-            seen.value = seen.flushed = await kv.get_int(
-                self._state.store.db, seen_key(content_topic)
-            )
+            seen.value = seen.flushed = await self._state.kv.get_int(seen_key(content_topic))
             seen.fresh = seen.flushed is None
             self.seen[content_topic] = seen
 
@@ -228,7 +228,7 @@ class RoomDirectory:
             listen=(pair,),
             sends=[(*pair, True)],
         )
-        room.last_clock = await kv.get_int(self._state.store.db, clock_key(room)) or 0
+        room.last_clock = await self._state.kv.get_int(clock_key(room)) or 0
         await self._listen(room, *pair)
         await self._attach_channel(room)
         return room
@@ -256,8 +256,9 @@ class RoomDirectory:
 
 
 def clock_key(room: Room) -> str:
-    return f"waku.clock.{room.config.chat_id}"
+    # Under the platform's kv namespace: the row is ``waku.clock.<chat>``.
+    return f"clock.{room.config.chat_id}"
 
 
 def seen_key(content_topic: str) -> str:
-    return f"waku.last_seen.{content_topic}"
+    return f"last_seen.{content_topic}"

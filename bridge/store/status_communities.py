@@ -1,14 +1,18 @@
 """The ``status_communities`` table (migration 0030): per community, the newest verified
 description and the bridge's requests to join. Functions take a connection, like the other
-store modules."""
+store modules; ``StoredCommunities`` is the handle the Waku transport's ``Communities`` gets."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
-__all__ = ["CommunityRow", "get", "put"]
+if TYPE_CHECKING:
+    from bridge.store import Store
+
+__all__ = ["CommunityRow", "StoredCommunities", "get", "put"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,22 +46,42 @@ async def get(db: aiosqlite.Connection, community_id: str) -> CommunityRow | Non
     )
 
 
-async def put(db: aiosqlite.Connection, row: CommunityRow, now: float) -> None:
-    await db.execute(
-        "INSERT INTO status_communities(community_id, clock, description, first_request_at,"
-        " last_request_at, requests, was_member, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT(community_id) DO UPDATE SET clock = excluded.clock,"
-        " description = excluded.description, first_request_at = excluded.first_request_at,"
-        " last_request_at = excluded.last_request_at, requests = excluded.requests,"
-        " was_member = excluded.was_member, updated_at = excluded.updated_at",
-        (
-            row.community_id,
-            row.clock,
-            row.description,
-            row.first_request_at,
-            row.last_request_at,
-            row.requests,
-            int(row.was_member),
-            now,
-        ),
+_PUT = (
+    "INSERT INTO status_communities(community_id, clock, description, first_request_at,"
+    " last_request_at, requests, was_member, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT(community_id) DO UPDATE SET clock = excluded.clock,"
+    " description = excluded.description, first_request_at = excluded.first_request_at,"
+    " last_request_at = excluded.last_request_at, requests = excluded.requests,"
+    " was_member = excluded.was_member, updated_at = excluded.updated_at"
+)
+
+
+def _put_parameters(row: CommunityRow, now: float) -> tuple[Any, ...]:
+    return (
+        row.community_id,
+        row.clock,
+        row.description,
+        row.first_request_at,
+        row.last_request_at,
+        row.requests,
+        int(row.was_member),
+        now,
     )
+
+
+async def put(db: aiosqlite.Connection, row: CommunityRow, now: float) -> None:
+    await db.execute(_PUT, _put_parameters(row, now))
+
+
+class StoredCommunities:
+    """The rows of the communities a platform's rooms are in, and nothing else of the store."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def get(self, community_id: str) -> CommunityRow | None:
+        return await get(self._store.db, community_id)
+
+    async def put(self, row: CommunityRow, now: float) -> None:
+        # One self-committing statement, as the transaction around it held only this one.
+        await self._store.write(_PUT, _put_parameters(row, now))

@@ -48,7 +48,6 @@ from bridge.status.topics import (
     chat_topic,
 )
 from bridge.status.types import ChatType, StatusDecodeError
-from bridge.store import Store
 from bridge.store import status_communities as rows
 from bridge.tasks import cancel_and_wait
 from bridge.waku.message import WakuMessage
@@ -106,7 +105,7 @@ class Communities:
         self,
         *,
         node: WakuNode,
-        store: Store,
+        records: rows.StoredCommunities,
         identity_key: bytes,
         display_name: str,
         rooms: dict[str, CommunityRoom],
@@ -117,7 +116,7 @@ class Communities:
         tick: float = 5.0,
     ) -> None:
         self._node = node
-        self._store = store
+        self._records = records
         self._key = identity_key
         self._me = member_key(public_key(identity_key))
         self._name = display_name
@@ -142,7 +141,7 @@ class Communities:
             cid = room.community_id
             if cid in self._communities:
                 continue
-            row = await rows.get(self._store.db, cid) or rows.CommunityRow(cid)
+            row = await self._records.get(cid) or rows.CommunityRow(cid)
             state = _Community(
                 community_id=cid,
                 pubsub_topic=room.pubsub_topic,
@@ -330,8 +329,7 @@ class Communities:
                 description=view.raw,
                 was_member=state.row.was_member or member,
             )
-            async with self._store.transaction() as db:
-                await rows.put(db, state.row, self._clock() / _NS)
+            await self._records.put(state.row, self._clock() / _NS)
             for room, old in before.items():
                 new = self.membership(room)
                 if new != old:
@@ -443,8 +441,7 @@ class Communities:
             last_request_at=now_s,
             requests=row.requests + 1,
         )
-        async with self._store.transaction() as db:
-            await rows.put(db, state.row, now_s)
+        await self._records.put(state.row, now_s)
         log.info("sent request %d to join Status community %s", state.row.requests, community_id)
 
 

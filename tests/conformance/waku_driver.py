@@ -33,6 +33,7 @@ from tests.conformance.matrix_driver import FileServer
 from tests.fakes import status_node as sg
 from tests.fakes.status_proto import chat_message_pb2, emoji_reaction_pb2, enums_pb2
 from tests.matrix.world import Sink
+from tests.waku.support import store_views
 
 SHARD = sg.DEFAULT_SHARD
 ROOM = "status:conformance"
@@ -120,7 +121,7 @@ class WakuDriver:
     def _new_adapter(self) -> WakuAdapter:
         return WakuAdapter(
             node=self.node,
-            store=self.store,
+            **store_views(self.store),
             identity_key=self._bridge_key,
             rooms={
                 ROOM: WakuRoomConfig(

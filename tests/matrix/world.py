@@ -25,6 +25,7 @@ from bridge.commands import Command, Commands
 from bridge.model import ChatId, ChatRef, Inbound
 from bridge.nft.safe_fetch import FetchPolicy
 from bridge.store import Store
+from bridge.store.platform_kv import PlatformKv
 from tests.matrix.synapse import Synapse, free_port
 
 _numbers = itertools.count(1)
@@ -121,7 +122,13 @@ class MatrixWorld:
         await self.adapter.stop()
 
     def new_adapter(self, **overrides: Any) -> MatrixAdapter:
-        return make_adapter(self.synapse, [self.room], self.commands, store=self.store, **overrides)
+        return make_adapter(
+            self.synapse,
+            [self.room],
+            self.commands,
+            kv=PlatformKv(self.store, "matrix"),
+            **overrides,
+        )
 
     async def timeline(self, limit: int = 50) -> list[dict[str, Any]]:
         """The room's events as the human's client fetches them, oldest first."""
@@ -218,7 +225,9 @@ async def matrix_world(
         )
         commands = commands if commands is not None else Commands("parley")
         sink = Sink(ChatRef("matrix", ChatId(room)), commands)
-        adapter = make_adapter(synapse, [room], commands, store=store, **adapter_options)
+        adapter = make_adapter(
+            synapse, [room], commands, kv=PlatformKv(store, "matrix"), **adapter_options
+        )
         human = Human(client, UserID(user.user_id))
         world = MatrixWorld(synapse, session, human, room, sink, adapter, commands, store)
         try:

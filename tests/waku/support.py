@@ -3,10 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TypedDict
 
+from bridge.store import Store
+from bridge.store.origins import StoredOrigins
+from bridge.store.parts import StoredParts
+from bridge.store.platform_kv import PlatformKv
+from bridge.store.status_communities import StoredCommunities
 from bridge.waku.node import ReceivedMessage
 
-__all__ = ["Inbox"]
+__all__ = ["Inbox", "StoreViews", "store_views"]
+
+
+class StoreViews(TypedDict):
+    kv: PlatformKv
+    parts: StoredParts
+    origins: StoredOrigins
+    community_records: StoredCommunities
+
+
+def store_views(store: Store) -> StoreViews:
+    """What the relay's ``PlatformContext`` gives the Waku rooms of ``store``."""
+    return StoreViews(
+        kv=PlatformKv(store, "waku"),
+        parts=StoredParts(lambda: store, "waku"),
+        origins=StoredOrigins(lambda: store, "waku"),
+        community_records=StoredCommunities(store),
+    )
 
 
 class Inbox:

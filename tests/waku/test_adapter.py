@@ -59,7 +59,7 @@ from tests.fakes import status_node as sg
 from tests.fakes.status_proto import chat_message_pb2 as sg_chat
 from tests.fakes.status_proto import emoji_reaction_pb2 as sg_emoji
 from tests.fakes.status_proto import enums_pb2 as sg_enums
-from tests.waku.support import Inbox
+from tests.waku.support import Inbox, store_views
 
 TOPIC = "/waku/2/rs/16/32"
 CHAT = "parley-test-room"
@@ -248,7 +248,7 @@ async def make_adapter(
     async def make(**kw: object) -> WakuAdapter:
         options: dict[str, object] = {
             "node": node,
-            "store": store,
+            **store_views(store),
             "identity_key": BRIDGE_KEY,
             "rooms": ROOMS,
         }
@@ -362,6 +362,20 @@ async def test_clock_keeps_increasing_across_a_restart(
         clocks.append(read_status(received).content.clock)
     start = clock.now // 1_000_000
     assert clocks == [start, start + 1, start + 2]
+
+
+async def test_a_clock_stored_before_the_platform_kv_is_continued(
+    make_adapter: AdapterFactory, status: Inbox, store: Store
+) -> None:
+    # The row as the adapter wrote it when it reached the kv table itself (issue 9).
+    clock = Clock()
+    start = clock.now // 1_000_000
+    await kv.write(store, f"waku.clock.{CHAT}", start + 50)
+    adapter = await make_adapter(clock=clock)
+    await adapter.send(outbound(key="a"))
+    [received] = await status.wait_for(1)
+    assert read_status(received).content.clock == start + 51
+    assert await kv.get(store.db, f"waku.clock.{CHAT}") == str(start + 51)
 
 
 def _words(count: int) -> str:
@@ -924,7 +938,7 @@ async def test_through_an_nwaku_rest_api(node: EmbeddedNode, store: Store, sink:
     await server.start()
     client = NwakuRestClient(server.url, poll_interval=0.01, request_timeout=5, max_backoff=0.05)
     await client.start()
-    adapter = WakuAdapter(node=client, store=store, identity_key=BRIDGE_KEY, rooms=ROOMS)
+    adapter = WakuAdapter(node=client, **store_views(store), identity_key=BRIDGE_KEY, rooms=ROOMS)
     try:
         await adapter.start(sink)
         assert adapter.is_connected()
@@ -990,7 +1004,9 @@ async def test_a_community_channel_on_the_universal_topic(
         events.append(event)
         got.set()
 
-    adapter = WakuAdapter(node=node, store=store, identity_key=BRIDGE_KEY, rooms={channel: config})
+    adapter = WakuAdapter(
+        node=node, **store_views(store), identity_key=BRIDGE_KEY, rooms={channel: config}
+    )
     await adapter.start(record)
     try:
         await adapter.send(outbound(target=ChatRef.waku(WakuChatId(channel))))

@@ -47,7 +47,7 @@ from bridge.waku.message import WakuMessage
 from crypto.keccak import keccak256
 from crypto.keys import generate_private_key
 from crypto.payload import decrypt_asymmetric, decrypt_symmetric, encrypt_symmetric
-from tests.waku.support import Inbox
+from tests.waku.support import Inbox, store_views
 
 SHARD = "/waku/2/rs/16/32"
 REQUESTS = "/waku/2/rs/16/64"
@@ -185,7 +185,7 @@ def make_adapter(node: EmbeddedNode, store: Store, channel: str = "general") -> 
     )
     adapter = WakuAdapter(
         node=node,
-        store=store,
+        **store_views(store),
         identity_key=BRIDGE_KEY,
         rooms={ROOM: config},
         bridge_name=BRIDGE_NAME,

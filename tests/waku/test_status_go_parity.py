@@ -37,6 +37,7 @@ from crypto.keccak import keccak256
 from crypto.keys import generate_private_key, public_key, to_address
 from tests.fakes import status_node as sg
 from tests.fakes.status_proto import chat_message_pb2, communities_pb2, enums_pb2, sds_pb2
+from tests.waku.support import store_views
 
 SHARD = sg.DEFAULT_SHARD
 BRIDGE_KEY = generate_private_key()
@@ -160,7 +161,7 @@ async def world(node: EmbeddedNode, store: Store) -> AsyncIterator[World]:
     sink = Sink(Router(store, [Room("general", (WAKU, TELEGRAM))]))
     adapter = WakuAdapter(
         node=node,
-        store=store,
+        **store_views(store),
         identity_key=BRIDGE_KEY,
         rooms={
             ROOM: WakuRoomConfig(
@@ -362,7 +363,10 @@ async def test_clock_drift_is_measured_from_the_whole_second(world: World) -> No
 async def raw(node: EmbeddedNode, store: Store) -> AsyncIterator[tuple[WakuAdapter, Sink]]:
     sink = Sink(Router(store, [Room("raw", (RAW_WAKU, TELEGRAM))]))
     adapter = WakuAdapter(
-        node=node, store=store, identity_key=BRIDGE_KEY, rooms={RAW: WakuRoomConfig(chat_id=RAW)}
+        node=node,
+        **store_views(store),
+        identity_key=BRIDGE_KEY,
+        rooms={RAW: WakuRoomConfig(chat_id=RAW)},
     )
     await adapter.start(sink)
     yield adapter, sink
