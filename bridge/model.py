@@ -53,6 +53,7 @@ __all__ = [
     "PermanentError",
     "Platform",
     "Reaction",
+    "Relayed",
     "RetryableError",
     "RichText",
     "Span",
@@ -279,7 +280,9 @@ class Command:
         return self.request.chat
 
 
-Inbound = NewMessage | EditMessage | DeleteMessage | Reaction | Command
+Relayed = NewMessage | EditMessage | DeleteMessage | Reaction
+"""The inbound events the router records and fans out (``Router.handle``)."""
+Inbound = Relayed | Command
 InboundSink = Callable[[Inbound], Awaitable[None]]
 """The router's entry point. It returns once the event is committed to disk (or ignored); an
 adapter that awaits it before acknowledging a platform update loses nothing on a crash. A

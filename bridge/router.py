@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, assert_never
 
 import aiosqlite
 
@@ -25,11 +25,11 @@ from bridge.model import (
     DeleteMessage,
     DeliveryKind,
     EditMessage,
-    Inbound,
     MessageId,
     NativeId,
     NewMessage,
     Reaction,
+    Relayed,
     RichText,
     UserId,
 )
@@ -188,8 +188,11 @@ class Router:
             return None
         return await messages.get(self._store.db, hit.message_id)
 
-    async def handle(self, event: Inbound) -> None:
-        """Record ``event`` and its deliveries; returns once they are committed (or ignored)."""
+    async def handle(self, event: Relayed) -> None:
+        """Record ``event`` and its deliveries; returns once they are committed (or ignored).
+
+        A ``Command`` is no relayed event: the sink runs it (``Commands.run``) and never hands
+        it here, which the type says so that mypy catches a caller that would."""
         room = self.room_of(event.source)
         if room is None:
             if event.source not in self._unknown_logged:
@@ -209,6 +212,8 @@ class Router:
                     deleted = changed
             case Reaction():
                 rows = await self._writes.run(lambda db: self._react(db, event))
+            case _:
+                assert_never(event)
         if rows and self._notify is not None:
             self._notify([row.target for row in rows], created, rows)
         if self._observers and (created is not None or deleted is not None):

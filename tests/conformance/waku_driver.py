@@ -20,7 +20,7 @@ import aiohttp
 
 from bots.waku.adapter import WakuAdapter, WakuRoomConfig
 from bots.waku.text import from_status
-from bridge.model import ChatId, ChatRef, Inbound, NativeId, RichText, WakuChatId
+from bridge.model import ChatId, ChatRef, Command, Inbound, NativeId, RichText, WakuChatId
 from bridge.router import Room, Router
 from bridge.status.community import Membership
 from bridge.store import Store
@@ -69,7 +69,7 @@ class _RoutedSink(Sink):
         self.router = router
 
     async def __call__(self, event: Inbound) -> None:
-        if not self.fail and event.source == self.chat:
+        if not self.fail and event.source == self.chat and not isinstance(event, Command):
             await self.router.handle(event)
         await super().__call__(event)
 

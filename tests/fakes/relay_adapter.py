@@ -30,7 +30,6 @@ from bridge.model import (
     ChatRef,
     Delivery,
     Feature,
-    Inbound,
     InboundSink,
     NativeId,
     NewMessage,
@@ -39,6 +38,7 @@ from bridge.model import (
     OutboundMessage,
     OutboundReaction,
     Platform,
+    Relayed,
     RichText,
     UserId,
     WakuChatId,
@@ -277,7 +277,7 @@ class Relay:
         await self.close()
         await self.open()
 
-    async def handle(self, event: Inbound) -> None:
+    async def handle(self, event: Relayed) -> None:
         await self.router.handle(event)
 
     async def settle(self) -> None:

@@ -27,6 +27,7 @@ from bridge.model import (
     Author,
     ChatId,
     ChatRef,
+    Command,
     DeleteMessage,
     EditMessage,
     Feature,
@@ -186,7 +187,8 @@ class Sink:
         self.changed = asyncio.Event()
 
     async def __call__(self, event: Inbound) -> None:
-        await self.router.handle(event)
+        if not isinstance(event, Command):
+            await self.router.handle(event)
         self.events.append(event)
         self.changed.set()
 

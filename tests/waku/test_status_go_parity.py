@@ -21,6 +21,7 @@ from bots.waku.adapter import WakuAdapter, WakuRoomConfig
 from bridge.model import (
     ChatId,
     ChatRef,
+    Command,
     DeleteMessage,
     EditMessage,
     Inbound,
@@ -70,7 +71,8 @@ class Sink:
         self.changed = asyncio.Event()
 
     async def __call__(self, event: Inbound) -> None:
-        await self.router.handle(event)
+        if not isinstance(event, Command):
+            await self.router.handle(event)
         self.events.append(event)
         self.changed.set()
 
