@@ -624,7 +624,8 @@ def parse_config(
     for spec in platforms:
         if spec.prepare is not None:
             spec.prepare(data, os.environ if env is None else env, base_dir, problems)
-    problems += _unknown_sections(_unknown_keys(model, data, ""), data, platforms)
+    unknown = _unknown_room_keys(_unknown_keys(model, data, ""), model, platforms)
+    problems += _unknown_sections(unknown, data, platforms)
     for section in _sections(model):
         # A missing section must still be validated (with the base_dir context), not built
         # by its default factory, so that its default relative paths resolve too.
@@ -806,6 +807,36 @@ def _unknown_sections(
     for path, message in problems:
         if path in data and isinstance(data[path], dict) and " — did you mean" not in message:
             message += f" (neither a core section nor a platform of this build: {names})"
+        out.append((path, message))
+    return out
+
+
+# A platform's own room key lists its chats: "<platform>_chats", "<platform>_channels"...
+_PLATFORM_ROOM_KEY = re.compile(r"^(rooms\[\d+\])\.([a-z][a-z0-9]*)_(chats|channels|rooms)$")
+
+
+def _unknown_room_keys(
+    problems: list[Problem], model: type[Settings], platforms: Sequence[PlatformConfig]
+) -> list[Problem]:
+    """An unknown room key shaped like a platform's list of chats, whose platform is neither in
+    this build nor the prefix of a core key, is named as such: the core knows only the room
+    keys of the registered platforms, and a suggestion of a core key that merely looks alike
+    (``status_channel``) would mislead."""
+    room = _list_item_model(model.model_fields["rooms"].annotation)
+    known = list(room.model_fields) if room is not None else []
+    ours = {key.partition("_")[0] for key in known} | {spec.name for spec in platforms}
+    names = ", ".join(spec.name for spec in platforms) or "none"
+    out: list[Problem] = []
+    for path, message in problems:
+        match = _PLATFORM_ROOM_KEY.match(path)
+        if match is not None and match[2] not in ours:
+            platform, suffix = match[2], match[3]
+            # A typo of a registered platform's key still gets its suggestion.
+            alike = _suggest(f"{platform}_{suffix}", [k for k in known if k.endswith(suffix)])
+            message = (
+                f"unknown key {path!r}: it lists {platform!r} chats, but this build has no "
+                f"platform {platform!r} (platforms: {names}){alike}"
+            )
         out.append((path, message))
     return out
 

@@ -286,7 +286,34 @@ def test_the_core_alone_names_the_sections_it_does_not_know(tmp_path: Path) -> N
         "telegram: unknown section 'telegram' (neither a core section nor a platform of this "
         "build: none)" in result.stdout
     )
-    assert "rooms[0].telegram_chats: unknown key 'rooms[0].telegram_chats'" in result.stdout
+    assert (
+        "rooms[0].telegram_chats: unknown key 'rooms[0].telegram_chats': it lists 'telegram' "
+        "chats, but this build has no platform 'telegram' (platforms: none)\n" in result.stdout
+    )
+    assert "did you mean" not in result.stdout
+
+
+def test_a_room_key_of_a_platform_missing_from_the_build_is_named(tmp_path: Path) -> None:
+    # The core knows only the registered platforms' room keys: a key shaped like a platform's
+    # list of chats names that platform instead of suggesting a core key that looks alike.
+    room = {
+        "name": "a",
+        "echo_rooms": ["lobby"],
+        "telegarm_chats": [1],
+        "status_channels": "general",
+    }
+    found = problems(tmp_path, {"rooms": [room]}, platforms=PLATFORMS)
+    known = "(platforms: telegram, discord, matrix, waku)"
+    assert found == {
+        "rooms[0].echo_rooms": "unknown key 'rooms[0].echo_rooms': it lists 'echo' chats, but "
+        f"this build has no platform 'echo' {known}",
+        "rooms[0].telegarm_chats": "unknown key 'rooms[0].telegarm_chats': it lists 'telegarm' "
+        f"chats, but this build has no platform 'telegarm' {known} — did you mean "
+        "'telegram_chats'?",
+        # A core key's typo keeps its suggestion.
+        "rooms[0].status_channels": "unknown key 'rooms[0].status_channels' — did you mean "
+        "'status_channel'?",
+    }
 
 
 # --- and the bridge runs it -----------------------------------------------------------------
