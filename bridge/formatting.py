@@ -354,7 +354,7 @@ def to_plain(rt: RichText, *, link_urls: bool = True) -> str:
     """Neutral rich text -> plain text.
 
     With ``link_urls`` a link whose text is not its URL is written ``text (url)`` so that the
-    target is not lost on plain-text targets (Waku/Status text fields, fallbacks).
+    target is not lost where a converter has no labelled links, and in fallbacks.
     """
     text, raw = unpack(rt)
     if not link_urls:

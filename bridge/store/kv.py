@@ -1,8 +1,11 @@
 """Small settings that must survive restarts, in the ``kv`` table (migration 0001).
 
-Values are text; callers own their key names (prefix them with their component, e.g.
-``waku.clock.<chat>``) and their encoding. Like the other store modules, the functions take a
-connection: ``store.db`` for reads, the one yielded by ``store.transaction()`` for writes.
+Values are text; callers own their encoding. The core's components prefix their key names with
+the component (``metrics.``, ``feed.``, ``points.``); a platform package does not use this module
+but the ``PlatformKv`` of its context (``bridge/store/platform_kv.py``), which prefixes the
+platform's name for it and keeps it out of other keys. Like the other store modules, the
+functions take a connection: ``store.db`` for reads, the one yielded by ``store.transaction()``
+for writes.
 """
 
 from __future__ import annotations
