@@ -98,6 +98,7 @@ def _factory(context: PlatformContext) -> Adapter:
         rooms=room_configs(context.settings),
         bridge_name=context.settings.bridge.name,
         on_stat=on_stat,
+        commands=context.commands,
         **context.options,
     )
     if adapter.communities is not None and metrics is not None:

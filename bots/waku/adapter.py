@@ -41,6 +41,9 @@ Choices worth knowing (also in the README):
   community's owner, admins and token masters; the adapter does the same for the platforms,
   checking the target's author in the router's id map.
 - Status offers six reactions; other emoji are not relayed to Waku.
+- A member's ``/name args`` naming a bridge command is a ``Command``, answered in the chat as
+  a reply, run at most once (``commands``); a command whose answer is private is not run on
+  Status, and the chat is told where to use it.
 - Lamport clocks (per chat) and the last Waku timestamp seen (per content topic) live in the
   platform's namespaced kv (``waku.clock.<chat>``, ``waku.last_seen.<topic>``), so clocks keep
   increasing across restarts and a restart catches up on what was published meanwhile
@@ -54,10 +57,11 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar
 
 from bots.waku.catch_up import CatchUp
+from bots.waku.commands import WakuCommands
 from bots.waku.inbound import Receiver
 from bots.waku.outbound import Publisher, bridge_message_id
 from bots.waku.rooms import DEFAULT_PUBSUB_TOPIC, AdapterState, RoomDirectory, WakuRoomConfig
@@ -69,6 +73,7 @@ from bots.waku.status_format import (
     emoji_for_reaction,
     reaction_for_emoji,
 )
+from bridge.commands import CommandSpec
 from bridge.model import (
     Adapter,
     Capabilities,
@@ -132,6 +137,7 @@ class WakuAdapter(Adapter):
         health_interval: float = 5.0,
         clock: Callable[[], int] = time.time_ns,
         on_stat: Callable[[str], None] | None = None,
+        commands: Sequence[CommandSpec] = (),
     ) -> None:
         """``rooms`` maps the chat id the router knows (``ChatRef.chat_id``, the config's
         ``waku_chat``) to the room's settings.
@@ -142,6 +148,8 @@ class WakuAdapter(Adapter):
         ``on_stat`` lets the app mirror ``stats`` into its metrics without polling them.
         ``kv``, ``parts``, ``origins`` and ``community_records`` are the only parts of the
         store it reaches (``PlatformContext``); community rooms need ``community_records``.
+        ``commands`` are the bridge's commands, which Status members give as ``/name args``
+        (``bots.waku.commands``).
         """
         self._node = node
         public = public_key(identity_key)
@@ -162,7 +170,6 @@ class WakuAdapter(Adapter):
             max_catch_up_ns=int(max_catch_up * NS_PER_S),
             max_pages=max_catch_up_pages,
         )
-        self._inbound = Receiver(self._state, self._rooms, self._history, parts)
         self._outbound = Publisher(
             self._state,
             self._rooms,
@@ -171,6 +178,13 @@ class WakuAdapter(Adapter):
             bridge_name=clean(bridge_name, MAX_NAME) or "parley",
             installation_id=installation_id or derive_installation_id(public),
         )
+        self._commands = WakuCommands(
+            self._state, self._outbound, commands, clean(bridge_name, MAX_NAME) or "parley"
+        )
+        # A command message taken before may come again with a catch-up, never from further
+        # back than this.
+        self._commands_kept = catch_up_margin + max_catch_up
+        self._inbound = Receiver(self._state, self._rooms, self._history, parts, self._commands)
         self._health_interval = health_interval
         self._connected = False
         self._health_task: asyncio.Task[None] | None = None
@@ -207,6 +221,7 @@ class WakuAdapter(Adapter):
         if self.communities is not None:
             await self.communities.load()
         rooms = await self._rooms.resolve()
+        await self._commands.prune(self._commands_kept)
         self._state.sink = sink
         self._state.running = True
         self._stopping = asyncio.Event()

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from datetime import UTC, datetime
 
 from bots.waku.catch_up import CatchUp
+from bots.waku.commands import WakuCommands
 from bots.waku.rooms import AdapterState, Room, RoomDirectory
 from bots.waku.status_format import (
     MAX_NAME,
@@ -31,6 +32,7 @@ from bots.waku.status_format import (
 from bots.waku.text import from_status
 from bridge.model import (
     Author,
+    Command,
     DeleteMessage,
     EditMessage,
     Inbound,
@@ -70,9 +72,15 @@ class Receiver:
     """Turns the node's messages into the router's neutral events."""
 
     def __init__(
-        self, state: AdapterState, directory: RoomDirectory, history: CatchUp, parts: StoredParts
+        self,
+        state: AdapterState,
+        directory: RoomDirectory,
+        history: CatchUp,
+        parts: StoredParts,
+        commands: WakuCommands | None = None,
     ) -> None:
         self._state = state
+        self._commands = commands
         self._directory = directory
         self._history = history
         self._names: OrderedDict[bytes, str] = OrderedDict()
@@ -95,7 +103,7 @@ class Receiver:
             event = await self._decode(received)
             if event is not None and self._state.sink is not None:
                 await self._deliver(event)
-                self._state.count("relayed")
+                self._state.count("command" if isinstance(event, Command) else "relayed")
         except Exception:
             # The sink failed (the store?) and the adapter is stopping: leave the message unseen
             # so the next start's catch-up retries it.
@@ -230,10 +238,15 @@ class Receiver:
             reply = content.response_to if STATUS_ID.fullmatch(content.response_to) else None
             if reply is not None:
                 reply = await self._whole(room, reply)
+            author = self._author(signer, content)
+            if self._commands is not None and content.bridge is None:
+                command = await self._commands.take(room, native_id, author, text, reply)
+                if command is not None:
+                    return command
             return NewMessage(
                 source=room.ref,
                 native_id=native_id,
-                author=self._author(signer, content),
+                author=author,
                 text=from_status(text),
                 timestamp=self._datetime(content.timestamp_ms, now_ms),
                 reply_to=None if reply is None else NativeId(reply),

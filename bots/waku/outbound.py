@@ -320,6 +320,21 @@ class Publisher:
             room, AppMessageType.CHAT_MESSAGE, build, replay=replay, record=record
         )
 
+    async def notice(
+        self, room: Room, author: Author, text: str, message_id: str, reply_to: str
+    ) -> None:
+        """Post the bridge's own plain ``text`` in ``room`` (a command's answer), as a reply to
+        ``reply_to``; not durable: it raises what ``_publish`` raises."""
+        for index, content in enumerate(self._contents(RichText.plain(text))):
+            await self._post(
+                room,
+                self._bridge_name,
+                author,
+                content,
+                _part_id(message_id, index),
+                reply_to if index == 0 else "",
+            )
+
     async def edit(self, delivery: OutboundEdit) -> None:
         """Rewrite every part of the copy: parts the new text no longer needs are deleted, and
         parts it needs more of are posted after the others."""

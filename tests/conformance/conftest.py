@@ -39,13 +39,10 @@ PLATFORM_CANNOT: dict[str, frozenset[str]] = {
     "waku": frozenset({"replay_nothing_after_restart"}),
 }
 
-# Not the platform's limits but the adapter's documented choice, open work rather than an
-# impossibility. Commands: the Waku adapter reads none. Status has no bot-command convention the
-# app shows, the bridge has no Status admins, and no way yet to answer one member privately
-# there; a "/help" written in a Status chat is relayed as text.
-ADAPTER_DOES_NOT: dict[str, frozenset[str]] = {
-    "waku": frozenset({"commands"}),
-}
+# Not the platforms' limits but an adapter's documented choice, open work rather than an
+# impossibility (none today: a Status member's "/name args" is a command too, see
+# bots/waku/commands.py).
+ADAPTER_DOES_NOT: dict[str, frozenset[str]] = {}
 
 CAPABILITIES: dict[str, Capabilities] = {
     "matrix": MatrixAdapter.capabilities,

@@ -20,6 +20,7 @@ import aiohttp
 
 from bots.waku.adapter import WakuAdapter, WakuRoomConfig
 from bots.waku.text import from_status
+from bridge.commands import Commands
 from bridge.model import ChatId, ChatRef, Command, Inbound, NativeId, RichText, WakuChatId
 from bridge.router import Room, Router
 from bridge.status.community import Membership
@@ -28,7 +29,7 @@ from bridge.waku.community import CommunityRoom
 from bridge.waku.embedded import EmbeddedNode
 from bridge.waku.message import WakuMessage
 from crypto.keys import generate_private_key, public_key
-from tests.conformance.driver import Seen
+from tests.conformance.driver import Answer, Seen, conformance_commands
 from tests.conformance.matrix_driver import FileServer
 from tests.fakes import status_node as sg
 from tests.fakes.status_proto import chat_message_pb2, emoji_reaction_pb2, enums_pb2
@@ -64,8 +65,8 @@ class _RoutedSink(Sink):
     """The router's sink in front of the test's: the Waku adapter checks an inbound edit's or
     delete's author against the router's id map, as it does in the bridge."""
 
-    def __init__(self, chat: ChatRef, router: Router) -> None:
-        super().__init__(chat)
+    def __init__(self, chat: ChatRef, router: Router, commands: Commands) -> None:
+        super().__init__(chat, commands)
         self.router = router
 
     async def __call__(self, event: Inbound) -> None:
@@ -86,7 +87,9 @@ class _Shown:
 
 
 class WakuDriver:
-    def __init__(self, store: Store, node: EmbeddedNode, files: FileServer) -> None:
+    def __init__(
+        self, store: Store, node: EmbeddedNode, files: FileServer, commands: Commands | None = None
+    ) -> None:
         self.store = store
         self.node = node
         self._files = files
@@ -107,9 +110,12 @@ class WakuDriver:
             self.owner.add_member(member)
         self.shown: dict[str, _Shown] = {}
         self.order: list[str] = []
+        self.commands = commands or conformance_commands()
+        self._commanded: set[str] = set()
         self.sink: Sink = _RoutedSink(
             self.chat,
             Router(store, [Room("conformance", (self.chat, ChatRef("telegram", ChatId("1001"))))]),
+            self.commands,
         )
         node.add_listener(self._on_wire)
         self.adapter = self._new_adapter()
@@ -132,6 +138,7 @@ class WakuDriver:
             },
             bridge_name="Parley Bridge",
             health_interval=0.2,
+            commands=self.commands.specs(),
         )
 
     async def start(self) -> None:
@@ -237,6 +244,19 @@ class WakuDriver:
     async def unreact(self, native: NativeId, emoji: str) -> None:
         await self._reaction(native, emoji, retracted=True)
 
+    async def command(self, name: str, args: str = "") -> None:
+        # Status has no command UI: a member writes the command as a message.
+        self._commanded.add(await self.say(f"/{name} {args}".rstrip()))
+
+    async def answers(self) -> list[Answer]:
+        # The bridge answers in the channel, replying to the command; Status has no private
+        # answer, so none is private.
+        return [
+            Answer(from_status(shown.text).text, private=False)
+            for shown in (self.shown[mid] for mid in self.order)
+            if shown.signer == self.bridge and shown.message.response_to in self._commanded
+        ]
+
     async def send_file(self, name: str, mime: str, data: bytes) -> NativeId:
         raise NotImplementedError("the Waku adapter does not declare attachments")
 
@@ -301,7 +321,7 @@ class WakuDriver:
 
 
 @contextlib.asynccontextmanager
-async def waku_driver() -> AsyncIterator[WakuDriver]:
+async def waku_driver(commands: Commands | None = None) -> AsyncIterator[WakuDriver]:
     directory = Path(tempfile.mkdtemp(prefix="parley-waku-conf-"))
     files = FileServer()
     await files.server.start()
@@ -309,7 +329,7 @@ async def waku_driver() -> AsyncIterator[WakuDriver]:
     node = EmbeddedNode(store)
     await node.start()
     try:
-        driver = WakuDriver(store, node, files)
+        driver = WakuDriver(store, node, files, commands)
         await driver.publish_description()
         try:
             await driver.start()
