@@ -350,6 +350,10 @@ def render_nested(
 # --------------------------------------------------------------------------------------------
 
 
+# Link targets a reader on any platform can open; other schemes are one app's internal links.
+_OPENABLE = ("http://", "https://", "mailto:")
+
+
 def to_plain(rt: RichText, *, link_urls: bool = True) -> str:
     """Neutral rich text -> plain text.
 
@@ -366,8 +370,8 @@ def to_plain(rt: RichText, *, link_urls: bool = True) -> str:
 
     def wrap(s: Styled, inner: str) -> str:
         if s.kind == "link" and s.url and s.url != text[s.start : s.end]:
-            if s.url.startswith("tg://"):
-                return inner
+            if not s.url.lower().startswith(_OPENABLE):
+                return inner  # an app's own link (a mention) opens nowhere else: its text says it
             return f"{inner} ({s.url})"
         return inner
 

@@ -615,3 +615,20 @@ def test_split_for_discord_properties(rt: RichText, limit: int) -> None:
         assert "@everyone" not in md and "@here" not in md
     joined = "".join(from_discord(md).text for md in parts).replace(ZWSP, "")
     assert "".join(joined.split()) == "".join(rt.text.split())
+
+
+def test_to_plain_spells_out_only_links_others_can_open() -> None:
+    """A Matrix permalink opens anywhere; an app's own scheme (a Telegram or Matrix mention
+    link) opens nowhere else, so plain text keeps just its label."""
+    rt = RichText(
+        "Ann, Bob, mail, room",
+        (
+            Span("link", 0, 3, url="matrix:u/ann:example.org"),
+            Span("link", 5, 8, url="TG://user?id=7"),
+            Span("link", 10, 14, url="mailto:a@b.c"),
+            Span("link", 16, 20, url="https://matrix.to/#/!r:example.org"),
+        ),
+    )
+    assert to_plain(rt) == (
+        "Ann, Bob, mail (mailto:a@b.c), room (https://matrix.to/#/!r:example.org)"
+    )
