@@ -317,6 +317,6 @@ async def test_archive_inserts_together_answer_each_row_and_survive_a_bad_one(
         inserts.insert(b"c" * 32, TOPIC, msg("c", T0), T0),  # the same row twice
         return_exceptions=True,
     )
-    assert results[:2] == [True, False] and results[3:] == [True, False]
+    assert list(results[:2]) == [True, False] and list(results[3:]) == [True, False]
     assert isinstance(results[2], sqlite3.IntegrityError)
     assert await waku_messages.count(store) == 3
