@@ -195,6 +195,8 @@ def normalize(
     ``trim_styles`` moves leading/trailing whitespace out of style spans (markdown needs that).
     ``code_splits(style, code_text)`` says a style must not contain that code span at all.
     """
+    if not spans:
+        return []  # most messages are plain text: every converter asks, often twice
     valid = _valid_spans(text, spans)
     codes = _code_regions(text, valid, drop_blank_pre=trim_styles)
     cut: list[Styled] = []

@@ -73,6 +73,15 @@ class _Client(discord.Client):
         self._adapter = adapter
         self._inbound = adapter.inbound
         self._commands = adapter.commands
+        # The gateway hands events to this table's parsers: echoes of our own copies are taken
+        # from the raw payload (DiscordInbound.own_echo), everything else goes on to discord.py.
+        parsers = self._connection.parsers
+        self._parse_message_create = parsers["MESSAGE_CREATE"]
+        parsers["MESSAGE_CREATE"] = self._message_create
+
+    def _message_create(self, data: Any) -> None:
+        if not self._inbound.own_echo(self, data):
+            self._parse_message_create(data)
 
     async def on_ready(self) -> None:
         await self._adapter.on_ready(self)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -166,6 +167,7 @@ def message_id_of(native_id: NativeId) -> int:
     return int(native_id)
 
 
+@functools.lru_cache(maxsize=4096)  # the same few people write most messages
 def webhook_username(display_name: str, platform: Platform) -> str:
     """``"name (platform)"`` as a webhook username Discord accepts (1-80 characters).
 

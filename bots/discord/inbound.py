@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -87,6 +87,7 @@ class DiscordInbound:
         self._handled: collections.OrderedDict[int, None] = collections.OrderedDict()
         self._unsaved: dict[int, int] = {}  # channel -> messages past its stored cursor
         self._saver: asyncio.Task[None] | None = None
+        self._echoes: set[asyncio.Task[None]] = set()  # referenced until done
 
     async def catch_up(self, client: discord.Client, channel_id: int, channel: Any) -> None:
         """Feed the sink what was said while the adapter was away (the router de-duplicates)."""
@@ -189,10 +190,46 @@ class DiscordInbound:
             event = await self._new_message(client, message)
         if event is not None:
             await self._deliver(event)
-        self._handled[message.id] = None
+        await self._handled_now(channel_id, message.id, relayed=event is not None)
+
+    async def _handled_now(self, channel_id: int, message_id: int, *, relayed: bool) -> None:
+        self._handled[message_id] = None
         while len(self._handled) > MAX_REMEMBERED:
             self._handled.popitem(last=False)
-        await self._advance(channel_id, message.id, relayed=event is not None)
+        await self._advance(channel_id, message_id, relayed=relayed)
+
+    def own_echo(self, client: discord.Client, data: Mapping[str, Any]) -> bool:
+        """Take a gateway MESSAGE_CREATE that is the echo of one of our webhook copies from its
+        raw payload (True), before discord.py builds and caches a full Message for it: one
+        comes back for every copy the bridge posts, and nothing in it is relayed. Only the
+        catch-up cursor moves past it. Anything else (False) goes through discord.py."""
+        webhook = data.get("webhook_id")
+        if webhook is None or client is not self._state.client:
+            return False
+        try:
+            channel_id, message_id = int(data["channel_id"]), int(data["id"])
+            ours = int(webhook) in self._state.own_webhooks or (
+                # Webhooks our application made carry its id, as in _is_own.
+                client.application_id is not None
+                and int(data.get("application_id") or 0) == client.application_id
+            )
+        except (KeyError, TypeError, ValueError):
+            return False
+        if not ours or channel_id not in self._state.channels:
+            return False
+        task = asyncio.get_running_loop().create_task(self._echo(channel_id, message_id))
+        self._echoes.add(task)
+        task.add_done_callback(self._echoes.discard)
+        return True
+
+    async def _echo(self, channel_id: int, message_id: int) -> None:
+        try:
+            # In order with the channel's other messages, like discord.py's own events.
+            async with self._state.locks[channel_id]:
+                if message_id not in self._handled:
+                    await self._handled_now(channel_id, message_id, relayed=False)
+        except Exception:
+            log.exception("Discord channel %s: the echo of our copy failed", channel_id)
 
     async def _advance(self, channel_id: int, message_id: int, *, relayed: bool = True) -> None:
         if message_id <= self._last_id.get(channel_id, 0):

@@ -18,9 +18,9 @@ import aiosqlite
 if TYPE_CHECKING:
     from bridge.store import Store
 
-__all__ = ["delete", "get", "get_int", "prune", "set", "set_many", "write"]
+__all__ = ["SET", "delete", "get", "get_int", "prune", "set", "set_many", "write"]
 
-_SET = (
+SET = (
     "INSERT INTO kv(key, value, updated_at) VALUES (?, ?, unixepoch())"
     " ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"
 )
@@ -44,17 +44,17 @@ async def get_int(db: aiosqlite.Connection, key: str) -> int | None:
 
 
 async def set(db: aiosqlite.Connection, key: str, value: str | int) -> None:
-    await db.execute(_SET, (key, str(value)))
+    await db.execute(SET, (key, str(value)))
 
 
 async def set_many(db: aiosqlite.Connection, values: Mapping[str, str | int]) -> None:
-    await db.executemany(_SET, [(key, str(value)) for key, value in values.items()])
+    await db.executemany(SET, [(key, str(value)) for key, value in values.items()])
 
 
 async def write(store: Store, key: str, value: str | int) -> None:
     """``set`` as a transaction of its own: one round trip (``Store.write``) where opening one
     costs four."""
-    await store.write(_SET, (key, str(value)))
+    await store.write(SET, (key, str(value)))
 
 
 async def delete(db: aiosqlite.Connection, key: str) -> None:

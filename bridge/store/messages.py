@@ -8,6 +8,7 @@ neutral types in the store.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -96,6 +97,9 @@ def platform_of(value: str) -> Platform:
     return value
 
 
+# Every message stores its author and reads it back (insert_new): the same few people write
+# most messages, and both sides are pure (Author is frozen).
+@functools.lru_cache(maxsize=4096)
 def encode_author(author: Author) -> str:
     return json.dumps(
         [
@@ -110,6 +114,7 @@ def encode_author(author: Author) -> str:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def decode_author(raw: str) -> Author:
     # Rows written before ``verified`` existed have six fields: not verified.
     platform, user_id, display_name, username, avatar_url, is_bot, *rest = json.loads(raw)

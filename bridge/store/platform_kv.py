@@ -10,16 +10,22 @@ nor the core's (``metrics.``, ``feed.``, ``points.``): a platform name is ``[a-z
 never containing the dot that ends the prefix.
 
 Every write is one self-committing statement (``Store.write``): one round trip, never inside
-another coroutine's transaction. Keys and values are bounded, so hostile input (an event id,
-a user id) cannot grow a row without limit; an oversized one raises ``KvLimitError``.
+another coroutine's transaction. Writes are carried out in the order they were asked for, and
+the ``set`` calls made while an earlier write is in flight go out together as one statement
+(the Waku adapter persists a room's clock before every message: under load, many rooms'
+clocks share a round trip). Keys and values are bounded, so hostile input (an event id, a user
+id) cannot grow a row without limit; an oversized one raises ``KvLimitError``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import json
 import re
 from collections.abc import Mapping
-from typing import Final
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 from bridge.model import Platform
 from bridge.store import Store, kv
@@ -64,6 +70,27 @@ _SET_MANY: Final = (
 )
 
 
+@dataclass(eq=False)
+class _Write:
+    """A write waiting for its turn: ``pairs`` to set, or else a statement of its own."""
+
+    done: asyncio.Future[list[Any]]
+    pairs: list[tuple[str, str]] = field(default_factory=list)
+    sql: str = ""
+    parameters: tuple[Any, ...] = ()
+
+
+def _settle(
+    future: asyncio.Future[list[Any]], rows: list[Any], exc: BaseException | None = None
+) -> None:
+    if future.done():  # the caller was cancelled; the write stands regardless
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(rows)
+
+
 def _like(prefix: str) -> str:
     return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
@@ -78,6 +105,8 @@ class PlatformKv:
         self._store = store
         self._platform = platform
         self._prefix = platform + "."
+        self._queue: collections.deque[_Write] = collections.deque()
+        self._drainer: asyncio.Task[None] | None = None
 
     @property
     def namespace(self) -> str:
@@ -96,7 +125,7 @@ class PlatformKv:
 
     async def set(self, key: str, value: str | int) -> None:
         text = str(value)
-        await kv.write(self._store, self._key(key, text), text)
+        await self._write(_Write(self._future(), pairs=[(self._key(key, text), text)]))
 
     async def set_many(self, values: Mapping[str, str | int]) -> None:
         """Write every pair at once: one statement, so all or none are stored."""
@@ -110,10 +139,10 @@ class PlatformKv:
         for key, value in values.items():
             text = str(value)
             pairs.append((self._key(key, text), text))
-        await self._store.write(_SET_MANY, (json.dumps(pairs),))
+        await self._statement(_SET_MANY, (json.dumps(pairs),))
 
     async def delete(self, key: str) -> None:
-        await self._store.write("DELETE FROM kv WHERE key = ?", (self._key(key),))
+        await self._statement("DELETE FROM kv WHERE key = ?", (self._key(key),))
 
     async def items(self, prefix: str = "", limit: int = MAX_ITEMS) -> list[tuple[str, str]]:
         """The (key, value) pairs whose key starts with ``prefix``, by key, at most ``limit``."""
@@ -127,12 +156,58 @@ class PlatformKv:
     async def prune(self, prefix: str, older_than: float) -> int:
         """Delete the keys under ``prefix`` not written for ``older_than`` seconds; returns how
         many (for records that would otherwise grow forever, e.g. one per reaction)."""
-        rows = await self._store.write(
+        rows = await self._statement(
             "DELETE FROM kv WHERE key LIKE ? ESCAPE '\\' AND updated_at < unixepoch() - ?"
             " RETURNING 1",
             (_like(self._prefix + prefix), older_than),
         )
         return len(rows)
+
+    @staticmethod
+    def _future() -> asyncio.Future[list[Any]]:
+        return asyncio.get_running_loop().create_future()
+
+    async def _statement(self, sql: str, parameters: tuple[Any, ...]) -> list[Any]:
+        return await self._write(_Write(self._future(), sql=sql, parameters=parameters))
+
+    async def _write(self, write: _Write) -> list[Any]:
+        self._queue.append(write)
+        if self._drainer is None or self._drainer.done():
+            # A task of its own, so that a cancelled caller never strands the others.
+            self._drainer = asyncio.create_task(self._drain(), name=f"{self._platform}-kv")
+        return await write.done
+
+    async def _drain(self) -> None:
+        while self._queue:
+            first = self._queue.popleft()
+            if not first.pairs:
+                await self._run([first], first.sql, first.parameters)
+                continue
+            # The sets queued behind it, up to the next other write (order is kept).
+            group, pairs = [first], list(first.pairs)
+            while self._queue and self._queue[0].pairs and len(pairs) < MAX_MANY:
+                group.append(self._queue.popleft())
+                pairs.extend(group[-1].pairs)
+            if len(pairs) == 1:
+                await self._run(group, kv.SET, pairs[0])
+            elif not await self._run(group, _SET_MANY, (json.dumps(pairs),), alone=False):
+                for write in group:  # one failing write must not fail the others
+                    await self._run([write], _SET_MANY, (json.dumps(write.pairs),))
+
+    async def _run(
+        self, group: list[_Write], sql: str, parameters: tuple[Any, ...], *, alone: bool = True
+    ) -> bool:
+        try:
+            rows = await self._store.write(sql, parameters)
+        except Exception as exc:
+            if not alone:
+                return False
+            for write in group:
+                _settle(write.done, [], exc)
+            return False
+        for write in group:
+            _settle(write.done, rows)
+        return True
 
     def cursor(self, name: str) -> KvCursor:
         """Integer positions per chat under ``<platform>.<name>.<chat id>``."""

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import collections
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Final
 
 from bridge.store import Store
 from bridge.waku.message import WakuMessage
 
 __all__ = [
+    "Inserts",
     "StoredMessage",
     "count",
     "insert",
@@ -53,25 +57,95 @@ async def insert(
     store: Store, msg_hash: bytes, pubsub_topic: str, message: WakuMessage, received_at: int
 ) -> bool:
     """Archive one message; False if its hash is already there (the copy on disk wins)."""
+    row = _row(msg_hash, pubsub_topic, message, received_at)
+    # RETURNING answers whether the row went in (an ignored one returns nothing).
+    return bool(await store.write(_insert_sql(1), row))
+
+
+def _row(
+    msg_hash: bytes, pubsub_topic: str, message: WakuMessage, received_at: int
+) -> tuple[Any, ...]:
     if message.timestamp is None:
         raise ValueError("archived messages must carry a timestamp")
-    # RETURNING answers whether the row went in (an ignored one returns nothing).
-    inserted = await store.write(
-        f"INSERT OR IGNORE INTO waku_messages ({_COLUMNS}, received_at)"  # noqa: S608
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING 1",
-        (
-            msg_hash,
-            pubsub_topic,
-            message.content_topic,
-            message.payload,
-            message.version,
-            message.timestamp,
-            message.meta,
-            message.rate_limit_proof,
-            received_at,
-        ),
+    return (
+        msg_hash,
+        pubsub_topic,
+        message.content_topic,
+        message.payload,
+        message.version,
+        message.timestamp,
+        message.meta,
+        message.rate_limit_proof,
+        received_at,
     )
-    return bool(inserted)
+
+
+def _insert_sql(rows: int) -> str:
+    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
+    return (
+        f"INSERT OR IGNORE INTO waku_messages ({_COLUMNS}, received_at)"  # noqa: S608
+        f" VALUES {values} RETURNING hash"
+    )
+
+
+_MAX_ROWS: Final = 100
+"""Rows in one shared insert: 900 parameters, below SQLite's oldest limit (999)."""
+
+
+class Inserts:
+    """``insert`` for a node that archives many messages at once (the bridge publishing into
+    a thousand rooms): the inserts asked for while one is in flight go out together as one
+    self-committing statement, one round trip. Each caller still returns once its own row is
+    committed, with its own answer; a failing shared insert is retried row by row, so that
+    one bad row cannot fail the others."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._queue: collections.deque[tuple[tuple[Any, ...], asyncio.Future[bool]]] = (
+            collections.deque()
+        )
+        self._drainer: asyncio.Task[None] | None = None
+
+    async def insert(
+        self, msg_hash: bytes, pubsub_topic: str, message: WakuMessage, received_at: int
+    ) -> bool:
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue.append((_row(msg_hash, pubsub_topic, message, received_at), future))
+        if self._drainer is None or self._drainer.done():
+            # A task of its own, so that a cancelled caller never strands the others.
+            self._drainer = asyncio.create_task(self._drain(), name="waku-archive")
+        return await future
+
+    async def _drain(self) -> None:
+        while self._queue:
+            batch: list[tuple[tuple[Any, ...], asyncio.Future[bool]]] = []
+            hashes: set[bytes] = set()
+            # The same hash twice waits for the next statement: each must learn whether it was
+            # the one that went in.
+            while self._queue and len(batch) < _MAX_ROWS and self._queue[0][0][0] not in hashes:
+                batch.append(self._queue.popleft())
+                hashes.add(batch[-1][0][0])
+            if len(batch) == 1 or not await self._run(batch, alone=False):
+                for one in batch:
+                    await self._run([one])
+
+    async def _run(
+        self, batch: list[tuple[tuple[Any, ...], asyncio.Future[bool]]], *, alone: bool = True
+    ) -> bool:
+        params = tuple(value for row, _ in batch for value in row)
+        try:
+            rows = await self._store.write(_insert_sql(len(batch)), params)
+        except Exception as exc:
+            if alone:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+            return False
+        inserted = {bytes(r[0]) for r in rows}
+        for row, future in batch:
+            if not future.done():  # the caller was cancelled; the row stands regardless
+                future.set_result(row[0] in inserted)
+        return True
 
 
 async def total_bytes(store: Store) -> int:

@@ -141,6 +141,7 @@ class EmbeddedNode(WakuNode):
         if max_message_size < 1 or handler_queue_size < 1 or seen_cache_size < 1:
             raise ValueError("sizes must be positive")
         self.store = store
+        self._archive = waku_messages.Inserts(store)
         self.cluster_id = cluster_id
         self.num_shards = num_shards
         self.retention_messages = retention_messages
@@ -243,9 +244,7 @@ class EmbeddedNode(WakuNode):
         self._remember(digest)
         if self._archivable(message):
             try:
-                inserted = await waku_messages.insert(
-                    self.store, digest, pubsub_topic, message, self._clock()
-                )
+                inserted = await self._archive.insert(digest, pubsub_topic, message, self._clock())
             except BaseException:
                 # Not delivered, so a retry must not be mistaken for a duplicate.
                 self._seen.pop(digest, None)

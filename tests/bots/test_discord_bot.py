@@ -313,6 +313,27 @@ async def test_the_bridges_own_messages_are_not_relayed_back(world: World) -> No
         assert fake.events("MESSAGE_DELETE") and fake.events("MESSAGE_REACTION_ADD")
 
 
+async def test_echoes_of_our_webhook_copies_are_not_built_into_messages(world: World) -> None:
+    # One echo comes back for every copy: it is taken from the raw payload, so discord.py's
+    # message cache keeps people's messages only, and a person's reply to a copy still counts.
+    fake, channel = world.fake, world.channel
+    hook = fake.add_webhook(channel.id)
+    async with running(fake, [channel.id], webhooks={channel.id: (hook.id, hook.token)}) as (
+        adapter,
+        sink,
+    ):
+        copies = [await adapter.send(outbound(channel, f"copy {i}", key=f"e{i}")) for i in range(3)]
+        fake.user_sends(channel.id, world.alice, "answer", reply_to=int(copies[0]))
+        answer = await sink.message("answer")
+        assert answer.reply_to == copies[0]
+        assert adapter.inbound.newest_seen(channel.id) == int(answer.native_id)
+        client = adapter.state.client
+        assert client is not None
+        cached = [m.content for m in client.cached_messages]
+        assert cached == ["answer"]
+        assert [type(e).__name__ for e in sink.events] == ["NewMessage"]
+
+
 async def test_other_bots_and_webhooks_are_relayed(world: World) -> None:
     fake, channel = world.fake, world.channel
     robot = fake.add_member(world.guild, "robot", bot=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -276,3 +278,45 @@ async def test_autosharding_maps_content_topics(store: Store) -> None:
     assert auto.shard_for(CT).startswith("/waku/2/rs/1/")
     with pytest.raises(PublishRejectedError, match="Autosharding error"):
         auto.shard_for("bad")
+
+
+async def test_publishes_made_while_an_archive_write_is_in_flight_share_one(
+    store: Store, clock: Clock
+) -> None:
+    # The bridge publishing into many rooms at once: one archive statement (one round trip)
+    # instead of one each; every publish still returns once its message is on disk.
+    node = EmbeddedNode(store, clock=clock)
+    await node.start()
+    inbox = Inbox()
+    await node.subscribe([TOPIC], inbox)
+    counters = await store.count()
+    before = counters.copy()
+    digests = await asyncio.gather(*(node.publish(TOPIC, msg(f"m{i}", T0 + i)) for i in range(30)))
+    used = counters - before
+    assert (used.statements, used.round_trips) == (1, 1)
+    assert len(await inbox.wait_for(30)) == 30
+    assert await waku_messages.count(store) == 30
+    assert set((await node.query(HistoryQuery(page_size=100))).hashes) == set(digests)
+    await node.stop()
+
+
+async def test_archive_inserts_together_answer_each_row_and_survive_a_bad_one(
+    store: Store,
+) -> None:
+    await waku_messages.insert(store, b"h" * 32, TOPIC, msg("old", T0), T0)
+    await store.write(
+        "CREATE TRIGGER refuse BEFORE INSERT ON waku_messages WHEN NEW.payload = X'626164'"
+        " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    )
+    inserts = waku_messages.Inserts(store)
+    results = await asyncio.gather(
+        inserts.insert(b"a" * 32, TOPIC, msg("a", T0), T0),
+        inserts.insert(b"h" * 32, TOPIC, msg("old again", T0), T0),  # already archived
+        inserts.insert(b"b" * 32, TOPIC, msg("bad", T0), T0),
+        inserts.insert(b"c" * 32, TOPIC, msg("c", T0), T0),
+        inserts.insert(b"c" * 32, TOPIC, msg("c", T0), T0),  # the same row twice
+        return_exceptions=True,
+    )
+    assert list(results[:2]) == [True, False] and list(results[3:]) == [True, False]
+    assert isinstance(results[2], sqlite3.IntegrityError)
+    assert await waku_messages.count(store) == 3
