@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bots.waku.catch_up import HISTORY_PAGE, CatchUp
-from bots.waku.rooms import AdapterState, Room, RoomDirectory, clock_key
+from bots.waku.catch_up import CatchUp
+from bots.waku.envelopes import Envelopes, Record
+from bots.waku.rooms import AdapterState, Room, RoomDirectory
 from bots.waku.status_format import (
     EMPTY,
     MAX_NAME,
-    NS_PER_MS,
-    NS_PER_S,
     STATUS_ID,
     attachment_line,
     bounded_id,
@@ -46,22 +45,13 @@ from bridge.model import (
 from bridge.status import (
     AppMessageType,
     BridgeMessageFields,
-    ChatMessageFields,
     ContentType,
-    StatusDecodeError,
     build_bridge_chat_message,
     build_delete_message,
     build_edit_message,
     build_emoji_reaction,
-    build_status_payload,
-    message_id_hex,
-    next_clock,
-    parse_status_payload,
 )
 from bridge.store.parts import StoredParts
-from bridge.waku.message import WakuMessage, message_hash
-from bridge.waku.node import HistoryQuery, NodeError
-from crypto.payload import DecryptionError, decrypt_symmetric, encrypt_symmetric
 
 __all__ = ["Publisher", "bridge_message_id"]
 
@@ -126,9 +116,6 @@ class _Progress:
         return cls(parts, layout.get("done") is True) if parts else None
 
 
-_Record = Callable[[str, int, int], Awaitable[None]]
-
-
 class Publisher:
     """Builds, signs and publishes the bridge's Status messages, and finds in-doubt ones."""
 
@@ -146,7 +133,7 @@ class Publisher:
         self._directory = directory
         self._history = history
         self._bridge_name = bridge_name
-        self._installation_id = installation_id
+        self._out = Envelopes(state, history, installation_id)
         # A copy in several Status messages: their ids under the first one's (relay_parts), so
         # that edits and deletes reach every part, after a restart too.
         self._parts = parts
@@ -294,7 +281,7 @@ class Publisher:
         response_to: str,
         *,
         replay: tuple[int, int] | None = None,
-        record: _Record | None = None,
+        record: Record | None = None,
     ) -> str:
         bridge = BridgeMessageFields(
             bridge_name=clean(platform, MAX_NAME),
@@ -316,7 +303,7 @@ class Publisher:
                 display_name=self._bridge_name,
             )
 
-        return await self._publish(
+        return await self._out.publish(
             room, AppMessageType.CHAT_MESSAGE, build, replay=replay, record=record
         )
 
@@ -374,7 +361,7 @@ class Publisher:
                 content_type=ContentType.BRIDGE_MESSAGE,
             )
 
-        await self._publish(room, AppMessageType.EDIT_MESSAGE, build)
+        await self._out.publish(room, AppMessageType.EDIT_MESSAGE, build)
 
     async def delete(self, delivery: OutboundDelete) -> None:
         room = await self._directory.room(delivery.target)
@@ -395,7 +382,7 @@ class Publisher:
                 chat_type=room.config.chat_type,
             )
 
-        await self._publish(room, AppMessageType.DELETE_MESSAGE, build)
+        await self._out.publish(room, AppMessageType.DELETE_MESSAGE, build)
 
     async def react(self, delivery: OutboundReaction) -> None:
         room = await self._directory.room(delivery.target)
@@ -414,94 +401,7 @@ class Publisher:
                 retracted=not delivery.added,
             )
 
-        await self._publish(room, AppMessageType.EMOJI_REACTION, build)
-
-    async def _publish(
-        self,
-        room: Room,
-        message_type: AppMessageType,
-        build: Callable[[int, int], bytes],
-        *,
-        replay: tuple[int, int] | None = None,
-        record: _Record | None = None,
-    ) -> str:
-        """Sign, encrypt and publish one Status message; returns its Status id. ``replay``
-        (clock, timestamp ms) builds a recorded message again; ``record`` is awaited with the
-        new message's id, clock and timestamp before it is published."""
-        key = self._state.key
-        sds = None
-        if self._state.communities is not None and room.config.community is not None:
-            name = room.ref.chat_id
-            refusal = self._state.communities.refusal(name)
-            if refusal is not None:
-                raise PermanentError(refusal)
-            waiting = self._state.communities.hold_reason(name)
-            if waiting is not None or not room.status_chat:
-                raise RetryableError(waiting or "the channel is not known yet")
-            communities = self._state.communities
-
-            def sds(app: bytes) -> bytes:
-                return communities.sds_wrap(name, app)
-
-        async with room.lock:
-            now_ns = self._state.clock()
-            now_ms = now_ns // NS_PER_MS
-            clock = next_clock(room.last_clock, now_ms)
-            if replay is not None:
-                clock, now_ms = replay
-            try:
-                inner = build(clock, now_ms)
-                out = build_status_payload(inner, message_type, key, self._installation_id)
-                # Deterministic (RFC 6979) signatures: the same ApplicationMetadataMessage, so
-                # the same Status message id, plain and wrapped.
-                wrapped = (
-                    out
-                    if sds is None
-                    else build_status_payload(inner, message_type, key, self._installation_id, sds)
-                )
-            except (ValueError, TypeError) as exc:
-                raise PermanentError(f"cannot build the Status message: {exc}") from exc
-            sends = room.sends or [(room.send_topic, room.send_key, False)]
-            copies = [
-                WakuMessage(
-                    payload=encrypt_symmetric(
-                        (wrapped if use_sds else out).payload, room_key, signing_key=key
-                    ),
-                    content_topic=topic,
-                    version=1,
-                    timestamp=now_ns,
-                )
-                for topic, room_key, use_sds in sends
-            ]
-            message = copies[0]
-            size = len(message.encode())
-            if size > _MAX_PUBLISH_SIZE:
-                raise PermanentError(f"the Waku message would be {size} bytes")
-            if replay is None:
-                # Persisted (committed) before publishing: a crash after the publish must never
-                # reuse a clock. One self-committing statement: a single round trip, fewer
-                # than even a shared group commit's BEGIN + statement + COMMIT.
-                await self._state.kv.set(clock_key(room), clock)
-                room.last_clock = clock
-                if record is not None:
-                    await record(message_id_hex(out.message_id), clock, now_ms)
-            else:
-                # Its clock was persisted when it was recorded.
-                room.last_clock = max(room.last_clock, clock)
-            for index, copy in enumerate(copies):
-                digest = message_hash(room.config.pubsub_topic, copy)
-                # Our echo may come back before publish returns; known hashes are skipped.
-                self._state.remember(digest)
-                try:
-                    await self._state.node.publish(room.config.pubsub_topic, copy)
-                except NodeError as exc:
-                    self._state.recent.pop(digest, None)
-                    self._state.count("publish_error")
-                    if index == 0:
-                        raise RetryableError(f"waku publish failed: {exc}") from exc
-                    # The universal topic has it: current clients see it; older ones miss it.
-                    log.warning("waku publish on the per-channel topic failed: %s", exc)
-            return message_id_hex(out.message_id)
+        await self._out.publish(room, AppMessageType.EMOJI_REACTION, build)
 
     async def recover(self, delivery: OutboundMessage) -> NativeId | None:
         """Find our copy of ``delivery``: a multi-part send by its recorded progress (none while
@@ -515,49 +415,5 @@ class Publisher:
                 return NativeId(progress.parts[0][0])
             self._sending[wanted] = progress
             return None
-        sent_ns = int(delivery.sent_at.timestamp() * NS_PER_S)
-        query = HistoryQuery(
-            pubsub_topic=room.config.pubsub_topic,
-            content_topics=[room.send_topic],
-            start_time=max(
-                sent_ns - self._history.margin_ns,
-                self._state.clock() - self._history.max_catch_up_ns,
-            ),
-            page_size=HISTORY_PAGE,
-        )
-        try:
-            for _ in range(self._history.max_pages):
-                page = await self._state.node.query(query)
-                for received in page.messages:
-                    found = self._own_bridge_message(received.message, room.send_key, wanted)
-                    if found is not None:
-                        return NativeId(found)
-                if page.cursor is None:
-                    break
-                query = HistoryQuery(
-                    pubsub_topic=query.pubsub_topic,
-                    content_topics=query.content_topics,
-                    start_time=query.start_time,
-                    cursor=page.cursor,
-                    page_size=HISTORY_PAGE,
-                )
-        except NodeError as exc:
-            log.warning("cannot look for an in-doubt send in the Waku store: %s", exc)
-        return None
-
-    def _own_bridge_message(self, message: WakuMessage, key: bytes, wanted: str) -> str | None:
-        try:
-            decoded = decrypt_symmetric(message.payload, key)
-            if decoded.signer != self._state.public:
-                return None
-            envelope = parse_status_payload(decoded.payload)
-        except (DecryptionError, StatusDecodeError):
-            return None
-        content = envelope.content
-        if (
-            isinstance(content, ChatMessageFields)
-            and content.bridge is not None
-            and content.bridge.message_id == wanted
-        ):
-            return envelope.message_id_hex
-        return None
+        found = await self._out.find(room, delivery.sent_at, wanted)
+        return None if found is None else NativeId(found)
