@@ -18,7 +18,7 @@ import aiosqlite
 
 from bridge.store import Store
 
-__all__ = ["GroupCommit"]
+__all__ = ["GroupCommit", "settle"]
 
 T = TypeVar("T")
 _Unit = Callable[[aiosqlite.Connection], Awaitable[Any]]
@@ -60,25 +60,25 @@ class GroupCommit:
                         results.append(await unit(db))
             except Exception as exc:
                 if len(batch) == 1:
-                    _settle(batch[0][1], exc=exc)
+                    settle(batch[0][1], exc=exc)
                 else:
                     for unit, future in batch:
                         await self._alone(unit, future)
                 continue
             for (_, future), result in zip(batch, results, strict=True):
-                _settle(future, result=result)
+                settle(future, result=result)
 
     async def _alone(self, unit: _Unit, future: asyncio.Future[Any]) -> None:
         try:
             async with self._store.transaction() as db:
                 result = await unit(db)
         except Exception as exc:
-            _settle(future, exc=exc)
+            settle(future, exc=exc)
         else:
-            _settle(future, result=result)
+            settle(future, result=result)
 
 
-def _settle(
+def settle(
     future: asyncio.Future[Any], *, result: Any = None, exc: BaseException | None = None
 ) -> None:
     if future.done():  # the caller was cancelled; the write stands regardless

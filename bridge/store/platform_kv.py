@@ -30,6 +30,7 @@ from typing import Any, Final
 from bridge.model import Platform
 from bridge.store import Store, kv
 from bridge.store.cursors import KvCursor
+from bridge.store.group_commit import settle
 
 __all__ = ["MAX_ITEMS", "MAX_KEY", "MAX_MANY", "MAX_VALUE", "KvLimitError", "PlatformKv"]
 
@@ -78,17 +79,6 @@ class _Write:
     pairs: list[tuple[str, str]] = field(default_factory=list)
     sql: str = ""
     parameters: tuple[Any, ...] = ()
-
-
-def _settle(
-    future: asyncio.Future[list[Any]], rows: list[Any], exc: BaseException | None = None
-) -> None:
-    if future.done():  # the caller was cancelled; the write stands regardless
-        return
-    if exc is not None:
-        future.set_exception(exc)
-    else:
-        future.set_result(rows)
 
 
 def _like(prefix: str) -> str:
@@ -203,10 +193,10 @@ class PlatformKv:
             if not alone:
                 return False
             for write in group:
-                _settle(write.done, [], exc)
+                settle(write.done, exc=exc)
             return False
         for write in group:
-            _settle(write.done, rows)
+            settle(write.done, result=rows)
         return True
 
     def cursor(self, name: str) -> KvCursor:
