@@ -161,3 +161,19 @@ async def test_a_lookup_between_a_writes_invalidation_and_its_commit_is_not_reme
         await avatar_store.put(db, _record("10", "cd" * 32), _png(), "png")
         assert await lookup == "ab" * 32
     assert await avatar_store.image_of(store.db, "discord", "10") == "cd" * 32
+
+
+async def test_lookups_of_one_author_missing_together_share_one_read(store: Store) -> None:
+    # A burst of one author's messages on a cold cache: one read, not one per message.
+    photos = ProfilePhotos(lambda: store, lambda _p: _NoPhoto(), "https://bridge.example")
+    carl = Author("telegram", UserId("carl"), "carl")
+    assert (await photos.enrich(carl)).avatar_url is None
+    await photos.wait_idle()  # the fetch wrote carl's row (no photo), invalidating it
+    counters = await store.count()
+    enriched = await asyncio.gather(*(photos.enrich(carl) for _ in range(20)))
+    looked_up = await asyncio.gather(
+        *(avatar_store.image_of(store.db, "discord", "11") for _ in range(20))
+    )
+    assert [a.avatar_url for a in enriched] == [None] * 20
+    assert looked_up == [None] * 20
+    assert counters.round_trips == 2  # one SELECT each

@@ -18,10 +18,11 @@ refused fill costs nothing but the next message's read.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import weakref
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
 import aiosqlite
@@ -48,12 +49,44 @@ class LookupCache(Generic[K, V]):
         self._entries: OrderedDict[K, V] = OrderedDict()
         self._generation = 0
         self._writing = False  # invalidated inside the transaction open on the connection
+        self._reads: dict[K, tuple[int, asyncio.Future[V]]] = {}
 
     def get(self, key: K) -> V | Miss:
         value = self._entries.get(key, MISS)
         if value is not MISS:
             self._entries.move_to_end(key)
         return value
+
+    async def lookup(self, key: K, read: Callable[[], Awaitable[V]]) -> V:
+        """The remembered answer for ``key``, else ``read()``'s, remembered if it may be.
+
+        Lookups of one key that miss together share one read (a burst of one author's
+        messages on a cold cache ran one each), unless the cache was invalidated since that
+        read began: then it may be stale, and a lookup starting now reads again.
+        """
+        value = self.get(key)
+        if value is not MISS:
+            return value
+        under_way = self._reads.get(key)
+        if under_way is None or under_way[0] != self._generation:
+            began = self._generation
+            task = asyncio.ensure_future(self._read(key, read, began))
+            under_way = self._reads[key] = (began, task)
+            task.add_done_callback(lambda _: self._read_ended(key, task))
+        # Shielded: a cancelled lookup must not cancel the read others are waiting for.
+        return await asyncio.shield(under_way[1])
+
+    async def _read(self, key: K, read: Callable[[], Awaitable[V]], began: int) -> V:
+        value = await read()
+        self.fill(key, value, began)
+        return value
+
+    def _read_ended(self, key: K, task: asyncio.Future[V]) -> None:
+        under_way = self._reads.get(key)
+        if under_way is not None and under_way[1] is task:
+            del self._reads[key]
+        if not task.cancelled():
+            task.exception()  # each waiter got it; not "never retrieved" when none is left
 
     def begin(self) -> int:
         """Call before the read whose answer will be ``fill``-ed."""
