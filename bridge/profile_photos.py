@@ -33,7 +33,7 @@ from bridge.host import Enricher, Host, Traffic
 from bridge.model import Author, Platform
 from bridge.nft.image import ImageError, normalise_avatar
 from bridge.store import Store
-from bridge.store.lookup_cache import MISS, LookupCache, cache_of
+from bridge.store.lookup_cache import LookupCache, cache_of
 from bridge.store.messages import platform_of
 from bridge.web.app import RouteRegistrar
 from bridge.web.hashed_png import png_by_hash
@@ -86,12 +86,8 @@ class ProfilePhotos:
             return author
         key = (author.platform, str(author.user_id))
         db = self._store().db
-        cache = _cache(db)
-        known = cache.get(key)
-        if known is MISS:
-            # Asked for every message, changed a few times a day: the row is cached until
-            # _refetch or _bound change it.
-            began = cache.begin()
+
+        async def read() -> _Row:
             rows = list(
                 await db.execute_fetchall(
                     "SELECT sha256, fetched_at FROM profile_photos"
@@ -99,8 +95,11 @@ class ProfilePhotos:
                     key,
                 )
             )
-            known = (rows[0][0], float(rows[0][1])) if rows else None
-            cache.fill(key, known, began)
+            return (rows[0][0], float(rows[0][1])) if rows else None
+
+        # Asked for every message, changed a few times a day: the row is cached until
+        # _refetch or _bound change it.
+        known = await _cache(db).lookup(key, read)
         sha: str | None = None
         if known is not None:
             sha, fetched_at = known

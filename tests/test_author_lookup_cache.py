@@ -123,3 +123,57 @@ async def test_profile_photo_lookup_is_cached_until_the_photo_is_refetched(store
     second = (await photos.enrich(ann)).avatar_url
     assert second is not None and second != first
     assert source.asked == 2
+
+
+class _NoPhoto:
+    async def profile_photo(self, user_id: str) -> bytes | None:
+        return None
+
+
+async def test_lookups_answered_during_an_unrelated_write_are_remembered(store: Store) -> None:
+    # Under load another coroutine's transaction (a relayed message's) is open much of the
+    # time; a lookup answered meanwhile saw committed rows of its table all the same.
+    photos = ProfilePhotos(lambda: store, lambda _p: _NoPhoto(), "https://bridge.example")
+    bob = Author("telegram", UserId("bob"), "bob")
+    assert (await photos.enrich(bob)).avatar_url is None  # fetched: bob has no photo
+    await photos.wait_idle()
+    counters = await store.count()
+    async with store.transaction() as db:
+        await db.execute("INSERT INTO kv(key, value, updated_at) VALUES ('unrelated', '1', 0)")
+        assert (await asyncio.create_task(photos.enrich(bob))).avatar_url is None
+        seen = await asyncio.create_task(avatar_store.image_of(store.db, "discord", "9"))
+        assert seen is None
+    before = counters.round_trips
+    assert (await photos.enrich(bob)).avatar_url is None
+    assert await avatar_store.image_of(store.db, "discord", "9") is None
+    assert counters.round_trips == before  # both answered from memory
+
+
+async def test_a_lookup_between_a_writes_invalidation_and_its_commit_is_not_remembered(
+    store: Store,
+) -> None:
+    async with store.transaction() as db:
+        await avatar_store.put(db, _record("10", "ab" * 32), _png(), "png")
+    async with store.transaction() as db:
+        # Queued on the connection after put's invalidation, before its writes: it reads the
+        # old avatar, which the commit then replaces.
+        lookup = asyncio.create_task(avatar_store.image_of(store.db, "discord", "10"))
+        await avatar_store.put(db, _record("10", "cd" * 32), _png(), "png")
+        assert await lookup == "ab" * 32
+    assert await avatar_store.image_of(store.db, "discord", "10") == "cd" * 32
+
+
+async def test_lookups_of_one_author_missing_together_share_one_read(store: Store) -> None:
+    # A burst of one author's messages on a cold cache: one read, not one per message.
+    photos = ProfilePhotos(lambda: store, lambda _p: _NoPhoto(), "https://bridge.example")
+    carl = Author("telegram", UserId("carl"), "carl")
+    assert (await photos.enrich(carl)).avatar_url is None
+    await photos.wait_idle()  # the fetch wrote carl's row (no photo), invalidating it
+    counters = await store.count()
+    enriched = await asyncio.gather(*(photos.enrich(carl) for _ in range(20)))
+    looked_up = await asyncio.gather(
+        *(avatar_store.image_of(store.db, "discord", "11") for _ in range(20))
+    )
+    assert [a.avatar_url for a in enriched] == [None] * 20
+    assert looked_up == [None] * 20
+    assert counters.round_trips == 2  # one SELECT each

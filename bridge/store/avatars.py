@@ -17,7 +17,7 @@ from typing import cast
 
 import aiosqlite
 
-from bridge.store.lookup_cache import MISS, LookupCache, cache_of
+from bridge.store.lookup_cache import LookupCache, cache_of
 
 __all__ = [
     "AvatarRecord",
@@ -105,16 +105,12 @@ async def get(db: aiosqlite.Connection, platform: str, user_id: str) -> AvatarRe
 
 async def image_of(db: aiosqlite.Connection, platform: str, user_id: str) -> str | None:
     """The image hash of the account's avatar, or None when it has none."""
-    cache = _cache(db)
-    key = (platform, user_id)
-    known = cache.get(key)
-    if known is not MISS:
-        return known
-    began = cache.begin()
-    record = await get(db, platform, user_id)
-    sha = None if record is None else record.image_sha256
-    cache.fill(key, sha, began)
-    return sha
+
+    async def read() -> str | None:
+        record = await get(db, platform, user_id)
+        return None if record is None else record.image_sha256
+
+    return await _cache(db).lookup((platform, user_id), read)
 
 
 async def remove(db: aiosqlite.Connection, platform: str, user_id: str) -> AvatarRecord | None:
