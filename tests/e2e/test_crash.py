@@ -35,7 +35,7 @@ from crypto.keys import generate_private_key
 from crypto.payload import decrypt_symmetric
 from tests.e2e.harness import free_port
 from tests.fakes.discord import FakeDiscord
-from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram import FakeBot, FakeTelegram
 
 ROOT = Path(__file__).resolve().parents[2]
 WAKU_CHAT = "parley-crash"
@@ -104,6 +104,25 @@ async def _waku_texts(store_path: Path, pubsub_topic: str) -> list[str]:
     return texts
 
 
+def _bridge_config(tmp_path: Path, tg: FakeTelegram, bot: FakeBot) -> dict[str, Any]:
+    """The child bridge's config without its rooms: its data folder, ports and Telegram."""
+    web_port = free_port()
+    return {
+        "bridge": {"name": "parley", "data_dir": str(tmp_path / "data"), "flood_burst": 0},
+        "waku": {"rest_host": "127.0.0.1", "rest_port": free_port()},
+        "web": {
+            "host": "127.0.0.1",
+            "port": web_port,
+            "public_url": f"http://127.0.0.1:{web_port}",
+        },
+        "telegram": {
+            "token": bot.token,
+            "api_base_url": tg.base_url,
+            "file_base_url": tg.base_file_url,
+        },
+    }
+
+
 async def test_kill_9_in_the_middle_of_a_burst(tmp_path: Path) -> None:
     async with FakeTelegram() as tg, FakeDiscord() as dc:
         bot = tg.add_bot("parley_bot")
@@ -112,35 +131,27 @@ async def test_kill_9_in_the_middle_of_a_burst(tmp_path: Path) -> None:
         guild = dc.add_guild("Parley")
         channel = dc.add_text_channel(guild, "general")
         webhook = dc.add_webhook(channel.id)
-        web_port = free_port()
-        raw: dict[str, Any] = {
-            "bridge": {"name": "parley", "data_dir": str(tmp_path / "data"), "flood_burst": 0},
-            "waku": {"rest_host": "127.0.0.1", "rest_port": free_port()},
-            "web": {
-                "host": "127.0.0.1",
-                "port": web_port,
-                "public_url": f"http://127.0.0.1:{web_port}",
-            },
-            "telegram": {
-                "token": bot.token,
-                "api_base_url": tg.base_url,
-                "file_base_url": tg.base_file_url,
-            },
-            "discord": {
-                "token": dc.token,
-                "api_base_url": dc.api_base,
-                "gateway_url": dc.gateway_url,
-            },
-            "rooms": [
-                {
-                    "name": "main",
-                    "telegram_chats": [group.id],
-                    "discord_channels": [channel.id],
-                    "waku_chat": WAKU_CHAT,
-                    "webhooks": [{"channel": channel.id, "id": webhook.id, "token": webhook.token}],
-                }
-            ],
-        }
+        raw = _bridge_config(tmp_path, tg, bot)
+        raw.update(
+            {
+                "discord": {
+                    "token": dc.token,
+                    "api_base_url": dc.api_base,
+                    "gateway_url": dc.gateway_url,
+                },
+                "rooms": [
+                    {
+                        "name": "main",
+                        "telegram_chats": [group.id],
+                        "discord_channels": [channel.id],
+                        "waku_chat": WAKU_CHAT,
+                        "webhooks": [
+                            {"channel": channel.id, "id": webhook.id, "token": webhook.token}
+                        ],
+                    }
+                ],
+            }
+        )
         config = tmp_path / "crash.json"
         config.write_text(
             json.dumps({"config": raw, "identity_key": generate_private_key().hex()}), "utf-8"
@@ -233,22 +244,12 @@ async def test_kill_9_between_the_parts_of_a_long_status_message(
         bot = tg.add_bot("parley_bot")
         alice = tg.add_user("Alice", username="alice_tg")
         group = tg.add_chat("supergroup", "Room", members=[alice], bots=[bot])
-        web_port = free_port()
-        raw: dict[str, Any] = {
-            "bridge": {"name": "parley", "data_dir": str(tmp_path / "data"), "flood_burst": 0},
-            "waku": {"rest_host": "127.0.0.1", "rest_port": free_port()},
-            "web": {
-                "host": "127.0.0.1",
-                "port": web_port,
-                "public_url": f"http://127.0.0.1:{web_port}",
-            },
-            "telegram": {
-                "token": bot.token,
-                "api_base_url": tg.base_url,
-                "file_base_url": tg.base_file_url,
-            },
-            "rooms": [{"name": "main", "telegram_chats": [group.id], "waku_chat": WAKU_CHAT}],
-        }
+        raw = _bridge_config(tmp_path, tg, bot)
+        raw.update(
+            {
+                "rooms": [{"name": "main", "telegram_chats": [group.id], "waku_chat": WAKU_CHAT}],
+            }
+        )
         config = tmp_path / "crash.json"
         config.write_text(
             json.dumps({"config": raw, "identity_key": generate_private_key().hex()}), "utf-8"
