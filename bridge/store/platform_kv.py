@@ -19,18 +19,16 @@ id) cannot grow a row without limit; an oversized one raises ``KvLimitError``.
 
 from __future__ import annotations
 
-import asyncio
-import collections
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from bridge.model import Platform
 from bridge.store import Store, kv
+from bridge.store.batching import Batcher
 from bridge.store.cursors import KvCursor
-from bridge.store.group_commit import settle
 
 __all__ = ["MAX_ITEMS", "MAX_KEY", "MAX_MANY", "MAX_VALUE", "KvLimitError", "PlatformKv"]
 
@@ -75,10 +73,14 @@ _SET_MANY: Final = (
 class _Write:
     """A write waiting for its turn: ``pairs`` to set, or else a statement of its own."""
 
-    done: asyncio.Future[list[Any]]
     pairs: list[tuple[str, str]] = field(default_factory=list)
     sql: str = ""
     parameters: tuple[Any, ...] = ()
+
+
+def _joins(group: Sequence[_Write], write: _Write) -> bool:
+    """Sets queued behind a set go out with it, up to the next other write (order is kept)."""
+    return bool(group[0].pairs and write.pairs) and len(group) < MAX_MANY
 
 
 def _like(prefix: str) -> str:
@@ -95,8 +97,7 @@ class PlatformKv:
         self._store = store
         self._platform = platform
         self._prefix = platform + "."
-        self._queue: collections.deque[_Write] = collections.deque()
-        self._drainer: asyncio.Task[None] | None = None
+        self._writes: Batcher[_Write, list[Any]] = Batcher(self._run, _joins, name=f"{platform}-kv")
 
     @property
     def namespace(self) -> str:
@@ -115,7 +116,7 @@ class PlatformKv:
 
     async def set(self, key: str, value: str | int) -> None:
         text = str(value)
-        await self._write(_Write(self._future(), pairs=[(self._key(key, text), text)]))
+        await self._writes.submit(_Write(pairs=[(self._key(key, text), text)]))
 
     async def set_many(self, values: Mapping[str, str | int]) -> None:
         """Write every pair at once: one statement, so all or none are stored."""
@@ -153,51 +154,21 @@ class PlatformKv:
         )
         return len(rows)
 
-    @staticmethod
-    def _future() -> asyncio.Future[list[Any]]:
-        return asyncio.get_running_loop().create_future()
-
     async def _statement(self, sql: str, parameters: tuple[Any, ...]) -> list[Any]:
-        return await self._write(_Write(self._future(), sql=sql, parameters=parameters))
+        return await self._writes.submit(_Write(sql=sql, parameters=parameters))
 
-    async def _write(self, write: _Write) -> list[Any]:
-        self._queue.append(write)
-        if self._drainer is None or self._drainer.done():
-            # A task of its own, so that a cancelled caller never strands the others.
-            self._drainer = asyncio.create_task(self._drain(), name=f"{self._platform}-kv")
-        return await write.done
-
-    async def _drain(self) -> None:
-        while self._queue:
-            first = self._queue.popleft()
-            if not first.pairs:
-                await self._run([first], first.sql, first.parameters)
-                continue
-            # The sets queued behind it, up to the next other write (order is kept).
-            group, pairs = [first], list(first.pairs)
-            while self._queue and self._queue[0].pairs and len(pairs) < MAX_MANY:
-                group.append(self._queue.popleft())
-                pairs.extend(group[-1].pairs)
-            if len(pairs) == 1:
-                await self._run(group, kv.SET, pairs[0])
-            elif not await self._run(group, _SET_MANY, (json.dumps(pairs),), alone=False):
-                for write in group:  # one failing write must not fail the others
-                    await self._run([write], _SET_MANY, (json.dumps(write.pairs),))
-
-    async def _run(
-        self, group: list[_Write], sql: str, parameters: tuple[Any, ...], *, alone: bool = True
-    ) -> bool:
-        try:
-            rows = await self._store.write(sql, parameters)
-        except Exception as exc:
-            if not alone:
-                return False
-            for write in group:
-                settle(write.done, exc=exc)
-            return False
-        for write in group:
-            settle(write.done, result=rows)
-        return True
+    async def _run(self, group: Sequence[_Write]) -> list[list[Any]]:
+        """One statement for ``group``: a write of its own, or sets (one pair each) together."""
+        first = group[0]
+        if not first.pairs:
+            sql, parameters = first.sql, first.parameters
+        else:
+            pairs = [pair for write in group for pair in write.pairs]
+            sql, parameters = (
+                (kv.SET, pairs[0]) if len(pairs) == 1 else (_SET_MANY, (json.dumps(pairs),))
+            )
+        rows = await self._store.write(sql, parameters)
+        return [rows] * len(group)
 
     def cursor(self, name: str) -> KvCursor:
         """Integer positions per chat under ``<platform>.<name>.<chat id>``."""

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import collections
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from bridge.store import Store
+from bridge.store.batching import Batcher
 from bridge.waku.message import WakuMessage
 
 __all__ = [
@@ -101,51 +100,25 @@ class Inserts:
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._queue: collections.deque[tuple[tuple[Any, ...], asyncio.Future[bool]]] = (
-            collections.deque()
+        self._batcher: Batcher[tuple[Any, ...], bool] = Batcher(
+            self._insert, _joins, name="waku-archive"
         )
-        self._drainer: asyncio.Task[None] | None = None
 
     async def insert(
         self, msg_hash: bytes, pubsub_topic: str, message: WakuMessage, received_at: int
     ) -> bool:
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._queue.append((_row(msg_hash, pubsub_topic, message, received_at), future))
-        if self._drainer is None or self._drainer.done():
-            # A task of its own, so that a cancelled caller never strands the others.
-            self._drainer = asyncio.create_task(self._drain(), name="waku-archive")
-        return await future
+        return await self._batcher.submit(_row(msg_hash, pubsub_topic, message, received_at))
 
-    async def _drain(self) -> None:
-        while self._queue:
-            batch: list[tuple[tuple[Any, ...], asyncio.Future[bool]]] = []
-            hashes: set[bytes] = set()
-            # The same hash twice waits for the next statement: each must learn whether it was
-            # the one that went in.
-            while self._queue and len(batch) < _MAX_ROWS and self._queue[0][0][0] not in hashes:
-                batch.append(self._queue.popleft())
-                hashes.add(batch[-1][0][0])
-            if len(batch) == 1 or not await self._run(batch, alone=False):
-                for one in batch:
-                    await self._run([one])
+    async def _insert(self, batch: Sequence[tuple[Any, ...]]) -> list[bool]:
+        params = tuple(value for row in batch for value in row)
+        inserted = {bytes(r[0]) for r in await self._store.write(_insert_sql(len(batch)), params)}
+        return [row[0] in inserted for row in batch]
 
-    async def _run(
-        self, batch: list[tuple[tuple[Any, ...], asyncio.Future[bool]]], *, alone: bool = True
-    ) -> bool:
-        params = tuple(value for row, _ in batch for value in row)
-        try:
-            rows = await self._store.write(_insert_sql(len(batch)), params)
-        except Exception as exc:
-            if alone:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-            return False
-        inserted = {bytes(r[0]) for r in rows}
-        for row, future in batch:
-            if not future.done():  # the caller was cancelled; the row stands regardless
-                future.set_result(row[0] in inserted)
-        return True
+
+def _joins(batch: Sequence[tuple[Any, ...]], row: tuple[Any, ...]) -> bool:
+    # The same hash twice waits for the next statement: each must learn whether it was the
+    # one that went in.
+    return len(batch) < _MAX_ROWS and all(row[0] != other[0] for other in batch)
 
 
 async def total_bytes(store: Store) -> int:
