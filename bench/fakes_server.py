@@ -17,6 +17,8 @@ server (loopback only) has:
   (``discord``); ``time.monotonic()`` seconds, the system-wide CLOCK_MONOTONIC that the bench
   process reads too.
 - ``GET /rss``: this process's current and peak RSS in MiB.
+- ``GET /cpu``: this process's CPU time so far (all threads, seconds), so that the bench can
+  say what the stand-ins for Telegram's and Discord's servers cost on the same two cores.
 
 Timing happens here, inside the fakes, so the bridge process measures nothing on the
 Discord side and the fakes' work never runs on the bridge's core.
@@ -85,6 +87,15 @@ class TimedDiscord(FakeDiscord):
                 self.clock.discord.setdefault(found.group(), time.monotonic())
                 self.clock.changed.set()
         return response
+
+
+async def _rss(request: web.Request) -> web.Response:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return web.json_response({"now": _rss_mb(), "peak": peak})
+
+
+async def _cpu(request: web.Request) -> web.Response:
+    return web.json_response(time.process_time())
 
 
 def _rss_mb() -> float:
@@ -173,15 +184,12 @@ async def serve(rooms_n: int) -> None:
             }
         )
 
-    async def rss(request: web.Request) -> web.Response:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        return web.json_response({"now": _rss_mb(), "peak": peak})
-
     app = web.Application()
     app.router.add_post("/inject", inject)
     app.router.add_post("/wait", wait)
     app.router.add_post("/report", report)
-    app.router.add_get("/rss", rss)
+    app.router.add_get("/rss", _rss)
+    app.router.add_get("/cpu", _cpu)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -205,13 +205,17 @@ class Router:
             case NewMessage():
                 if not await self._within_flood_limit(room, event):
                     return
-                rows, created = await self._writes.run(lambda db: self._new(db, room, event))
+                rows, created = await self._writes.run(
+                    lambda db: self._new(db, room, event), key=room.name
+                )
             case EditMessage() | DeleteMessage():
-                rows, changed = await self._writes.run(lambda db: self._change(db, event))
+                rows, changed = await self._writes.run(
+                    lambda db: self._change(db, event), key=room.name
+                )
                 if isinstance(event, DeleteMessage):
                     deleted = changed
             case Reaction():
-                rows = await self._writes.run(lambda db: self._react(db, event))
+                rows = await self._writes.run(lambda db: self._react(db, event), key=room.name)
             case _:
                 assert_never(event)
         if rows and self._notify is not None:
@@ -279,7 +283,7 @@ class Router:
             rows = await outbox_rows.insert(db, [NewRow(stored.id, chat, "send")], self._clock())
             return stored, rows
 
-        stored, rows = await self._writes.run(write)
+        stored, rows = await self._writes.run(write, key=room.name)
         if self._notify is not None:
             self._notify([chat], stored, rows)
         return stored.id
