@@ -181,14 +181,24 @@ class _GcPauses:
         return "GC pauses during the latency run: " + (", ".join(parts) or "none")
 
 
-def _store_report(phase: str, used: StoreCounters, messages: int, deliveries: int) -> str:
-    """The store's work per inbound message and per delivery (deterministic, unlike time)."""
+def _store_report(
+    phase: str, used: StoreCounters, messages: int, deliveries: int, *, traced: bool = False
+) -> str:
+    """The store's work per inbound message and per delivery (deterministic, unlike time).
+
+    Statements are traced (``traced``) only in the untimed counted run: tracing calls into
+    Python on the database thread for every statement and trigger, which slowed the timed
+    phases it was measuring."""
+    statements = f"statements {used.statements / messages:.1f} per message; " if traced else ""
     return (
         f"store round trips during the {phase}: {used.round_trips / messages:.1f} per message, "
-        f"{used.round_trips / deliveries:.1f} per delivery; statements "
-        f"{used.statements / messages:.1f} per message; "
+        f"{used.round_trips / deliveries:.2f} per delivery; {statements}"
         f"{used.transactions / messages:.2f} commits per message"
     )
+
+
+COUNTED_MESSAGES = 200
+"""The untimed run, after the others, whose statements are traced (``_store_report``)."""
 
 
 def _cpu_report(phase: str, cpu_s: float, messages: int) -> str:
@@ -198,6 +208,31 @@ def _cpu_report(phase: str, cpu_s: float, messages: int) -> str:
         f"bridge process CPU during the {phase}: {cpu_s * 1000 / messages:.2f} ms per message "
         f"({cpu_s:.2f} s for {messages} messages)"
     )
+
+
+class _Steal:
+    """The share of the machine's CPU time the hypervisor gave to other guests (the ``steal``
+    column of /proc/stat) between ``__init__`` and ``report``: a virtual machine's slow runs
+    are often this, not the code."""
+
+    def __init__(self) -> None:
+        self._start = self._read()
+
+    @staticmethod
+    def _read() -> tuple[int, int] | None:
+        try:
+            with open("/proc/stat") as f:
+                fields = [int(x) for x in f.readline().split()[1:9]]
+        except (OSError, ValueError):
+            return None
+        return fields[7], sum(fields)
+
+    def report(self) -> str:
+        end = self._read()
+        if self._start is None or end is None or end[1] == self._start[1]:
+            return "unknown"
+        share = (end[0] - self._start[0]) / (end[1] - self._start[1])
+        return f"{share * 100:.1f}%"
 
 
 def _freeze_heap(mode: str) -> None:
@@ -223,7 +258,7 @@ async def run(rooms_n: int, messages_n: int, rate: float, gc_mode: str, checkpoi
         outbox = Outbox(store, [_Discord(arrived), _Waku(arrived)], pacing={})
         rooms = _rooms(rooms_n)
         router = Router(store, rooms, notify=outbox.notify)
-        counters = await store.count()
+        counters = await store.count(statements=False)
         await outbox.start()
         counter = itertools.count()
 
@@ -293,6 +328,19 @@ async def run(rooms_n: int, messages_n: int, rate: float, gc_mode: str, checkpoi
         print(_store_report("latency run", used, len(steady), 2 * len(steady)))
         print(gcp.report())
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+        # Untimed: the same kind of burst with every statement traced.
+        await store.count(statements=True)
+        at_counted = counters.copy()
+        counted = [_message(rooms[i % rooms_n], next(counter)) for i in range(COUNTED_MESSAGES)]
+        await asyncio.gather(*(feed(m) for m in counted))
+        done = len(warm) + len(burst) + len(steady) + len(counted)
+        await arrived.until(2 * done)
+        print(
+            _store_report(
+                "counted burst", counters - at_counted, len(counted), 2 * len(counted), traced=True
+            )
+        )
         print(f"peak RSS: {rss_mb:.0f} MiB with {rooms_n} rooms, {2 * rooms_n} outbox targets")
 
         await outbox.stop()
@@ -430,7 +478,7 @@ async def run_fakes(
             relay = wire_features(bridge, tuning=RelayTuning(pacing={}), platforms=PLATFORMS)
             rss_before_bridge = _rss_mb()
             await bridge.start()
-            counters = await bridge.store.count()
+            counters = await bridge.store.count(statements=False)
             async with asyncio.timeout(30):
                 while not all(a.is_connected() for a in relay.adapters.values()):  # noqa: ASYNC110
                     await asyncio.sleep(0.02)
@@ -484,6 +532,7 @@ async def run_fakes(
                 at_burst = counters.copy()
                 fakes_cpu = await fakes_cpu_s()
                 main_burst = time.thread_time()
+                steal = _Steal()
                 cpu_burst = time.process_time()
                 started = time.perf_counter()
                 burst = await inject(messages_n)
@@ -491,6 +540,7 @@ async def run_fakes(
                 elapsed = time.perf_counter() - started
                 await relay.wait_idle()
                 cpu_burst = time.process_time() - cpu_burst
+                steal_burst = steal.report()
                 main_burst = time.thread_time() - main_burst
                 fakes_cpu = await fakes_cpu_s() - fakes_cpu
                 burst_used = counters - at_burst
@@ -512,15 +562,25 @@ async def run_fakes(
                 gcp = _GcPauses()
                 steady_from = len(waku_raw)
                 at_steady = counters.copy()
+                steal = _Steal()
                 cpu_steady = time.process_time()
                 steady = await inject(int(rate * 5), rate)
                 await arrived(steady)
                 await relay.wait_idle()
                 cpu_steady = time.process_time() - cpu_steady
+                steal_steady = steal.report()
                 gcp_report = gcp.report()
                 steady_used = counters - at_steady
                 times = await call("/report", {"texts": steady})
                 assert isinstance(times, dict)
+
+                # Untimed: a burst with every statement traced.
+                await bridge.store.count(statements=True)
+                at_counted = counters.copy()
+                counted = await inject(COUNTED_MESSAGES)
+                await arrived(counted)
+                await relay.wait_idle()
+                counted_used = counters - at_counted
                 fakes_rss = await (await http.get(control + "/rss")).json()
             rss_end = _rss_mb()
             await bridge.stop()
@@ -561,7 +621,17 @@ async def run_fakes(
                 + (f" ({len(missing)} Waku copies not decoded)" if missing else "")
             )
         print("[fakes] " + _store_report("latency run", steady_used, len(steady), 2 * len(steady)))
+        print(
+            "[fakes] "
+            + _store_report(
+                "counted burst", counted_used, len(counted), 2 * len(counted), traced=True
+            )
+        )
         print("[fakes] " + _cpu_report("latency run", cpu_steady, len(steady)))
+        print(
+            f"[fakes] the machine's CPU time stolen by the hypervisor: {steal_burst} during the "
+            f"burst, {steal_steady} during the latency run"
+        )
         print("[fakes] " + gcp_report)
         print(
             f"[fakes] bridge process RSS: {rss_end:.0f} MiB at the end, peak {_peak_mb():.0f} MiB, "

@@ -205,9 +205,7 @@ class Router:
             case NewMessage():
                 if not await self._within_flood_limit(room, event):
                     return
-                rows, created = await self._writes.run(
-                    lambda db: self._new(db, room, event), key=room.name
-                )
+                rows, created = await self._writes.run_many(self._new_many, (room, event))
             case EditMessage() | DeleteMessage():
                 rows, changed = await self._writes.run(
                     lambda db: self._change(db, event), key=room.name
@@ -290,23 +288,57 @@ class Router:
 
     # The three writers below run inside a (shared) transaction: see GroupCommit.
 
-    async def _new(
-        self, db: aiosqlite.Connection, room: Room, event: NewMessage
-    ) -> tuple[list[OutboxRow], StoredMessage | None]:
-        targets = [chat for chat in room.members if chat != event.source]
-        parent = None
-        if event.reply_to is not None:
-            hit = await messages.lookup_native(db, event.source, event.reply_to)
-            parent = None if hit is None else hit.message_id
+    async def _new_many(
+        self, db: aiosqlite.Connection, batch: Sequence[tuple[Room, NewMessage]]
+    ) -> list[tuple[list[OutboxRow], StoredMessage | None]]:
+        """Record the batch's new messages and their deliveries: one INSERT for the messages
+        and one for their outbox rows, not two per message. A message that replies to another
+        of the batch goes in after it (a later wave), so that its parent resolves."""
+        results: list[tuple[list[OutboxRow], StoredMessage | None]] = [([], None)] * len(batch)
+        remaining = list(range(len(batch)))
+        while remaining:
+            pending = {(batch[i][1].source, batch[i][1].native_id) for i in remaining}
+            wave = [
+                i
+                for i in remaining
+                if batch[i][1].reply_to is None
+                or (batch[i][1].source, batch[i][1].reply_to) not in pending
+            ] or remaining  # only a cycle of replies, which no platform makes, gets here
+            taken = set(wave)
+            remaining = [i for i in remaining if i not in taken]
+            await self._new_wave(db, [(i, *batch[i]) for i in wave], results)
+        return results
+
+    async def _new_wave(
+        self,
+        db: aiosqlite.Connection,
+        wave: Sequence[tuple[int, Room, NewMessage]],
+        results: list[tuple[list[OutboxRow], StoredMessage | None]],
+    ) -> None:
+        items: list[tuple[str, NewMessage, MessageId | None]] = []
+        for _, room, event in wave:
+            parent = None
+            if event.reply_to is not None:
+                hit = await messages.lookup_native(db, event.source, event.reply_to)
+                parent = None if hit is None else hit.message_id
+            items.append((room.name, event, parent))
         # Not inserted when the id map knows the native id: origin = a duplicate, a copy = the
         # bridge's own echo.
-        stored = await messages.insert_new(db, room.name, event, parent, self._clock())
-        if stored is None:
-            return [], None
-        rows = await outbox_rows.insert(
-            db, [NewRow(stored.id, chat, "send") for chat in targets], self._clock()
-        )
-        return rows, stored
+        now = self._clock()
+        stored = await messages.insert_new_many(db, items, now)
+        new_rows = [
+            NewRow(message.id, chat, "send")
+            for (_, room, event), message in zip(wave, stored, strict=True)
+            if message is not None
+            for chat in room.members
+            if chat != event.source
+        ]
+        by_message: dict[MessageId, list[OutboxRow]] = {}
+        for row in await outbox_rows.insert(db, new_rows, now):
+            by_message.setdefault(row.message_id, []).append(row)
+        for (index, _, _), message in zip(wave, stored, strict=True):
+            if message is not None:
+                results[index] = (by_message.get(message.id, []), message)
 
     async def _change(
         self, db: aiosqlite.Connection, event: EditMessage | DeleteMessage

@@ -90,7 +90,8 @@ class StoreCounters:
     ``round_trips``: calls handed to the database thread (a cursor's execute, fetch and close
     are three), each a thread hop and an event-loop wake-up, what relaying pays for most;
     ``statements``: statements SQLite ran (an executemany of n rows runs n), the statements
-    of the triggers they fire not counted; ``transactions``: commits.
+    of the triggers they fire not counted, and only while traced (``count(statements=True)``);
+    ``transactions``: commits (COMMIT statements, and writes that commit by themselves).
     """
 
     round_trips: int = 0
@@ -122,6 +123,8 @@ class Store:
         self._written = asyncio.Event()
         self._checkpointer: asyncio.Task[None] | None = None
         self._counters: StoreCounters | None = None
+        self._tracing = False
+        self._last_traced: list[str | None] = [None]
         self.write_failure: str | None = None
         """Why the last write failed for lack of disk (full, I/O error, read-only), or None
         once a write has committed since; health reports it."""
@@ -171,28 +174,34 @@ class Store:
         await cancel_and_wait(checkpointer)
         await self.db.close()
 
-    async def count(self) -> StoreCounters:
+    async def count(self, *, statements: bool = True) -> StoreCounters:
         """Start counting what this connection does; returns the live counters.
 
         Nothing is counted (and nothing costs) until this is called: a bench's instrument,
-        not something ``parley run`` does.
+        not something ``parley run`` does. Round trips and commits are counted on the event
+        loop's thread, at little cost; ``statements`` are traced on the database thread, which
+        costs that thread a call into Python for every statement and every trigger a
+        statement fires: a bench turns it off while it times throughput. Calling again
+        keeps the counters and turns tracing on or off.
         """
         counters = self._counters
-        if counters is not None:
-            return counters
-        counters = self._counters = StoreCounters()
+        if counters is None:
+            counters = self._counters = StoreCounters()
+            self._count_round_trips(counters)
+        if statements != self._tracing:
+            # None turns SQLite's tracing off (sqlite3 accepts it; aiosqlite's hint omits it).
+            tracer: Any = self._tracer(counters) if statements else None
+            await self.db.set_trace_callback(tracer)
+            self._tracing = statements
+            counters.round_trips -= 1  # the instrument's own hop is not counted
+        return counters
+
+    def _count_round_trips(self, counters: StoreCounters) -> None:
         db = self.db
         # Every call aiosqlite makes on its thread goes through Connection._execute (aiosqlite
         # 0.22, pinned; tests/test_store_counters.py fails if that changes).
         inner: Callable[..., Awaitable[Any]] = db._execute
-
-        # SQLite traces a trigger's program, and each statement in it, as statements too, and
-        # Python reports them with the text of the statement that fired them: an outbox row's
-        # "delivered" UPDATE (trigger of migration 0065) showed three times. Within one round
-        # trip such a repeat is not counted; a repeat the caller runs itself has other
-        # parameters, or comes in another round trip (an executemany of identical rows is
-        # the exception, counted once).
-        last: list[str | None] = [None]
+        last = self._last_traced
 
         def fresh(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
             last[0] = None  # on the database thread, before the call's statements
@@ -200,9 +209,20 @@ class Store:
 
         async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
             counters.round_trips += 1
+            if args and args[0] == "COMMIT":
+                counters.transactions += 1
             return await inner(fresh, fn, *args, **kwargs)
 
         db._execute = counted  # type: ignore[method-assign]
+
+    def _tracer(self, counters: StoreCounters) -> Callable[[str], None]:
+        # SQLite traces a trigger's program, and each statement in it, as statements too, and
+        # Python reports them with the text of the statement that fired them: an outbox row's
+        # "delivered" UPDATE (trigger of migration 0065) showed three times. Within one round
+        # trip such a repeat is not counted; a repeat the caller runs itself has other
+        # parameters, or comes in another round trip (an executemany of identical rows is
+        # the exception, counted once).
+        last = self._last_traced
 
         def traced(sql: str) -> None:
             # Runs on the database thread, the only writer of these fields.
@@ -210,12 +230,8 @@ class Store:
                 return
             last[0] = sql
             counters.statements += 1
-            if sql == "COMMIT":
-                counters.transactions += 1
 
-        await db.set_trace_callback(traced)
-        counters.round_trips = 0
-        return counters
+        return traced
 
     async def checkpoint(self) -> None:
         """Checkpoint the WAL now from this connection (PASSIVE: never waits for others)."""

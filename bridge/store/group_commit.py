@@ -13,13 +13,18 @@ another's statements (a hundred units of two statements each were two hundred ho
 database thread and back, one after the other; now they are two waves). Units with the same
 key run one after the other in the order they were asked for, as before: a key names what
 units may share (the router uses the room: rooms share no rows).
+
+Items of one kind of bulk work (``run_many``) go further: the work runs once per transaction
+with all of the batch's items, so that a hundred new messages are one INSERT, not a hundred.
+Bulk work runs before the batch's other units.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Any, TypeVar, cast
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
 
 import aiosqlite
 
@@ -29,8 +34,19 @@ from bridge.store.batching import Batcher
 __all__ = ["GroupCommit"]
 
 T = TypeVar("T")
+X = TypeVar("X")
 _Work = Callable[[aiosqlite.Connection], Awaitable[Any]]
-_Unit = tuple[Hashable, _Work]
+BulkWork = Callable[[aiosqlite.Connection, Sequence[X]], Awaitable[Sequence[T]]]
+"""Does all of its items at once; returns one result per item, in order."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Many(Generic[X]):
+    work: BulkWork[X, Any]
+    item: X
+
+
+_Unit = tuple[Hashable, _Work] | _Many[Any]
 
 
 class GroupCommit:
@@ -51,23 +67,41 @@ class GroupCommit:
         """
         return cast(T, await self._batcher.submit((key, unit)))
 
+    async def run_many(self, work: BulkWork[X, T], item: X) -> T:
+        """Have ``work`` do ``item`` inside a transaction, with every other item of the same
+        ``work`` in it (in the order they were asked for); returns ``item``'s result once that
+        is committed. Like a unit, ``work`` only writes through the connection it is given."""
+        return cast(T, await self._batcher.submit(_Many(work, item)))
+
     async def wait_closed(self) -> None:
         """Wait until every queued unit is committed (or failed)."""
         await self._batcher.wait_closed()
 
     async def _commit(self, units: Sequence[_Unit]) -> list[Any]:
         async with self._store.transaction() as db:
-            if len(units) == 1:
-                return [await units[0][1](db)]
-            by_key: dict[Hashable, list[int]] = {}
-            for index, (key, _) in enumerate(units):
-                by_key.setdefault(key, []).append(index)
             results: list[Any] = [None] * len(units)
+            bulk: dict[BulkWork[Any, Any], list[int]] = {}
+            by_key: dict[Hashable, list[int]] = {}
+            for index, unit in enumerate(units):
+                if isinstance(unit, _Many):
+                    bulk.setdefault(unit.work, []).append(index)
+                else:
+                    by_key.setdefault(unit[0], []).append(index)
+            for work, indexes in bulk.items():
+                done = await work(db, [cast(_Many[Any], units[i]).item for i in indexes])
+                if len(done) != len(indexes):
+                    raise RuntimeError(f"{work!r} answered {len(done)} of {len(indexes)} items")
+                for index, result in zip(indexes, done, strict=True):
+                    results[index] = result
 
             async def in_order(indexes: list[int]) -> None:
                 for index in indexes:
-                    results[index] = await units[index][1](db)
+                    results[index] = await cast(tuple[Hashable, _Work], units[index])[1](db)
 
+            if len(by_key) <= 1:
+                for indexes in by_key.values():
+                    await in_order(indexes)
+                return results
             # Every unit finishes (or fails) before the transaction ends either way: none may
             # still be writing once it is committed or rolled back.
             outcomes = await asyncio.gather(

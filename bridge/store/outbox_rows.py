@@ -56,9 +56,19 @@ __all__ = [
 OutboxState = Literal["pending", "sending", "delivered", "failed", "skipped"]
 
 
+_KEY_BYTES = 10
+
+
 def new_key() -> str:
     # 20 characters: fits Discord's 25-character nonce; 80 random bits never collide in practice.
-    return secrets.token_hex(10)
+    return secrets.token_hex(_KEY_BYTES)
+
+
+def _new_keys(n: int) -> list[str]:
+    """``n`` keys as ``new_key`` makes them, from one read of the system's random source."""
+    pool = secrets.token_bytes(_KEY_BYTES * n).hex()
+    width = 2 * _KEY_BYTES
+    return [pool[i : i + width] for i in range(0, width * n, width)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +172,7 @@ async def insert(db: aiosqlite.Connection, rows: Sequence[NewRow], now: float) -
         # One statement with RETURNING: one round trip, like executemany, and the ids.
         values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
         params: list[Any] = []
-        for r in chunk:
+        for r, key in zip(chunk, _new_keys(len(chunk)), strict=True):
             params += (
                 r.message_id,
                 r.target.platform,
@@ -171,7 +181,7 @@ async def insert(db: aiosqlite.Connection, rows: Sequence[NewRow], now: float) -
                 r.payload,
                 now,
                 now,
-                new_key(),
+                key,
             )
         sql = (
             "INSERT INTO relay_outbox(message_id, target_platform, target_chat, kind, payload,"  # noqa: S608 - placeholders and constant columns only

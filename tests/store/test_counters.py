@@ -47,3 +47,22 @@ async def test_a_lone_write_is_one_round_trip_and_commits(tmp_path: Path) -> Non
             await other.close()
     finally:
         await store.close()
+
+
+async def test_statements_are_traced_only_when_asked(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "parley.db", checkpoint_interval=None)
+    try:
+        # A bench times throughput without tracing: the database thread is not called back.
+        counters = await store.count(statements=False)
+        async with store.transaction() as db:
+            await kv.set(db, "a", 1)
+        assert counters == StoreCounters(round_trips=3, statements=0, transactions=1)
+        assert await store.count(statements=True) is counters
+        async with store.transaction() as db:
+            await kv.set(db, "b", 2)
+        assert counters == StoreCounters(round_trips=6, statements=3, transactions=2)
+        await store.count(statements=False)
+        await kv.get(store.db, "a")
+        assert counters == StoreCounters(round_trips=7, statements=3, transactions=2)
+    finally:
+        await store.close()
