@@ -51,6 +51,7 @@ from bots.discord.common import (
 )
 from bots.discord.files import DiscordFiles
 from bots.discord.state import DiscordState
+from bots.discord.webhook_send import WebhookSender
 from bots.discord.webhooks import Webhooks
 from bridge.store.parts import PartsMemory
 
@@ -72,6 +73,7 @@ class DiscordOutbound:
         self._files = files
         self._memory = memory
         self._sent: collections.OrderedDict[int, Sent] = collections.OrderedDict()
+        self._text_sender = WebhookSender()
 
     async def send(self, delivery: OutboundMessage) -> NativeId:
         client = self._state.connected_client()
@@ -112,6 +114,13 @@ class DiscordOutbound:
         plan = plan_parts(contents, files, self._state.max_bytes)
         try:
             for content, batch in plan:
+                if content is not None and not batch:
+                    ids.append(
+                        await self._text_sender.send_text(
+                            webhook, content=content, username=username, avatar_url=avatar
+                        )
+                    )
+                    continue
                 message = await webhook.send(
                     content=content if content is not None else discord.utils.MISSING,
                     username=username,
