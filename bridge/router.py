@@ -294,7 +294,7 @@ class Router:
         """Record the batch's new messages and their deliveries: one INSERT for the messages
         and one for their outbox rows, not two per message. A message that replies to another
         of the batch goes in after it (a later wave), so that its parent resolves."""
-        results: list[tuple[list[OutboxRow], StoredMessage | None]] = [([], None)] * len(batch)
+        results: list[tuple[list[OutboxRow], StoredMessage | None]] = [([], None) for _ in batch]
         remaining = list(range(len(batch)))
         while remaining:
             pending = {(batch[i][1].source, batch[i][1].native_id) for i in remaining}
