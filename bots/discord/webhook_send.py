@@ -26,6 +26,7 @@ from typing import Any, Final
 import aiohttp
 import discord
 import discord.http
+import yarl
 
 __all__ = ["WebhookSender"]
 
@@ -33,6 +34,7 @@ __all__ = ["WebhookSender"]
 _MAX_HOLD: Final = 60.0
 _MAX_ANSWER: Final = 1 << 20  # a message object is a few KiB
 _ATTEMPTS: Final = 5  # as discord.py's webhook requests
+_MAX_URLS: Final = 10_000  # one per webhook; more means webhooks come and go: start over
 
 
 class WebhookSender:
@@ -41,6 +43,8 @@ class WebhookSender:
     def __init__(self, clock: Any = time.monotonic) -> None:
         self._clock = clock
         self._held: dict[int, float] = {}  # webhook id -> monotonic time its bucket resets
+        # aiohttp parses a URL given as text, query included, on every request.
+        self._urls: dict[tuple[str, int, str], yarl.URL] = {}
 
     async def send_text(
         self,
@@ -61,12 +65,11 @@ class WebhookSender:
             payload["avatar_url"] = avatar_url
         payload["username"] = username
         payload["allowed_mentions"] = discord.AllowedMentions.none().to_dict()
-        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=True)
-        url = f"{discord.http.Route.BASE}/webhooks/{webhook.id}/{webhook.token}"
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode()
+        url = self._url(webhook.id, webhook.token)
         for attempt in range(_ATTEMPTS):
             async with webhook.session.post(
                 url,
-                params={"wait": "true"},
                 data=body,
                 headers={"Content-Type": "application/json"},
                 proxy=webhook.proxy,
@@ -86,6 +89,16 @@ class WebhookSender:
                     continue
                 raise last
         raise last
+
+    def _url(self, webhook_id: int, token: str) -> yarl.URL:
+        key = (discord.http.Route.BASE, webhook_id, token)
+        url = self._urls.get(key)
+        if url is None:
+            if len(self._urls) >= _MAX_URLS:
+                self._urls.clear()
+            url = yarl.URL(f"{key[0]}/webhooks/{webhook_id}/{token}").with_query(wait="true")
+            self._urls[key] = url
+        return url
 
     async def _wait_for_bucket(self, webhook_id: int) -> None:
         until = self._held.get(webhook_id)
