@@ -198,8 +198,16 @@ class _Journal:
                 rescheduled=changes.rescheduled,
                 finished=changes.finished,
             )
+            single = None
+            if not changes.rescheduled and not changes.finished:
+                single = outbox_rows.one_statement(
+                    sending=changes.sending, delivered=changes.delivered
+                )
             try:
-                if len(statements) == 1 and len(statements[0][1]) == 1:
+                if single is not None:
+                    # A message's targets start (and often end) together: one statement.
+                    await self._store.write(*single)
+                elif len(statements) == 1 and len(statements[0][1]) == 1:
                     # One row's outcome (the usual case below full load): one statement that
                     # SQLite commits by itself, one round trip instead of BEGIN ... COMMIT.
                     sql, (params,) = statements[0]

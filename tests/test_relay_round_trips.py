@@ -13,7 +13,7 @@ from bridge.model import Attachment, MessageId, RichText, Span
 from bridge.router import Room
 from bridge.store import messages
 from bridge.store.messages import StoredMessage
-from tests.fakes.relay_adapter import DC, TG, Relay, new_message
+from tests.fakes.relay_adapter import DC, TG, WK, Relay, new_message
 
 
 @pytest.fixture
@@ -70,6 +70,34 @@ async def test_a_delivery_is_one_statement_as_traced(tmp_path: Path) -> None:
         assert counters.statements == 4 + 1 + 1
     finally:
         await relay.close()
+
+
+async def test_a_messages_targets_are_marked_sending_in_one_statement(relay: Relay) -> None:
+    await relay.handle(new_message(TG, "0", "warm"))
+    await relay.settle()
+    seen: list[str] = []
+    await relay.store.db.set_trace_callback(seen.append)
+    await relay.handle(new_message(TG, "1", "hello"))
+    await relay.settle()
+    await relay.store.db.set_trace_callback(None)  # type: ignore[arg-type]
+    # SQLite traces a trigger's program with the text of the statement that fired it.
+    ran = [sql for i, sql in enumerate(seen) if i == 0 or sql != seen[i - 1]]
+    # Both targets' workers start at once: one statement, committed by SQLite itself.
+    [at] = [i for i, sql in enumerate(ran) if "state = 'sending'" in sql]
+    assert " IN (" in ran[at]
+    assert ran[at - 1] == "COMMIT"  # the router's; no BEGIN of its own
+    # They end at once here too (the fakes answer at once): one statement again.
+    [done] = [i for i, sql in enumerate(ran) if "state = 'delivered'" in sql]
+    assert ran[done - 1] != "BEGIN IMMEDIATE"
+    assert {(m.target, m.text.text) for m in relay.dc.sends(DC) + relay.wk.sends(WK)} >= {
+        (DC, "hello"),
+        (WK, "hello"),
+    }
+    rows = await relay.store.db.execute_fetchall(
+        "SELECT n.platform, n.native_id FROM relay_native_ids n JOIN relay_messages m"
+        " ON m.id = n.message_id WHERE m.source_native_id = '1' AND n.origin = 0"
+    )
+    assert sorted(tuple(r) for r in rows) == [("discord", "discord-2"), ("waku", "waku-2")]
 
 
 async def test_observers_and_deliveries_get_the_message_as_stored(relay: Relay) -> None:

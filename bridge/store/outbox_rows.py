@@ -27,6 +27,7 @@ from bridge.store.messages import (
 )
 
 __all__ = [
+    "AT_ONCE",
     "NewRow",
     "OutboxRow",
     "OutboxState",
@@ -46,6 +47,7 @@ __all__ = [
     "mark_delivered",
     "mark_sending",
     "new_key",
+    "one_statement",
     "open_rows",
     "open_targets",
     "outcomes",
@@ -284,6 +286,36 @@ def changes(
             (_FINISH, [(state, why, attempts, row_id) for row_id, state, why, attempts in finished])
         )
     return found
+
+
+AT_ONCE = 500
+"""The most rows ``one_statement`` marks (SQLite binds up to 32,766 parameters)."""
+
+
+def one_statement(
+    *, sending: Sequence[int] = (), delivered: Sequence[tuple[int, NativeId | None]] = ()
+) -> tuple[str, tuple[Any, ...]] | None:
+    """``changes(sending=..., delivered=...)`` as one statement, when only one of the two is
+    given and for at most ``AT_ONCE`` rows; else None. Alone, SQLite commits a statement by
+    itself: the rows of a message's targets, which start (and often end) together, take one
+    round trip instead of BEGIN, one statement per kind, COMMIT."""
+    if sending and not delivered and len(sending) <= AT_ONCE:
+        marks = ", ".join("?" * len(sending))
+        sql = f"UPDATE relay_outbox SET state = 'sending' WHERE id IN ({marks})"  # noqa: S608 - placeholders only
+        return sql, tuple(sending)
+    if delivered and not sending and len(delivered) <= AT_ONCE:
+        cases = " ".join(["WHEN ? THEN ?"] * len(delivered))
+        marks = ", ".join("?" * len(delivered))
+        # Each row's copy still enters the id map by trigger (migration 0065).
+        sql = (
+            "UPDATE relay_outbox SET state = 'delivered',"  # noqa: S608 - placeholders only
+            f" native_id = CASE id {cases} END WHERE id IN ({marks})"
+        )
+        params: list[Any] = []
+        for row_id, native_id in delivered:
+            params += (row_id, native_id)
+        return sql, (*params, *(row_id for row_id, _ in delivered))
+    return None
 
 
 async def mark_sending(db: aiosqlite.Connection, row_ids: Sequence[int]) -> None:
