@@ -5,7 +5,7 @@ anything of itself behind."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 
 import aiosqlite
@@ -125,3 +125,30 @@ async def test_a_failing_unit_leaves_nothing_and_fails_no_other(store: Store) ->
     assert ("bad", 1) not in rows
     assert [v for k, v in rows if k == "slow"] == [0, 1, 2, 3, 4]
     assert not store.db.in_transaction
+
+
+async def test_bulk_work_sees_every_item_of_the_batch_and_a_bad_item_fails_alone(
+    store: Store,
+) -> None:
+    writes = GroupCommit(store)
+    calls: list[list[str]] = []
+
+    async def insert_all(db: aiosqlite.Connection, items: Sequence[str]) -> list[int]:
+        calls.append(list(items))
+        for item in items:
+            await db.execute("INSERT INTO t VALUES (?, 1)", (item,))
+        if "bad" in items:
+            raise ValueError("bad item")
+        return [len(item) for item in items]
+
+    release, first = await _blocker(writes)
+    tasks = [asyncio.create_task(writes.run_many(insert_all, item)) for item in ("a", "bad", "ccc")]
+    await asyncio.sleep(0.01)
+    release.set_result(None)
+    await first
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert results[0] == 1 and results[2] == 3
+    assert isinstance(results[1], ValueError)
+    # Once all together (failed, undone), then each alone.
+    assert calls == [["a", "bad", "ccc"], ["a"], ["bad"], ["ccc"]]
+    assert sorted(k for k, _ in await _rows(store)) == ["a", "ccc", "first"]
