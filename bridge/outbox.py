@@ -192,29 +192,15 @@ class _Journal:
     async def _drain(self) -> None:
         while self._next is not None:
             changes, self._next = self._next, None
-            statements = outbox_rows.changes(
-                sending=changes.sending,
-                delivered=changes.delivered,
-                rescheduled=changes.rescheduled,
-                finished=changes.finished,
-            )
-            single = None
-            if not changes.rescheduled and not changes.finished:
-                single = outbox_rows.one_statement(
-                    sending=changes.sending, delivered=changes.delivered
-                )
+            outcomes = (changes.sending, changes.delivered, changes.rescheduled, changes.finished)
+            single = outbox_rows.one_statement(*outcomes)
             try:
                 if single is not None:
-                    # A message's targets start (and often end) together: one statement.
+                    # Usually so below full load: one round trip instead of BEGIN ... COMMIT.
                     await self._store.write(*single)
-                elif len(statements) == 1 and len(statements[0][1]) == 1:
-                    # One row's outcome (the usual case below full load): one statement that
-                    # SQLite commits by itself, one round trip instead of BEGIN ... COMMIT.
-                    sql, (params,) = statements[0]
-                    await self._store.write(sql, params)
                 else:
                     async with self._store.transaction() as db:
-                        for sql, rows in statements:
+                        for sql, rows in outbox_rows.changes(*outcomes):
                             await db.executemany(sql, rows)
             except Exception as exc:
                 changes.done.set_exception(exc)

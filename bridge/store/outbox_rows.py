@@ -46,7 +46,6 @@ __all__ = [
     "last_id",
     "mark_delivered",
     "mark_sending",
-    "new_key",
     "one_statement",
     "open_rows",
     "open_targets",
@@ -61,13 +60,9 @@ OutboxState = Literal["pending", "sending", "delivered", "failed", "skipped"]
 _KEY_BYTES = 10
 
 
-def new_key() -> str:
-    # 20 characters: fits Discord's 25-character nonce; 80 random bits never collide in practice.
-    return secrets.token_hex(_KEY_BYTES)
-
-
 def _new_keys(n: int) -> list[str]:
-    """``n`` keys as ``new_key`` makes them, from one read of the system's random source."""
+    """``n`` idempotency keys, from one read of the system's random source. 20 characters
+    each: fits Discord's 25-character nonce; 80 random bits never collide in practice."""
     pool = secrets.token_bytes(_KEY_BYTES * n).hex()
     width = 2 * _KEY_BYTES
     return [pool[i : i + width] for i in range(0, width * n, width)]
@@ -262,7 +257,6 @@ Statement = tuple[str, list[tuple[Any, ...]]]
 
 
 def changes(
-    *,
     sending: Sequence[int] = (),
     delivered: Sequence[tuple[int, NativeId | None]] = (),
     rescheduled: Sequence[tuple[int, int, float, str]] = (),
@@ -293,17 +287,22 @@ AT_ONCE = 500
 
 
 def one_statement(
-    *, sending: Sequence[int] = (), delivered: Sequence[tuple[int, NativeId | None]] = ()
+    sending: Sequence[int] = (),
+    delivered: Sequence[tuple[int, NativeId | None]] = (),
+    rescheduled: Sequence[tuple[int, int, float, str]] = (),
+    finished: Sequence[tuple[int, Literal["failed", "skipped"], str, int]] = (),
 ) -> tuple[str, tuple[Any, ...]] | None:
-    """``changes(sending=..., delivered=...)`` as one statement, when only one of the two is
-    given and for at most ``AT_ONCE`` rows; else None. Alone, SQLite commits a statement by
-    itself: the rows of a message's targets, which start (and often end) together, take one
-    round trip instead of BEGIN, one statement per kind, COMMIT."""
-    if sending and not delivered and len(sending) <= AT_ONCE:
+    """``changes(...)`` as one statement, or None when it takes more: one row's outcome of any
+    kind, or up to ``AT_ONCE`` rows that are all "sending" or all "delivered" (the rows of a
+    message's targets start, and often end, together). Alone, SQLite commits a statement by
+    itself: one round trip instead of BEGIN, one statement per kind, COMMIT."""
+    if sum(1 for kind in (sending, delivered, rescheduled, finished) if kind) != 1:
+        return None
+    if 1 < len(sending) <= AT_ONCE:
         marks = ", ".join("?" * len(sending))
         sql = f"UPDATE relay_outbox SET state = 'sending' WHERE id IN ({marks})"  # noqa: S608 - placeholders only
         return sql, tuple(sending)
-    if delivered and not sending and len(delivered) <= AT_ONCE:
+    if 1 < len(delivered) <= AT_ONCE:
         cases = " ".join(["WHEN ? THEN ?"] * len(delivered))
         marks = ", ".join("?" * len(delivered))
         # Each row's copy still enters the id map by trigger (migration 0065).
@@ -315,7 +314,8 @@ def one_statement(
         for row_id, native_id in delivered:
             params += (row_id, native_id)
         return sql, (*params, *(row_id for row_id, _ in delivered))
-    return None
+    [(sql, rows)] = changes(sending, delivered, rescheduled, finished)
+    return (sql, rows[0]) if len(rows) == 1 else None
 
 
 async def mark_sending(db: aiosqlite.Connection, row_ids: Sequence[int]) -> None:
