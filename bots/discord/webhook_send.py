@@ -34,14 +34,14 @@ __all__ = ["WebhookSender"]
 _MAX_HOLD: Final = 60.0
 _MAX_ANSWER: Final = 1 << 20  # a message object is a few KiB
 _ATTEMPTS: Final = 5  # as discord.py's webhook requests
+_NO_MENTIONS: Final = discord.AllowedMentions.none().to_dict()
 _MAX_URLS: Final = 10_000  # one per webhook; more means webhooks come and go: start over
 
 
 class WebhookSender:
     """Executes webhooks with text; remembers which webhooks' buckets are spent."""
 
-    def __init__(self, clock: Any = time.monotonic) -> None:
-        self._clock = clock
+    def __init__(self) -> None:
         self._held: dict[int, float] = {}  # webhook id -> monotonic time its bucket resets
         # aiohttp parses a URL given as text, query included, on every request.
         self._urls: dict[tuple[str, int, str], yarl.URL] = {}
@@ -64,7 +64,7 @@ class WebhookSender:
         if avatar_url:
             payload["avatar_url"] = avatar_url
         payload["username"] = username
-        payload["allowed_mentions"] = discord.AllowedMentions.none().to_dict()
+        payload["allowed_mentions"] = _NO_MENTIONS
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode()
         url = self._url(webhook.id, webhook.token)
         for attempt in range(_ATTEMPTS):
@@ -104,7 +104,7 @@ class WebhookSender:
         until = self._held.get(webhook_id)
         if until is None:
             return
-        delay = until - self._clock()
+        delay = until - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
         self._held.pop(webhook_id, None)
@@ -117,7 +117,7 @@ class WebhookSender:
         except ValueError:
             return
         if 0 < reset_after <= _MAX_HOLD:
-            self._held[webhook_id] = self._clock() + reset_after
+            self._held[webhook_id] = time.monotonic() + reset_after
 
 
 async def _answer(response: aiohttp.ClientResponse) -> dict[str, Any] | str:
