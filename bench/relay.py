@@ -15,11 +15,13 @@ auto`` measure without either, for comparison. The tail
 report names the stalls seen (GC pauses) so that a bad p99 can be told from a noisy machine.
 
 Both modes also print the store's round trips to its database thread (``Store.count``) per
-inbound message and per delivery, with statements and commits, for the burst and for the
-latency run: unlike the timings, these do not depend on how busy the machine is. And the
+inbound message and per delivery, with commits, for the burst and for the latency run, and
+the statements too for an untimed burst at the end (tracing them would slow the timed ones):
+unlike the timings, these do not depend on how busy the machine is. And the
 bridge process's CPU time (all its threads) per message, for the burst and the latency run,
-plus (``--fakes``) what it spends idle: much less sensitive to other jobs on the machine than
-throughput, so the figure to compare changes by (interleaved runs, old and new).
+plus (``--fakes``) what it spends idle, its event loop's share, the fakes' CPU and the
+hypervisor's steal: much less sensitive to other jobs on the machine than throughput, so the
+figure to compare changes by (interleaved runs, old and new).
 
 ``--fakes`` runs the whole bridge instead: a real ``Bridge`` wired by ``wire_features`` with
 the embedded Waku node in this process (production timings, outbox pacing off), and
